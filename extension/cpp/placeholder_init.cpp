@@ -1,0 +1,2 @@
+#include "duckdb.hpp"
+extern "C" void vgi_adapter_init(duckdb::ExtensionLoader &loader) {}

@@ -1,0 +1,147 @@
+//! A connection to one worker and the unary call machinery shared by all methods.
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::{Array, RecordBatch};
+
+use crate::call::{CancelHandle, LogSink, DEFAULT_CALL_TIMEOUT};
+use crate::error::{Error, Result};
+use crate::framing::{self, classify, encode_stream, keys, Frame, MessageReader};
+use crate::transport::{ConnectOptions, Location, Route, Transport, Watch};
+use crate::wire::{Blob, Record};
+
+/// The application protocol this client speaks.
+pub const PROTOCOL: &str = "vgi.v2";
+/// Its version; the worker accepts any 2.2.x.
+pub const PROTOCOL_VERSION: &str = "2.2.0";
+/// The reflection protocol every `vgi-serve` worker hosts.
+pub const REFLECTION_PROTOCOL: &str = "vgi_rpc.Reflection.v1";
+
+/// One sequential call channel to a worker.
+pub struct Client {
+    transport: Box<dyn Transport>,
+    location: Location,
+    timeout: Duration,
+    logs: LogSink,
+}
+
+impl Client {
+    /// Opens a connection (starting the worker for command locations).
+    pub fn connect(location: &str, options: &ConnectOptions) -> Result<Client> {
+        let location = Location::parse(location)?;
+        let transport = location.connect(options)?;
+        Ok(Client { transport, location, timeout: DEFAULT_CALL_TIMEOUT, logs: crate::call::discard_logs() })
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Sets the deadline applied to each call.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// Routes the worker's in-band log records.
+    pub fn set_log_sink(&mut self, sink: LogSink) {
+        self.logs = sink;
+    }
+
+    /// Whether this connection can serve another call (pool check).
+    pub fn is_healthy(&mut self) -> bool {
+        self.transport.is_healthy()
+    }
+
+    /// Calls a `vgi.v2` method with a one-row request batch; returns the `result` column's
+    /// value batch (`None` for void methods).
+    pub fn call(&mut self, method: &str, request: &RecordBatch, cancel: Option<&CancelHandle>) -> Result<Option<RecordBatch>> {
+        self.call_protocol(PROTOCOL, Some(PROTOCOL_VERSION), method, request, cancel)
+    }
+
+    /// Calls a method of any hosted protocol.
+    pub fn call_protocol(
+        &mut self,
+        protocol: &str,
+        version: Option<&str>,
+        method: &str,
+        request: &RecordBatch,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<Option<RecordBatch>> {
+        let mut md = vec![
+            (keys::METHOD, method),
+            (keys::REQUEST_VERSION, framing::REQUEST_VERSION),
+            (keys::PROTOCOL, protocol),
+        ];
+        if let Some(v) = version {
+            md.push((keys::PROTOCOL_VERSION, v));
+        }
+        let bytes = encode_stream(request, &md)?;
+        let watch = Watch::new(self.timeout, cancel.cloned());
+        let result = self.unary_exchange(Route { protocol, method }, &bytes, &watch);
+        if let Err(e) = &result {
+            if !matches!(e, Error::Worker(_)) {
+                // Anything but an in-band error leaves the byte stream in an unknown state.
+                self.transport.mark_broken();
+            }
+        }
+        result.map_err(|e| match e {
+            Error::Worker(_) | Error::Disconnected(_) | Error::Protocol(_) => e.with_stderr(self.transport.stderr_tail()),
+            other => other,
+        })
+    }
+
+    fn unary_exchange(&mut self, route: Route<'_>, request: &[u8], watch: &Watch) -> Result<Option<RecordBatch>> {
+        let logs = self.logs.clone();
+        let reader = self.transport.unary(route, request, watch)?;
+        let mut reader = MessageReader::new(reader);
+        reader.read_schema()?;
+        let mut result = None;
+        let mut error = None;
+        // Read to EOS even after an error batch so the channel stays in sync.
+        while let Some((batch, md)) = reader.read_batch()? {
+            match classify(batch, md)? {
+                Frame::Log(log) => logs(&log),
+                Frame::Error(e) => error = Some(e),
+                Frame::Data(batch, _) => result = Some(batch),
+                Frame::Sentinel(_) => return Err(Error::protocol("stream sentinel in a unary response")),
+            }
+        }
+        match (error, result) {
+            (Some(e), _) => Err(Error::Worker(e)),
+            (None, Some(batch)) if batch.num_columns() > 0 => Ok(Some(batch)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Calls a method whose result is a record blob in `result: binary`.
+    pub fn call_record<R: Record>(&mut self, method: &str, request: &RecordBatch, cancel: Option<&CancelHandle>) -> Result<R> {
+        let batch = self
+            .call(method, request, cancel)?
+            .ok_or_else(|| Error::protocol(format!("{method} returned no result")))?;
+        let blob = result_blob(&batch, method)?.ok_or_else(|| Error::protocol(format!("{method} returned a null result")))?;
+        R::from_blob(&blob.0)
+    }
+}
+
+/// Reads the single `result: binary` cell of a unary response.
+pub fn result_blob(batch: &RecordBatch, method: &str) -> Result<Option<Blob>> {
+    if batch.num_rows() != 1 {
+        return Err(Error::protocol(format!("{method} returned {} result rows instead of 1", batch.num_rows())));
+    }
+    let column = batch
+        .column_by_name("result")
+        .ok_or_else(|| Error::protocol(format!("{method} response has no `result` column")))?;
+    Ok(crate::wire::bytes_at(column.as_ref(), 0)?.map(Blob))
+}
+
+/// A request batch from one record (the common `request: binary` single-column shape).
+pub fn request_batch<R: Record>(record: &R) -> RecordBatch {
+    let blob = record.to_blob();
+    let schema = Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+        "request",
+        arrow_schema::DataType::Binary,
+        false,
+    )]));
+    let column: Arc<dyn Array> = Arc::new(arrow_array::BinaryArray::from(vec![blob.0.as_slice()]));
+    RecordBatch::try_new(schema, vec![column]).expect("request batch matches its schema")
+}

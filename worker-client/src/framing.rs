@@ -1,0 +1,446 @@
+//! vgi_rpc framing (wire version "1"): Arrow IPC streams whose record-batch messages carry
+//! per-batch custom metadata.
+//!
+//! arrow-rs' `StreamWriter`/`StreamReader` only expose *file footer* metadata, so this module
+//! writes and reads IPC messages itself, delegating the array encoding and decoding to
+//! `arrow_ipc`'s generator and `RecordBatchDecoder`. Bodies are read straight into 64-byte
+//! aligned buffers, so decoded arrays borrow them without a copy.
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_buffer::{Buffer, MutableBuffer};
+use arrow_ipc::writer::{DictionaryTracker, IpcDataGenerator, IpcWriteContext, IpcWriteOptions};
+use arrow_ipc::MessageHeader;
+use arrow_schema::{Schema, SchemaRef};
+
+use crate::error::{Error, Result};
+
+/// Custom-metadata keys of the vgi_rpc framing.
+pub mod keys {
+    pub const METHOD: &str = "vgi_rpc.method";
+    pub const REQUEST_VERSION: &str = "vgi_rpc.request_version";
+    pub const PROTOCOL: &str = "vgi_rpc.protocol";
+    pub const PROTOCOL_VERSION: &str = "vgi_rpc.protocol_version";
+    pub const REQUEST_ID: &str = "vgi_rpc.request_id";
+    pub const LOG_LEVEL: &str = "vgi_rpc.log_level";
+    pub const LOG_MESSAGE: &str = "vgi_rpc.log_message";
+    pub const LOG_EXTRA: &str = "vgi_rpc.log_extra";
+    pub const ERROR_KIND: &str = "vgi_rpc.error_kind";
+    pub const ERROR_CODE: &str = "vgi_rpc.error_code";
+    pub const STREAM_STATE: &str = "vgi_rpc.stream_state#b64";
+    pub const CALL_STATE: &str = "vgi_rpc.call_state#b64";
+    pub const CANCEL: &str = "vgi_rpc.cancel";
+    pub const LOCATION: &str = "vgi_rpc.location";
+    pub const SHM_OFFSET: &str = "vgi_rpc.shm_offset";
+}
+
+/// The framing version this client speaks (`vgi_rpc.request_version`).
+pub const REQUEST_VERSION: &str = "1";
+
+/// Upper bounds that keep a corrupt or hostile peer from making us allocate unbounded memory.
+const MAX_METADATA_BYTES: usize = 64 << 20;
+const MAX_BODY_BYTES: usize = 4 << 30;
+
+/// Per-batch custom metadata, in wire order.
+pub type Metadata = Vec<(String, String)>;
+
+/// Looks a key up in batch metadata.
+pub fn meta_get<'a>(md: &'a Metadata, key: &str) -> Option<&'a str> {
+    md.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// The IPC end-of-stream marker.
+pub const EOS: [u8; 8] = [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0];
+
+/// Writes one IPC stream (schema, batches with custom metadata, EOS) into a sink.
+pub struct IpcStreamWriter {
+    generator: IpcDataGenerator,
+    tracker: DictionaryTracker,
+    context: IpcWriteContext,
+    options: IpcWriteOptions,
+}
+
+impl IpcStreamWriter {
+    /// Starts a stream by writing its schema message.
+    pub fn begin<W: Write>(out: &mut W, schema: &Schema) -> Result<Self> {
+        let mut writer = IpcStreamWriter {
+            generator: IpcDataGenerator::default(),
+            tracker: DictionaryTracker::new(false),
+            context: IpcWriteContext::default(),
+            options: IpcWriteOptions::default(),
+        };
+        let encoded = writer
+            .generator
+            .schema_to_bytes_with_dictionary_tracker(schema, &mut writer.tracker, &writer.options);
+        arrow_ipc::writer::write_message(&mut *out, encoded, &writer.options)?;
+        Ok(writer)
+    }
+
+    /// Writes one record batch (and any dictionaries it needs) with custom metadata.
+    pub fn write<W: Write>(&mut self, out: &mut W, batch: &RecordBatch, metadata: &[(&str, &str)]) -> Result<()> {
+        let (dictionaries, mut encoded) =
+            self.generator.encode(batch, &mut self.tracker, &self.options, &mut self.context)?;
+        for dictionary in dictionaries {
+            arrow_ipc::writer::write_message(&mut *out, dictionary, &self.options)?;
+        }
+        if !metadata.is_empty() {
+            encoded.ipc_message = with_custom_metadata(&encoded.ipc_message, metadata)?;
+        }
+        arrow_ipc::writer::write_message(&mut *out, encoded, &self.options)?;
+        Ok(())
+    }
+
+    /// Ends the stream.
+    pub fn finish<W: Write>(self, out: &mut W) -> Result<()> {
+        out.write_all(&EOS)?;
+        Ok(())
+    }
+}
+
+/// Serializes a whole stream (schema, one batch with metadata, EOS) into bytes.
+pub fn encode_stream(batch: &RecordBatch, metadata: &[(&str, &str)]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(256 + batch.get_array_memory_size());
+    let mut writer = IpcStreamWriter::begin(&mut out, batch.schema_ref())?;
+    writer.write(&mut out, batch, metadata)?;
+    writer.finish(&mut out)?;
+    Ok(out)
+}
+
+/// Serializes a bare schema message (what pyarrow's `Schema.serialize()` produces).
+pub fn encode_schema(schema: &Schema) -> Vec<u8> {
+    let options = IpcWriteOptions::default();
+    let encoded = IpcDataGenerator::default().schema_to_bytes_with_dictionary_tracker(
+        schema,
+        &mut DictionaryTracker::new(false),
+        &options,
+    );
+    let mut out = Vec::with_capacity(encoded.ipc_message.len() + 16);
+    arrow_ipc::writer::write_message(&mut out, encoded, &options).expect("writing to a Vec cannot fail");
+    out
+}
+
+/// Decodes schema bytes: a bare schema message or a full stream.
+pub fn decode_schema(bytes: &[u8]) -> Result<Schema> {
+    let mut reader = MessageReader::new(bytes);
+    match reader.next_message()? {
+        Some(Message::Schema(schema)) => Ok(schema),
+        _ => Err(Error::protocol("expected an Arrow IPC schema message")),
+    }
+}
+
+/// A zero-column batch with `rows` rows (framework requests with no parameters).
+pub fn empty_batch(rows: usize) -> RecordBatch {
+    RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(rows)),
+    )
+    .expect("a zero-column batch is always valid")
+}
+
+/// Rebuilds a RecordBatch `Message` flatbuffer with `custom_metadata` added.
+fn with_custom_metadata(message: &[u8], metadata: &[(&str, &str)]) -> Result<Vec<u8>> {
+    use flatbuffers::FlatBufferBuilder;
+    let message = arrow_ipc::root_as_message(message).map_err(|e| Error::protocol(format!("bad IPC message: {e}")))?;
+    let batch = message
+        .header_as_record_batch()
+        .ok_or_else(|| Error::protocol("custom metadata can only be attached to record batches"))?;
+    let mut fbb = FlatBufferBuilder::with_capacity(1024);
+    let nodes: Vec<arrow_ipc::FieldNode> = batch.nodes().map(|n| n.iter().copied().collect()).unwrap_or_default();
+    let buffers: Vec<arrow_ipc::Buffer> = batch.buffers().map(|b| b.iter().copied().collect()).unwrap_or_default();
+    let nodes = fbb.create_vector(&nodes);
+    let buffers = fbb.create_vector(&buffers);
+    let variadic = batch.variadicBufferCounts().map(|v| fbb.create_vector(&v.iter().collect::<Vec<i64>>()));
+    let compression = batch.compression().map(|c| {
+        let mut b = arrow_ipc::BodyCompressionBuilder::new(&mut fbb);
+        b.add_codec(c.codec());
+        b.add_method(c.method());
+        b.finish()
+    });
+    let mut rb = arrow_ipc::RecordBatchBuilder::new(&mut fbb);
+    rb.add_length(batch.length());
+    rb.add_nodes(nodes);
+    rb.add_buffers(buffers);
+    if let Some(v) = variadic {
+        rb.add_variadicBufferCounts(v);
+    }
+    if let Some(c) = compression {
+        rb.add_compression(c);
+    }
+    let header = rb.finish();
+    let kvs: Vec<_> = metadata
+        .iter()
+        .map(|(k, v)| {
+            let key = fbb.create_string(k);
+            let value = fbb.create_string(v);
+            let mut kv = arrow_ipc::KeyValueBuilder::new(&mut fbb);
+            kv.add_key(key);
+            kv.add_value(value);
+            kv.finish()
+        })
+        .collect();
+    let custom = fbb.create_vector(&kvs);
+    let mut mb = arrow_ipc::MessageBuilder::new(&mut fbb);
+    mb.add_version(message.version());
+    mb.add_header_type(MessageHeader::RecordBatch);
+    mb.add_header(header.as_union_value());
+    mb.add_bodyLength(message.bodyLength());
+    mb.add_custom_metadata(custom);
+    let root = mb.finish();
+    fbb.finish(root, None);
+    Ok(fbb.finished_data().to_vec())
+}
+
+/// One decoded IPC message.
+pub enum Message {
+    Schema(Schema),
+    Batch(RecordBatch, Metadata),
+}
+
+/// Reads IPC messages one at a time from a byte stream, never reading past a stream's EOS
+/// (several streams follow each other on one pipe).
+pub struct MessageReader<R> {
+    input: R,
+    schema: Option<SchemaRef>,
+    dictionaries: HashMap<i64, ArrayRef>,
+}
+
+impl<R: Read> MessageReader<R> {
+    pub fn new(input: R) -> Self {
+        MessageReader { input, schema: None, dictionaries: HashMap::new() }
+    }
+
+    pub fn into_inner(self) -> R {
+        self.input
+    }
+
+    /// The schema of the stream being read (after its schema message).
+    pub fn schema(&self) -> Option<&SchemaRef> {
+        self.schema.as_ref()
+    }
+
+    /// Resets per-stream state so the next stream on the same byte stream can be read.
+    pub fn reset(&mut self) {
+        self.schema = None;
+        self.dictionaries.clear();
+    }
+
+    /// Returns the next schema or batch message; `None` at EOS. Dictionary messages are
+    /// absorbed.
+    pub fn next_message(&mut self) -> Result<Option<Message>> {
+        loop {
+            let mut prefix = [0u8; 4];
+            self.input.read_exact(&mut prefix).map_err(eof_is_protocol)?;
+            let len = if prefix == [0xFF; 4] {
+                self.input.read_exact(&mut prefix).map_err(eof_is_protocol)?;
+                i32::from_le_bytes(prefix)
+            } else {
+                i32::from_le_bytes(prefix) // pre-0.15 format without continuation marker
+            };
+            if len == 0 {
+                return Ok(None);
+            }
+            if len < 0 || len as usize > MAX_METADATA_BYTES {
+                return Err(Error::protocol(format!("malformed Arrow IPC message (metadata length {len})")));
+            }
+            let mut meta = vec![0u8; len as usize];
+            self.input.read_exact(&mut meta).map_err(eof_is_protocol)?;
+            let message = arrow_ipc::root_as_message(&meta)
+                .map_err(|e| Error::protocol(format!("malformed Arrow IPC message: {e}")))?;
+            let body_len = message.bodyLength();
+            if body_len < 0 || body_len as u64 > MAX_BODY_BYTES as u64 {
+                return Err(Error::protocol(format!("malformed Arrow IPC message (body length {body_len})")));
+            }
+            let body = self.read_body(body_len as usize)?;
+            match message.header_type() {
+                MessageHeader::Schema => {
+                    let ipc_schema = message.header_as_schema().ok_or_else(|| Error::protocol("schema message without schema"))?;
+                    let schema = arrow_ipc::convert::try_fb_to_schema(ipc_schema)?;
+                    self.schema = Some(Arc::new(schema.clone()));
+                    self.dictionaries.clear();
+                    return Ok(Some(Message::Schema(schema)));
+                }
+                MessageHeader::DictionaryBatch => {
+                    let schema = self.schema.clone().ok_or_else(|| Error::protocol("dictionary before schema"))?;
+                    let dict = message.header_as_dictionary_batch().ok_or_else(|| Error::protocol("bad dictionary message"))?;
+                    arrow_ipc::reader::read_dictionary(&body, dict, &schema, &mut self.dictionaries, &message.version())?;
+                }
+                MessageHeader::RecordBatch => {
+                    let schema = self.schema.clone().ok_or_else(|| Error::protocol("record batch before schema"))?;
+                    let ipc_batch = message.header_as_record_batch().ok_or_else(|| Error::protocol("bad record batch message"))?;
+                    let batch = arrow_ipc::reader::read_record_batch(
+                        &body,
+                        ipc_batch,
+                        schema,
+                        &self.dictionaries,
+                        None,
+                        &message.version(),
+                    )?;
+                    let metadata = message
+                        .custom_metadata()
+                        .map(|kvs| {
+                            kvs.iter()
+                                .map(|kv| (kv.key().unwrap_or_default().to_string(), kv.value().unwrap_or_default().to_string()))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    return Ok(Some(Message::Batch(batch, metadata)));
+                }
+                other => return Err(Error::protocol(format!("unexpected Arrow IPC message type {other:?}"))),
+            }
+        }
+    }
+
+    fn read_body(&mut self, len: usize) -> Result<Buffer> {
+        if len == 0 {
+            return Ok(Buffer::from(MutableBuffer::new(0)));
+        }
+        let mut buf = MutableBuffer::from_len_zeroed(len);
+        self.input.read_exact(buf.as_slice_mut()).map_err(eof_is_protocol)?;
+        Ok(buf.into())
+    }
+
+    /// Reads a stream's schema message (the first message of every stream).
+    pub fn read_schema(&mut self) -> Result<SchemaRef> {
+        self.reset();
+        match self.next_message()? {
+            Some(Message::Schema(_)) => Ok(self.schema.clone().expect("just set")),
+            Some(Message::Batch(..)) => Err(Error::protocol("stream started with a batch instead of a schema")),
+            None => Err(Error::protocol("empty IPC stream (EOS before schema)")),
+        }
+    }
+
+    /// Reads the next batch of the current stream; `None` at EOS.
+    pub fn read_batch(&mut self) -> Result<Option<(RecordBatch, Metadata)>> {
+        match self.next_message()? {
+            Some(Message::Batch(batch, md)) => Ok(Some((batch, md))),
+            Some(Message::Schema(_)) => Err(Error::protocol("unexpected schema message inside a stream")),
+            None => Ok(None),
+        }
+    }
+}
+
+fn eof_is_protocol(e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        Error::Disconnected("the worker closed its output in the middle of a message".into())
+    } else {
+        Error::from(e)
+    }
+}
+
+/// Reads a record blob: a complete IPC stream holding exactly one batch.
+pub fn decode_single_batch(bytes: &[u8]) -> Result<RecordBatch> {
+    let mut reader = MessageReader::new(bytes);
+    reader.read_schema()?;
+    let (batch, _) = reader.read_batch()?.ok_or_else(|| Error::protocol("record blob holds no batch"))?;
+    Ok(batch)
+}
+
+/// What one received batch means (vgi_rpc batch classification).
+pub enum Frame {
+    Data(RecordBatch, Metadata),
+    Log(LogMessage),
+    Error(crate::error::WorkerError),
+    /// HTTP continuation sentinel: a zero-row batch carrying the next stream state.
+    Sentinel(Metadata),
+}
+
+/// An in-band log record sent by the worker.
+#[derive(Debug, Clone)]
+pub struct LogMessage {
+    pub level: String,
+    pub message: String,
+}
+
+/// Classifies a batch by its metadata.
+pub fn classify(batch: RecordBatch, md: Metadata) -> Result<Frame> {
+    if batch.num_rows() > 0 || md.is_empty() {
+        return Ok(Frame::Data(batch, md));
+    }
+    if let (Some(level), Some(message)) = (meta_get(&md, keys::LOG_LEVEL), meta_get(&md, keys::LOG_MESSAGE)) {
+        if level == "EXCEPTION" {
+            return Ok(Frame::Error(crate::error::WorkerError::from_metadata(&md)));
+        }
+        return Ok(Frame::Log(LogMessage { level: level.to_string(), message: message.to_string() }));
+    }
+    if meta_get(&md, keys::LOCATION).is_some() {
+        return Err(Error::protocol("the worker sent an external-location batch, which this client does not support"));
+    }
+    if meta_get(&md, keys::SHM_OFFSET).is_some() {
+        return Err(Error::protocol("the worker sent a shared-memory batch, which this client did not negotiate"));
+    }
+    if meta_get(&md, keys::STREAM_STATE).is_some() {
+        return Ok(Frame::Sentinel(md));
+    }
+    Ok(Frame::Data(batch, md))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int64Array, StringArray};
+    use arrow_schema::{DataType, Field};
+
+    fn sample() -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("s", DataType::Utf8, true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int64Array::from(vec![1, 2, 3])), Arc::new(StringArray::from(vec![Some("a"), None, Some("c")]))],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn stream_roundtrip_keeps_batch_metadata() {
+        let bytes = encode_stream(&sample(), &[("vgi_rpc.method", "bind"), ("k", "v")]).unwrap();
+        let mut reader = MessageReader::new(&bytes[..]);
+        reader.read_schema().unwrap();
+        let (batch, md) = reader.read_batch().unwrap().unwrap();
+        assert_eq!(batch, sample());
+        assert_eq!(meta_get(&md, "vgi_rpc.method"), Some("bind"));
+        assert_eq!(meta_get(&md, "k"), Some("v"));
+        assert!(reader.read_batch().unwrap().is_none());
+    }
+
+    #[test]
+    fn back_to_back_streams_are_read_separately() {
+        let mut bytes = encode_stream(&sample(), &[]).unwrap();
+        bytes.extend(encode_stream(&empty_batch(1), &[("x", "y")]).unwrap());
+        let mut reader = MessageReader::new(&bytes[..]);
+        reader.read_schema().unwrap();
+        assert!(reader.read_batch().unwrap().is_some());
+        assert!(reader.read_batch().unwrap().is_none());
+        let schema = reader.read_schema().unwrap();
+        assert_eq!(schema.fields().len(), 0);
+        let (batch, md) = reader.read_batch().unwrap().unwrap();
+        assert_eq!(batch.num_rows(), 1);
+        assert_eq!(meta_get(&md, "x"), Some("y"));
+    }
+
+    #[test]
+    fn empty_schema_reads_pyarrows_bytes_and_our_own() {
+        // Appendix B of the protocol spec: pyarrow's 56-byte empty schema message.
+        let pyarrow: [u8; 56] = [
+            0xff, 0xff, 0xff, 0xff, 0x30, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0x0a, 0, 0x0c, 0, 0x06, 0, 0x05, 0, 0x08, 0,
+            0x0a, 0, 0, 0, 0, 0x01, 0x04, 0, 0x0c, 0, 0, 0, 0x08, 0, 0x08, 0, 0, 0, 0x04, 0, 0x08, 0, 0, 0, 0x04, 0,
+            0, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(decode_schema(&pyarrow).unwrap(), Schema::empty());
+        let ours = encode_schema(&Schema::empty());
+        assert_eq!(&ours[..4], &[0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(decode_schema(&ours).unwrap(), Schema::empty());
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for garbage in [&b"hello world, not arrow"[..], &[0xff, 0xff, 0xff, 0xff, 0x10, 0, 0, 0, 1, 2, 3][..], &[][..]] {
+            let mut reader = MessageReader::new(garbage);
+            assert!(reader.read_schema().is_err());
+        }
+    }
+}

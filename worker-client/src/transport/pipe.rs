@@ -1,0 +1,165 @@
+//! Byte-stream plumbing shared by the stdio and unix-socket transports: deadline- and
+//! cancel-aware reads and writes on raw file descriptors, and SIGPIPE-safe writes.
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::call::CancelHandle;
+
+/// How long one `poll` waits before re-checking the cancel flag.
+const CANCEL_CHECK_INTERVAL: Duration = Duration::from_millis(50);
+
+/// A deadline plus a cancel flag, shared by all blocking I/O of one call.
+#[derive(Clone)]
+pub struct Watch {
+    pub deadline: Instant,
+    pub cancel: Option<CancelHandle>,
+    /// Set when the peer was found dead so callers can tell hangs from crashes.
+    pub timed_out: Arc<AtomicBool>,
+}
+
+impl Watch {
+    pub fn new(timeout: Duration, cancel: Option<CancelHandle>) -> Self {
+        Watch { deadline: Instant::now() + timeout, cancel, timed_out: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// Waits until `fd` is ready for `events`, the deadline passes or the call is cancelled.
+    fn wait(&self, fd: RawFd, events: libc::c_short) -> io::Result<()> {
+        loop {
+            if self.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+            }
+            let now = Instant::now();
+            if now >= self.deadline {
+                self.timed_out.store(true, Ordering::Relaxed);
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "no answer from the worker before the deadline"));
+            }
+            let slice = (self.deadline - now).min(CANCEL_CHECK_INTERVAL);
+            let mut pfd = libc::pollfd { fd, events, revents: 0 };
+            // SAFETY: one valid pollfd.
+            let rc = unsafe { libc::poll(&mut pfd, 1, slice.as_millis().max(1) as libc::c_int) };
+            if rc < 0 {
+                let err = io::Error::last_os_error();
+                if err.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(err);
+            }
+            if rc > 0 {
+                // POLLHUP/POLLERR also end the wait: the read/write reports the condition.
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// A reader that honours a [`Watch`] before every `read` syscall.
+pub struct WatchedReader<R: AsRawFd + Read> {
+    pub inner: R,
+    pub watch: Option<Watch>,
+}
+
+impl<R: AsRawFd + Read> Read for WatchedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(w) = &self.watch {
+            w.wait(self.inner.as_raw_fd(), libc::POLLIN)?;
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// A writer that honours a [`Watch`] and never raises SIGPIPE.
+pub struct WatchedWriter<W: AsRawFd + Write> {
+    pub inner: W,
+    pub watch: Option<Watch>,
+}
+
+impl<W: AsRawFd + Write> Write for WatchedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(w) = &self.watch {
+            w.wait(self.inner.as_raw_fd(), libc::POLLOUT)?;
+        }
+        without_sigpipe(|| self.inner.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Runs a write with SIGPIPE blocked on this thread, discarding a SIGPIPE it raised, so a dead
+/// worker yields EPIPE instead of killing the host process (whose disposition we don't own).
+pub fn without_sigpipe<T>(f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    // SAFETY: plain signal-mask manipulation on the calling thread.
+    unsafe {
+        let mut block: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut block);
+        libc::sigaddset(&mut block, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+        let result = f();
+        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::BrokenPipe) {
+            let mut pending: libc::sigset_t = std::mem::zeroed();
+            libc::sigpending(&mut pending);
+            if libc::sigismember(&pending, libc::SIGPIPE) == 1 && libc::sigismember(&old, libc::SIGPIPE) == 0 {
+                let timeout = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                libc::sigtimedwait(&block, std::ptr::null_mut(), &timeout);
+            }
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        result
+    }
+}
+
+/// Keeps the last lines a worker wrote to stderr, for error messages.
+#[derive(Clone, Default)]
+pub struct StderrTail {
+    lines: Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
+}
+
+impl StderrTail {
+    const MAX_LINES: usize = 30;
+
+    /// Drains `stream` on a thread until EOF, keeping the tail (and echoing it when asked).
+    pub fn drain(stream: impl Read + Send + 'static, echo: bool) -> Self {
+        let tail = StderrTail::default();
+        let keep = tail.clone();
+        std::thread::Builder::new()
+            .name("vgi-worker-stderr".into())
+            .spawn(move || {
+                use std::io::BufRead;
+                let mut reader = io::BufReader::new(stream);
+                let mut line = Vec::new();
+                while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+                    let text = String::from_utf8_lossy(&line).trim_end().to_string();
+                    if echo {
+                        eprintln!("[vgi worker] {text}");
+                    }
+                    let mut lines = keep.lines.lock().unwrap_or_else(|p| p.into_inner());
+                    if lines.len() == Self::MAX_LINES {
+                        lines.pop_front();
+                    }
+                    lines.push_back(text);
+                    line.clear();
+                }
+            })
+            .expect("spawning the stderr drain thread");
+        tail
+    }
+
+    pub fn text(&self) -> Option<String> {
+        let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        if lines.is_empty() {
+            None
+        } else {
+            Some(lines.iter().cloned().collect::<Vec<_>>().join("\n"))
+        }
+    }
+}
+
+/// A flag shared between a call and whoever may cancel it.
+pub fn new_flag() -> Arc<AtomicBool> {
+    Arc::new(AtomicBool::new(false))
+}

@@ -1,0 +1,469 @@
+//! One generic mechanism for the protocol's "records": Rust structs that travel as one-row
+//! Arrow batches (usually as an IPC blob inside a `binary` cell).
+//!
+//! Each field type implements [`WireField`] (its Arrow type, and how to write/read one value);
+//! the [`record!`](crate::record) macro derives the row (de)serialization for a struct from its
+//! field list, so no record is encoded by hand.
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow_array::builder::{BinaryBuilder, ListBuilder, MapBuilder, StringBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int16Type, Int32Type, Int64Type, Int8Type};
+use arrow_array::{Array, ArrayRef, BooleanArray, DictionaryArray, Int16Array, Int64Array, StringArray};
+use arrow_schema::{DataType, Field};
+
+use crate::error::{Error, Result};
+
+/// A Rust type that is one Arrow column value in a record.
+pub trait WireField: Sized {
+    fn data_type() -> DataType;
+    fn nullable() -> bool {
+        false
+    }
+    /// A one-element array holding `value`.
+    fn to_array(value: &Self) -> ArrayRef;
+    /// Reads row `row` of `array` (any compatible physical type the worker may send).
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self>;
+    /// The value when the worker omitted the column (records are lenient about defaults).
+    fn absent(name: &str) -> Result<Self> {
+        Err(Error::protocol(format!("record field `{name}` is missing")))
+    }
+}
+
+fn type_error(array: &dyn Array, wanted: &str) -> Error {
+    Error::protocol(format!("expected {wanted}, the worker sent {}", array.data_type()))
+}
+
+fn null_error() -> Error {
+    Error::protocol("a NOT NULL record field is null")
+}
+
+/// Reads a string from utf8, large utf8 or a dictionary of either (enums may be either).
+pub fn string_at(array: &dyn Array, row: usize) -> Result<Option<String>> {
+    if array.is_null(row) {
+        return Ok(None);
+    }
+    Ok(Some(match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().value(row).to_string(),
+        DataType::LargeUtf8 => array.as_string::<i64>().value(row).to_string(),
+        DataType::Utf8View => array.as_string_view().value(row).to_string(),
+        DataType::Dictionary(key, _) => {
+            let (values, index) = match key.as_ref() {
+                DataType::Int8 => dict_parts::<Int8Type>(array, row),
+                DataType::Int16 => dict_parts::<Int16Type>(array, row),
+                DataType::Int32 => dict_parts::<Int32Type>(array, row),
+                DataType::Int64 => dict_parts::<Int64Type>(array, row),
+                _ => return Err(type_error(array, "a string dictionary")),
+            };
+            return string_at(values.as_ref(), index);
+        }
+        _ => return Err(type_error(array, "utf8")),
+    }))
+}
+
+fn dict_parts<K: arrow_array::types::ArrowDictionaryKeyType>(array: &dyn Array, row: usize) -> (ArrayRef, usize) {
+    let dict: &DictionaryArray<K> = array.as_dictionary::<K>();
+    let index = arrow_buffer::ArrowNativeType::as_usize(dict.keys().value(row));
+    (dict.values().clone(), index)
+}
+
+/// Reads bytes from binary, large binary or fixed-size binary.
+pub fn bytes_at(array: &dyn Array, row: usize) -> Result<Option<Vec<u8>>> {
+    if array.is_null(row) {
+        return Ok(None);
+    }
+    Ok(Some(match array.data_type() {
+        DataType::Binary => array.as_binary::<i32>().value(row).to_vec(),
+        DataType::LargeBinary => array.as_binary::<i64>().value(row).to_vec(),
+        DataType::BinaryView => array.as_binary_view().value(row).to_vec(),
+        DataType::FixedSizeBinary(_) => array.as_fixed_size_binary().value(row).to_vec(),
+        _ => return Err(type_error(array, "binary")),
+    }))
+}
+
+/// Reads an integer from any integer column.
+pub fn int_at(array: &dyn Array, row: usize) -> Result<Option<i64>> {
+    if array.is_null(row) {
+        return Ok(None);
+    }
+    use arrow_array::types::*;
+    Ok(Some(match array.data_type() {
+        DataType::Int64 => array.as_primitive::<Int64Type>().value(row),
+        DataType::Int32 => array.as_primitive::<Int32Type>().value(row) as i64,
+        DataType::Int16 => array.as_primitive::<Int16Type>().value(row) as i64,
+        DataType::Int8 => array.as_primitive::<Int8Type>().value(row) as i64,
+        DataType::UInt32 => array.as_primitive::<UInt32Type>().value(row) as i64,
+        DataType::UInt16 => array.as_primitive::<UInt16Type>().value(row) as i64,
+        DataType::UInt8 => array.as_primitive::<UInt8Type>().value(row) as i64,
+        DataType::UInt64 => i64::try_from(array.as_primitive::<UInt64Type>().value(row))
+            .map_err(|_| Error::protocol("integer out of range"))?,
+        _ => return Err(type_error(array, "an integer")),
+    }))
+}
+
+/// Iterates the elements of row `row` of a list column.
+fn list_at(array: &dyn Array, row: usize) -> Result<Option<ArrayRef>> {
+    if array.is_null(row) {
+        return Ok(None);
+    }
+    match array.data_type() {
+        DataType::List(_) => Ok(Some(array.as_list::<i32>().value(row))),
+        DataType::LargeList(_) => Ok(Some(array.as_list::<i64>().value(row))),
+        DataType::FixedSizeList(..) => Ok(Some(array.as_fixed_size_list().value(row))),
+        _ => Err(type_error(array, "a list")),
+    }
+}
+
+impl WireField for String {
+    fn data_type() -> DataType {
+        DataType::Utf8
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        Arc::new(StringArray::from(vec![value.as_str()]))
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        string_at(array, row)?.ok_or_else(null_error)
+    }
+}
+
+impl WireField for i64 {
+    fn data_type() -> DataType {
+        DataType::Int64
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        Arc::new(Int64Array::from(vec![*value]))
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        int_at(array, row)?.ok_or_else(null_error)
+    }
+}
+
+impl WireField for bool {
+    fn data_type() -> DataType {
+        DataType::Boolean
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        Arc::new(BooleanArray::from(vec![*value]))
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        if array.is_null(row) {
+            return Err(null_error());
+        }
+        match array.data_type() {
+            DataType::Boolean => Ok(array.as_boolean().value(row)),
+            _ => Err(type_error(array, "bool")),
+        }
+    }
+    fn absent(_: &str) -> Result<Self> {
+        Ok(false)
+    }
+}
+
+/// `binary` values (records, schemas, opaque tokens).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Blob(pub Vec<u8>);
+
+impl std::fmt::Debug for Blob {
+    // Blobs hold opaque attach/transaction tokens: never print their contents.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Blob({} bytes)", self.0.len())
+    }
+}
+
+impl WireField for Blob {
+    fn data_type() -> DataType {
+        DataType::Binary
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        let mut b = BinaryBuilder::with_capacity(1, value.0.len());
+        b.append_value(&value.0);
+        Arc::new(b.finish())
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        Ok(Blob(bytes_at(array, row)?.ok_or_else(null_error)?))
+    }
+}
+
+impl<T: WireField> WireField for Option<T> {
+    fn data_type() -> DataType {
+        T::data_type()
+    }
+    fn nullable() -> bool {
+        true
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        match value {
+            Some(v) => T::to_array(v),
+            None => arrow_array::new_null_array(&T::data_type(), 1),
+        }
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        if array.is_null(row) || array.data_type() == &DataType::Null {
+            Ok(None)
+        } else {
+            T::from_array(array, row).map(Some)
+        }
+    }
+    fn absent(_: &str) -> Result<Self> {
+        Ok(None)
+    }
+}
+
+/// Element types that can appear in `list<...>` record fields.
+pub trait ListItem: Sized {
+    fn item_type() -> DataType;
+    fn build(values: &[Self]) -> ArrayRef;
+    fn read(array: &dyn Array, row: usize) -> Result<Self>;
+}
+
+impl ListItem for String {
+    fn item_type() -> DataType {
+        DataType::Utf8
+    }
+    fn build(values: &[Self]) -> ArrayRef {
+        let mut b = ListBuilder::new(StringBuilder::new());
+        b.append_value(values.iter().map(|s| Some(s.as_str())));
+        Arc::new(b.finish())
+    }
+    fn read(array: &dyn Array, row: usize) -> Result<Self> {
+        String::from_array(array, row)
+    }
+}
+
+impl ListItem for Blob {
+    fn item_type() -> DataType {
+        DataType::Binary
+    }
+    fn build(values: &[Self]) -> ArrayRef {
+        let mut b = ListBuilder::new(BinaryBuilder::new());
+        b.append_value(values.iter().map(|s| Some(s.0.as_slice())));
+        Arc::new(b.finish())
+    }
+    fn read(array: &dyn Array, row: usize) -> Result<Self> {
+        Blob::from_array(array, row)
+    }
+}
+
+impl ListItem for i64 {
+    fn item_type() -> DataType {
+        DataType::Int64
+    }
+    fn build(values: &[Self]) -> ArrayRef {
+        let mut b = ListBuilder::new(arrow_array::builder::Int64Builder::new());
+        b.append_value(values.iter().map(|v| Some(*v)));
+        Arc::new(b.finish())
+    }
+    fn read(array: &dyn Array, row: usize) -> Result<Self> {
+        i64::from_array(array, row)
+    }
+}
+
+impl ListItem for i32 {
+    fn item_type() -> DataType {
+        DataType::Int32
+    }
+    fn build(values: &[Self]) -> ArrayRef {
+        let mut b = ListBuilder::new(arrow_array::builder::Int32Builder::new());
+        b.append_value(values.iter().map(|v| Some(*v)));
+        Arc::new(b.finish())
+    }
+    fn read(array: &dyn Array, row: usize) -> Result<Self> {
+        let v = int_at(array, row)?.ok_or_else(null_error)?;
+        i32::try_from(v).map_err(|_| Error::protocol("int32 out of range"))
+    }
+}
+
+impl<T: ListItem> WireField for Vec<T> {
+    fn data_type() -> DataType {
+        DataType::List(Arc::new(Field::new("item", T::item_type(), true)))
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        T::build(value)
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        let items = list_at(array, row)?.ok_or_else(null_error)?;
+        (0..items.len()).map(|i| T::read(items.as_ref(), i)).collect()
+    }
+    fn absent(_: &str) -> Result<Self> {
+        Ok(Vec::new())
+    }
+}
+
+/// `map<utf8, utf8>` (tags, options).
+pub type StringMap = BTreeMap<String, String>;
+
+impl WireField for StringMap {
+    fn data_type() -> DataType {
+        let entries = Field::new(
+            "entries",
+            DataType::Struct(
+                vec![Field::new("key", DataType::Utf8, false), Field::new("value", DataType::Utf8, true)].into(),
+            ),
+            false,
+        );
+        DataType::Map(Arc::new(entries), false)
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        let mut b = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+        for (k, v) in value {
+            b.keys().append_value(k);
+            b.values().append_value(v);
+        }
+        b.append(true).expect("map entries are balanced");
+        let array = b.finish();
+        // MapBuilder names its fields keys/values; the wire uses key/value (names are not
+        // compared by the worker, but keep the declared type exact).
+        let (_, offsets, entries, nulls, ordered) = array.into_parts();
+        let (_, columns, struct_nulls) = entries.into_parts();
+        let fields = match Self::data_type() {
+            DataType::Map(f, _) => f,
+            _ => unreachable!(),
+        };
+        let struct_fields = match fields.data_type() {
+            DataType::Struct(f) => f.clone(),
+            _ => unreachable!(),
+        };
+        let entries = arrow_array::StructArray::new(struct_fields, columns, struct_nulls);
+        Arc::new(arrow_array::MapArray::new(fields, offsets, entries, nulls, ordered))
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        if array.is_null(row) {
+            return Err(null_error());
+        }
+        let map = match array.data_type() {
+            DataType::Map(..) => array.as_map(),
+            _ => return Err(type_error(array, "a map")),
+        };
+        let entries = map.value(row);
+        let (keys, values) = (entries.column(0), entries.column(1));
+        let mut out = StringMap::new();
+        for i in 0..entries.len() {
+            let key = string_at(keys.as_ref(), i)?.ok_or_else(null_error)?;
+            out.insert(key, string_at(values.as_ref(), i)?.unwrap_or_default());
+        }
+        Ok(out)
+    }
+    fn absent(_: &str) -> Result<Self> {
+        Ok(StringMap::new())
+    }
+}
+
+/// Builds a `dictionary<int16, utf8>` array holding one enum member name.
+pub fn enum_array(name: &str) -> ArrayRef {
+    let keys = Int16Array::from(vec![0i16]);
+    let values = Arc::new(StringArray::from(vec![name]));
+    Arc::new(DictionaryArray::<Int16Type>::try_new(keys, values).expect("valid dictionary"))
+}
+
+/// The Arrow type of enum fields.
+pub fn enum_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int16), Box::new(DataType::Utf8))
+}
+
+/// Declares a protocol enum (wire value = member NAME in a `dictionary<int16, utf8>`).
+#[macro_export]
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub fn wire_name(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+            pub fn from_wire(s: &str) -> Option<Self> {
+                match s { $($wire => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl $crate::wire::WireField for $name {
+            fn data_type() -> arrow_schema::DataType {
+                $crate::wire::enum_type()
+            }
+            fn to_array(value: &Self) -> arrow_array::ArrayRef {
+                $crate::wire::enum_array(value.wire_name())
+            }
+            fn from_array(array: &dyn arrow_array::Array, row: usize) -> $crate::error::Result<Self> {
+                let s = $crate::wire::string_at(array, row)?
+                    .ok_or_else(|| $crate::error::Error::protocol(concat!("null ", stringify!($name))))?;
+                Self::from_wire(&s).ok_or_else(|| {
+                    $crate::error::Error::protocol(format!(concat!("unknown ", stringify!($name), " `{}`"), s))
+                })
+            }
+        }
+    };
+}
+
+/// A struct that travels as a one-row Arrow batch.
+pub trait Record: Sized {
+    fn schema() -> arrow_schema::SchemaRef;
+    fn to_batch(&self) -> arrow_array::RecordBatch;
+    fn from_batch(batch: &arrow_array::RecordBatch, row: usize) -> Result<Self>;
+
+    /// The record as an IPC blob (schema + one batch + EOS).
+    fn to_blob(&self) -> Blob {
+        Blob(crate::framing::encode_stream(&self.to_batch(), &[]).expect("encoding a record cannot fail"))
+    }
+
+    /// Reads a record from an IPC blob.
+    fn from_blob(bytes: &[u8]) -> Result<Self> {
+        let batch = crate::framing::decode_single_batch(bytes)?;
+        if batch.num_rows() != 1 {
+            return Err(Error::protocol(format!("a record blob must hold one row, it holds {}", batch.num_rows())));
+        }
+        Self::from_batch(&batch, 0)
+    }
+}
+
+/// The wire name of a field (`r#type` travels as `type`).
+pub fn wire_name(rust_name: &'static str) -> &'static str {
+    rust_name.trim_start_matches("r#")
+}
+
+/// Reads column `name` of `batch` at `row` into a field, using the field's default when absent.
+pub fn read_field<T: WireField>(batch: &arrow_array::RecordBatch, name: &str, row: usize) -> Result<T> {
+    match batch.column_by_name(name) {
+        Some(col) => T::from_array(col.as_ref(), row)
+            .map_err(|e| Error::protocol(format!("record field `{name}`: {e}"))),
+        None => T::absent(name),
+    }
+}
+
+/// Declares a record: a struct whose fields map one-to-one, in order, to Arrow columns.
+#[macro_export]
+macro_rules! record {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default)]
+        pub struct $name { $($(#[$fmeta])* pub $field: $ty),* }
+
+        impl $crate::wire::Record for $name {
+            fn schema() -> arrow_schema::SchemaRef {
+                static SCHEMA: std::sync::OnceLock<arrow_schema::SchemaRef> = std::sync::OnceLock::new();
+                SCHEMA.get_or_init(|| std::sync::Arc::new(arrow_schema::Schema::new(vec![$(
+                    arrow_schema::Field::new(
+                        $crate::wire::wire_name(stringify!($field)),
+                        <$ty as $crate::wire::WireField>::data_type(),
+                        <$ty as $crate::wire::WireField>::nullable(),
+                    )
+                ),*]))).clone()
+            }
+            fn to_batch(&self) -> arrow_array::RecordBatch {
+                let columns: Vec<arrow_array::ArrayRef> =
+                    vec![$(<$ty as $crate::wire::WireField>::to_array(&self.$field)),*];
+                arrow_array::RecordBatch::try_new_with_options(
+                    Self::schema(),
+                    columns,
+                    &arrow_array::RecordBatchOptions::new().with_row_count(Some(1)),
+                )
+                .expect(concat!("record ", stringify!($name), " matches its schema"))
+            }
+            #[allow(unused_variables)]
+            fn from_batch(batch: &arrow_array::RecordBatch, row: usize) -> $crate::error::Result<Self> {
+                Ok($name { $($field: $crate::wire::read_field(batch, $crate::wire::wire_name(stringify!($field)), row)?),* })
+            }
+        }
+    };
+}
