@@ -201,8 +201,8 @@ def run_sql(con: duckdb.DuckDBPyConnection, sql: str, want_rows: bool) -> Result
     except Exception as e:  # parser errors are what `statement error` tests observe
         raise SqlError(str(e)) from e
     result = Result(0, [])
-    for stmt in statements:
-        result = _run_one(con, stmt, want_rows)
+    for k, stmt in enumerate(statements):
+        result = _run_one(con, stmt, want_rows and k == len(statements) - 1)
     return result
 
 
@@ -347,6 +347,9 @@ class FileRunner:
             self.run_block(records, {})
         except Halt:
             pass
+        except Exception as e:  # a runner bug must not hide the other files' results
+            self.counts.failed += 1
+            print(f"FAILED {self.path}: runner error: {e!r}", flush=True)
         finally:
             self.close_database()
         return self.counts
@@ -531,8 +534,10 @@ class FileRunner:
 
     def open_database(self, load_extensions: bool = True) -> None:
         self.close_database()
-        self.db = duckdb.connect(self.db_path, read_only=self.readonly,
-                                 config={"allow_unsigned_extensions": "true"})
+        config = {"allow_unsigned_extensions": "true"}
+        self.db = duckdb.connect(self.db_path, read_only=self.readonly, config=config)
+        # No progress bar: it would interleave with the runner's output on long queries.
+        self.db.execute("SET enable_progress_bar = false")
         if load_extensions:
             for load in self.loads:
                 self.db.execute(load)
@@ -558,7 +563,7 @@ class FileRunner:
 
         return VAR_RE.sub(value, text)
 
-    def fail(self, record: Record, reason: str, expected: str | None, actual: str | None = None,
+    def fail(self, record: Record, reason: str, expected: str | None = None, actual: str | None = None,
              sql: str | None = None) -> None:
         self.counts.failed += 1
         out = [f"FAILED {self.path}:{record.line}: {reason}"]

@@ -1,0 +1,29 @@
+//! `vgi`: a DuckDB extension that attaches VGI workers (external programs speaking Arrow IPC)
+//! as catalogs.
+//!
+//! The data path reads in one direction: DuckDB hook (`cpp/`, no decisions) → [`ffi`] (the one
+//! `extern "C"` boundary) → the concern modules ([`discovery`], [`scan`]) →
+//! `worker_client` → the worker.
+#[cfg(feature = "embed-duckdb")]
+use libduckdb_sys as _; // links the static DuckDB so the adapter's duckdb:: symbols resolve inside the file
+
+pub mod discovery;
+pub mod error;
+pub mod ffi;
+pub mod scan;
+
+extern "C-unwind" {
+    /// Registers the extension's functions and storage type (`cpp/extension_init.cpp`).
+    fn vgi_adapter_init(loader: *mut std::ffi::c_void);
+}
+
+/// DuckDB's entry point for CPP-ABI extensions (`<name>_duckdb_cpp_init`). It lives in Rust
+/// because a cdylib exports only Rust's `#[no_mangle]` symbols; `C-unwind` lets a DuckDB
+/// exception thrown during registration reach DuckDB's own handler.
+///
+/// # Safety
+/// `loader` must be the `duckdb::ExtensionLoader&` DuckDB passes to extension entry points.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn vgi_duckdb_cpp_init(loader: *mut std::ffi::c_void) {
+    vgi_adapter_init(loader)
+}

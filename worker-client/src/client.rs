@@ -84,10 +84,7 @@ impl Client {
                 self.transport.mark_broken();
             }
         }
-        result.map_err(|e| match e {
-            Error::Worker(_) | Error::Disconnected(_) | Error::Protocol(_) => e.with_stderr(self.transport.stderr_tail()),
-            other => other,
-        })
+        result.map_err(|e| self.transport.explain(e))
     }
 
     fn unary_exchange(&mut self, route: Route<'_>, request: &[u8], watch: &Watch) -> Result<Option<RecordBatch>> {

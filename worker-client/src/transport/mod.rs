@@ -28,6 +28,11 @@ pub trait Transport: Send {
         None
     }
 
+    /// Enriches a failure with what the transport knows (exit status, stderr tail).
+    fn explain(&mut self, err: Error) -> Error {
+        err.with_stderr(self.stderr_tail())
+    }
+
     /// Marks the connection unusable (mid-stream abandon, I/O failure): it is never reused.
     fn mark_broken(&mut self);
 

@@ -117,6 +117,7 @@ pub fn without_sigpipe<T>(f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
 #[derive(Clone, Default)]
 pub struct StderrTail {
     lines: Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
+    closed: Arc<AtomicBool>,
 }
 
 impl StderrTail {
@@ -144,9 +145,19 @@ impl StderrTail {
                     lines.push_back(text);
                     line.clear();
                 }
+                keep.closed.store(true, Ordering::SeqCst);
             })
             .expect("spawning the stderr drain thread");
         tail
+    }
+
+    /// Waits (briefly) until the worker's stderr reached EOF, so a dying worker's last words
+    /// make it into the error message.
+    pub fn settle(&self, limit: Duration) {
+        let until = Instant::now() + limit;
+        while !self.closed.load(Ordering::SeqCst) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     pub fn text(&self) -> Option<String> {

@@ -72,7 +72,7 @@ impl StdioTransport {
 
     /// Turns an I/O failure into an error that says whether the worker died, hung or broke
     /// the protocol, with its stderr tail attached.
-    pub fn explain(&mut self, err: Error) -> Error {
+    fn explain_failure(&mut self, err: Error) -> Error {
         self.broken = true;
         let err = match err {
             Error::Disconnected(_) => {
@@ -82,6 +82,9 @@ impl StdioTransport {
                     Some(s) => format!("the worker `{}` exited ({s})", self.command),
                     None => format!("the worker `{}` closed its pipes", self.command),
                 };
+                if status.is_some() {
+                    self.stderr.settle(Duration::from_millis(500));
+                }
                 Error::Disconnected(how)
             }
             other => other,
@@ -109,13 +112,20 @@ impl Transport for StdioTransport {
             stdin.write_all(request).and_then(|_| stdin.flush())
         };
         if let Err(e) = write {
-            return Err(self.explain(e.into()));
+            return Err(self.explain_failure(e.into()));
         }
         Ok(Box::new(&mut self.stdout))
     }
 
     fn stderr_tail(&self) -> Option<String> {
         self.stderr.text()
+    }
+
+    fn explain(&mut self, err: Error) -> Error {
+        match err {
+            Error::Worker(_) => err.with_stderr(self.stderr.text()),
+            other => self.explain_failure(other),
+        }
     }
 
     fn mark_broken(&mut self) {

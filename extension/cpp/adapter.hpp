@@ -1,0 +1,28 @@
+// Shared helpers of the C++ adapter: turning Rust errors into DuckDB exceptions and owning
+// Rust handles. No decisions are made here.
+#pragma once
+
+#include "duckdb.hpp"
+#include "vgi_bridge.h"
+
+#include <memory>
+
+namespace vgi {
+
+// Throws the DuckDB exception matching a Rust error (and frees it); no-op on success.
+void ThrowIfError(VgiError *error);
+
+// Owns a Rust handle and frees it with the matching Rust function.
+template <class T, void (*FREE)(T *)>
+struct RustDeleter {
+	void operator()(T *p) const {
+		if (p) {
+			FREE(p);
+		}
+	}
+};
+using BindingPtr = std::shared_ptr<VgiBinding>;
+
+BindingPtr AdoptBinding(VgiBinding *binding);
+
+} // namespace vgi

@@ -1,0 +1,99 @@
+#include "arrow_scan.hpp"
+
+#include "duckdb/common/arrow/arrow_wrapper.hpp"
+
+namespace vgi {
+using namespace duckdb;
+
+unique_ptr<ArrowScanBindData> FinishArrowBind(ClientContext &context, VgiBinding *binding, ArrowSchema &schema,
+                                              vector<LogicalType> &return_types, vector<Identifier> &names) {
+	auto data = make_uniq<ArrowScanBindData>();
+	data->binding = AdoptBinding(binding);
+	ArrowSchemaWrapper owned; // releases the schema when done
+	owned.arrow_schema = schema;
+	schema.release = nullptr;
+	ArrowTableFunction::PopulateArrowTableSchema(context, data->arrow_table, owned.arrow_schema);
+	return_types = data->arrow_table.GetTypes();
+	for (auto &name : data->arrow_table.GetNames()) {
+		names.emplace_back(name);
+	}
+	return data;
+}
+
+namespace {
+
+struct ScanGlobalState : public GlobalTableFunctionState {
+	VgiScan *scan = nullptr;
+	mutex lock;
+	bool done = false;
+	~ScanGlobalState() override {
+		if (scan) {
+			vgi_scan_free(scan);
+		}
+	}
+	idx_t MaxThreads() const override {
+		return 1;
+	}
+};
+
+struct ScanLocalState : public ArrowScanLocalState {
+	explicit ScanLocalState(ClientContext &context) : ArrowScanLocalState(make_uniq<ArrowArrayWrapper>(), context) {
+	}
+};
+
+unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFunctionInitInput &input) {
+	auto &bind = input.bind_data->Cast<ArrowScanBindData>();
+	auto state = make_uniq<ScanGlobalState>();
+	ThrowIfError(vgi_binding_open(bind.binding.get(), &state->scan));
+	return std::move(state);
+}
+
+unique_ptr<LocalTableFunctionState> InitLocal(ExecutionContext &context, TableFunctionInitInput &input,
+                                              GlobalTableFunctionState *global) {
+	return make_uniq<ScanLocalState>(context.client);
+}
+
+// Pulls the next non-empty batch from Rust; false at the end of the scan.
+bool NextBatch(ScanGlobalState &global, ScanLocalState &local) {
+	lock_guard<mutex> guard(global.lock);
+	while (!global.done) {
+		auto chunk = make_shared_ptr<ArrowArrayWrapper>();
+		ThrowIfError(vgi_scan_next(global.scan, &chunk->arrow_array));
+		if (!chunk->arrow_array.release) {
+			global.done = true;
+			break;
+		}
+		if (chunk->arrow_array.length == 0) {
+			continue;
+		}
+		local.Reset();
+		local.chunk = std::move(chunk);
+		return true;
+	}
+	return false;
+}
+
+void Scan(ClientContext &context, TableFunctionInput &input, DataChunk &output) {
+	auto &bind = input.bind_data->Cast<ArrowScanBindData>();
+	auto &global = input.global_state->Cast<ScanGlobalState>();
+	auto &local = input.local_state->Cast<ScanLocalState>();
+	if (!local.chunk || local.chunk_offset >= static_cast<idx_t>(local.chunk->arrow_array.length)) {
+		if (!NextBatch(global, local)) {
+			return;
+		}
+	}
+	auto remaining = static_cast<idx_t>(local.chunk->arrow_array.length) - local.chunk_offset;
+	output.SetChildCardinality(MinValue<idx_t>(STANDARD_VECTOR_SIZE, remaining));
+	ArrowTableFunction::ArrowToDuckDB(local, bind.arrow_table.GetColumns(), output, false);
+	local.chunk_offset += output.size();
+}
+
+} // namespace
+
+void SetArrowScanCallbacks(TableFunction &function) {
+	function.init_global = InitGlobal;
+	function.init_local = InitLocal;
+	function.function = Scan;
+}
+
+} // namespace vgi

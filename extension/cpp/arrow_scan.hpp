@@ -1,0 +1,25 @@
+// A DuckDB table function whose rows come from a Rust scan as Arrow batches, converted with
+// DuckDB's own Arrow reader (zero-copy where DuckDB allows).
+#pragma once
+
+#include "adapter.hpp"
+#include "duckdb/function/table/arrow.hpp"
+
+namespace vgi {
+
+struct ArrowScanBindData : public duckdb::TableFunctionData {
+	BindingPtr binding;
+	duckdb::ArrowTableSchema arrow_table;
+};
+
+// Fills return types and names from the Arrow schema Rust produced at bind, and adopts the
+// binding.
+duckdb::unique_ptr<ArrowScanBindData> FinishArrowBind(duckdb::ClientContext &context, VgiBinding *binding,
+                                                      ArrowSchema &schema,
+                                                      duckdb::vector<duckdb::LogicalType> &return_types,
+                                                      duckdb::vector<duckdb::Identifier> &names);
+
+// Sets the init/scan callbacks of a table function to run a Rust scan.
+void SetArrowScanCallbacks(duckdb::TableFunction &function);
+
+} // namespace vgi

@@ -1,0 +1,41 @@
+// Registers everything the extension adds to DuckDB. Each object forwards to Rust.
+#include "adapter.hpp"
+#include "arrow_scan.hpp"
+
+#include "duckdb/main/extension/extension_loader.hpp"
+
+namespace vgi {
+using namespace duckdb;
+
+static void VersionFunction(DataChunk &args, ExpressionState &state, Vector &result) {
+	result.SetVectorType(VectorType::CONSTANT_VECTOR);
+	ConstantVector::GetData<string_t>(result)[0] = StringVector::AddString(result, vgi_extension_version());
+}
+
+static unique_ptr<FunctionData> CatalogsBind(ClientContext &context, TableFunctionBindInput &input,
+                                             vector<LogicalType> &return_types, vector<Identifier> &names) {
+	if (input.inputs[0].IsNull()) {
+		throw BinderException("vgi_catalogs: the worker location must not be NULL");
+	}
+	auto location = input.inputs[0].GetValue<string>();
+	VgiBinding *binding = nullptr;
+	ArrowSchema schema;
+	schema.release = nullptr;
+	ThrowIfError(vgi_catalogs_bind(location.c_str(), &binding, &schema));
+	return FinishArrowBind(context, binding, schema, return_types, names);
+}
+
+static void RegisterFunctions(ExtensionLoader &loader) {
+	ScalarFunction version("vgi_version", {}, LogicalType::VARCHAR, VersionFunction);
+	loader.RegisterFunction(version);
+
+	TableFunction catalogs("vgi_catalogs", {LogicalType::VARCHAR}, nullptr, CatalogsBind);
+	SetArrowScanCallbacks(catalogs);
+	loader.RegisterFunction(catalogs);
+}
+
+} // namespace vgi
+
+extern "C" void vgi_adapter_init(duckdb::ExtensionLoader &loader) {
+	vgi::RegisterFunctions(loader);
+}

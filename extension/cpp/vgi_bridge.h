@@ -1,0 +1,87 @@
+// The one boundary between the C++ adapter and the Rust core.
+//
+// Everything declared here is implemented in Rust (extension/src/ffi.rs) except
+// vgi_adapter_init, which Rust's entry point calls. Rust functions never unwind: they return a
+// VgiError* (NULL on success) that the adapter turns into a DuckDB exception. Batches cross as
+// the Arrow C Data Interface.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+struct ArrowSchema {
+	const char *format;
+	const char *name;
+	const char *metadata;
+	int64_t flags;
+	int64_t n_children;
+	struct ArrowSchema **children;
+	struct ArrowSchema *dictionary;
+	void (*release)(struct ArrowSchema *);
+	void *private_data;
+};
+struct ArrowArray {
+	int64_t length;
+	int64_t null_count;
+	int64_t offset;
+	int64_t n_buffers;
+	int64_t n_children;
+	const void **buffers;
+	struct ArrowArray **children;
+	struct ArrowArray *dictionary;
+	void (*release)(struct ArrowArray *);
+	void *private_data;
+};
+#endif
+
+// ---- errors -------------------------------------------------------------------------------
+// Which DuckDB exception an error becomes.
+enum VgiErrorKind {
+	VGI_ERROR_IO = 1,             // worker unreachable, crashed, timed out, protocol broken
+	VGI_ERROR_INVALID_INPUT = 2,  // bad arguments or options from the user
+	VGI_ERROR_BINDER = 3,         // errors while binding a query
+	VGI_ERROR_CATALOG = 4,        // unknown catalog objects
+	VGI_ERROR_NOT_IMPLEMENTED = 5,
+	VGI_ERROR_INTERRUPT = 6,      // the query was cancelled
+	VGI_ERROR_INTERNAL = 7,       // a bug (e.g. a caught panic)
+};
+typedef struct VgiError VgiError;
+int32_t vgi_error_kind(const VgiError *error);
+const char *vgi_error_message(const VgiError *error);
+void vgi_error_free(VgiError *error);
+
+// ---- extension info -------------------------------------------------------------------------
+// NUL-terminated, static.
+const char *vgi_extension_version(void);
+
+// ---- scans: a Rust producer of Arrow batches behind a DuckDB table function ----------------
+// A binding is the immutable result of binding a table function (output schema + what to
+// call); a scan is one execution of it. A binding can be opened many times (prepared
+// statements) and from several threads.
+typedef struct VgiBinding VgiBinding;
+typedef struct VgiScan VgiScan;
+VgiError *vgi_binding_open(const VgiBinding *binding, VgiScan **out_scan);
+void vgi_binding_free(VgiBinding *binding);
+// Next batch as a struct array (one child per column). Sets out->release = NULL at the end.
+VgiError *vgi_scan_next(VgiScan *scan, struct ArrowArray *out);
+// Asks a running scan to stop promptly (from any thread).
+void vgi_scan_cancel(VgiScan *scan);
+void vgi_scan_free(VgiScan *scan);
+
+// vgi_catalogs(location): the catalogs a worker offers. Fills the output schema.
+VgiError *vgi_catalogs_bind(const char *location, VgiBinding **out_binding, struct ArrowSchema *out_schema);
+
+// ---- implemented in C++ ---------------------------------------------------------------------
+#ifdef __cplusplus
+}
+namespace duckdb {
+class ExtensionLoader;
+}
+extern "C" void vgi_adapter_init(duckdb::ExtensionLoader &loader);
+#endif

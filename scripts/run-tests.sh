@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite against real workers (what `make test` runs):
+#   1. cargo tests of every crate (worker-client talks to stdio and HTTP fixture workers),
+#   2. every test/sql/**/*.test through the extension, once per transport lane:
+#      stdio (VGI_WORKER = a command line) and HTTP (VGI_WORKER = http://127.0.0.1:<port>).
+# Each lane must execute at least MIN_SQL_RECORDS records, so a broken setup that skips
+# everything fails instead of passing.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+VGI_CACHE_DIR="${VGI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vgi}"
+# shellcheck source=/dev/null
+source "$VGI_CACHE_DIR/env.sh"
+EXTENSION="${EXTENSION:-$here/build/vgi.duckdb_extension}"
+MIN_SQL_RECORDS="${MIN_SQL_RECORDS:-10}"
+failed=0
+
+echo "==> cargo tests (real workers over stdio and HTTP)"
+scripts/with-http-worker.sh cargo test --release --workspace --exclude vgi-static-host 2>&1 || failed=1
+
+run_lane() { # lane worker-location
+  echo "==> sqllogictest, $1 lane"
+  VGI_TRANSPORT="$1" VGI_WORKER="$2" "$VGI_HOST_PY" scripts/run_sqllogictest.py \
+    --extension "vgi=$EXTENSION" --min-records "$MIN_SQL_RECORDS" test/sql || failed=1
+}
+run_lane stdio "$VGI_FIXTURE_WORKER"
+scripts/with-http-worker.sh bash -c "$(declare -f run_lane); EXTENSION='$EXTENSION' MIN_SQL_RECORDS='$MIN_SQL_RECORDS' VGI_HOST_PY='$VGI_HOST_PY'; failed=0; run_lane http \"\$VGI_FIXTURE_HTTP_URL\"; exit \$failed" || failed=1
+
+if [ "$failed" -ne 0 ]; then
+  echo "TESTS FAILED"
+  exit 1
+fi
+echo "ALL TESTS PASSED"
