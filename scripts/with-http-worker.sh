@@ -8,7 +8,7 @@ log=$(mktemp)
 VGI_QUIET=1 "$VGI_WORKERS_VENV/bin/vgi-serve" --http --host 127.0.0.1 --port 0 \
   vgi._test_fixtures.worker:ExampleWorker >"$log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
 port=""
 for _ in $(seq 1 240); do
   port=$(sed -n 's/^PORT:\([0-9]*\).*/\1/p' "$log" | head -1)
