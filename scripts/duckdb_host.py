@@ -6,6 +6,7 @@ the already-loaded module to RTLD_GLOBAL fixes that; the embedded build (make re
 need it but is not harmed by it.
 """
 import ctypes
+import importlib.machinery
 import os
 import sys
 
@@ -13,10 +14,13 @@ import duckdb
 
 
 def promote_duckdb_symbols() -> None:
-    module = sys.modules.get("_duckdb") or getattr(duckdb, "_duckdb", None)
-    if module is None or not getattr(module, "__file__", None):
-        raise RuntimeError("cannot locate DuckDB's native module to promote its symbols")
-    ctypes.CDLL(module.__file__, mode=os.RTLD_NOLOAD | os.RTLD_GLOBAL)
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    for module in (sys.modules.get("_duckdb"), sys.modules.get("duckdb._duckdb"), getattr(duckdb, "_duckdb", None)):
+        path = getattr(module, "__file__", None)
+        if path and path.endswith(suffixes):
+            ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_GLOBAL)
+            return
+    raise RuntimeError("cannot locate DuckDB's native module to promote its symbols")
 
 
 def connect(extension: str, database: str = ":memory:") -> "duckdb.DuckDBPyConnection":

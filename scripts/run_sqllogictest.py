@@ -27,6 +27,8 @@ from pathlib import Path
 
 import duckdb
 
+import duckdb_host  # scripts/duckdb_host.py: RTLD_GLOBAL promotion for the dynamic build
+
 # Extensions built by this project: `require` of one of these without --extension skips the file.
 PROJECT_EXTENSIONS = {"vgi"}
 # `require` arguments that are properties of the platform rather than loadable extensions.
@@ -605,22 +607,6 @@ def sql_string(text: str) -> str:
 # Process setup and CLI
 # ----------------------------------------------------------------------------------------------
 
-def promote_duckdb_symbols() -> None:
-    """Re-open the already loaded DuckDB module with RTLD_GLOBAL.
-
-    A dynamically linked extension resolves DuckDB's C++ symbols from the host process, which
-    only works if the module that holds them was loaded globally (Python loads it RTLD_LOCAL).
-    """
-    candidates = [sys.modules.get("_duckdb"), sys.modules.get("duckdb._duckdb"), getattr(duckdb, "_duckdb", None)]
-    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    for module in candidates:
-        path = getattr(module, "__file__", None)
-        if path and path.endswith(suffixes):
-            ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_GLOBAL)
-            return
-    print("warning: could not find the _duckdb extension module; not promoting to RTLD_GLOBAL", file=sys.stderr)
-
-
 def collect_files(paths: list[str]) -> list[Path]:
     files: list[Path] = []
     for arg in paths:
@@ -658,7 +644,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     files = collect_files(args.paths)
-    promote_duckdb_symbols()
+    duckdb_host.promote_duckdb_symbols()
     test_dir = tempfile.mkdtemp(prefix="sqllogictest-")
     total = Counts()
     try:

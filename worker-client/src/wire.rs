@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow_array::builder::{BinaryBuilder, ListBuilder, MapBuilder, StringBuilder};
+use arrow_array::builder::{BinaryBuilder, ListBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int16Type, Int32Type, Int64Type, Int8Type};
 use arrow_array::{Array, ArrayRef, BooleanArray, DictionaryArray, Int16Array, Int64Array, StringArray};
@@ -68,12 +68,23 @@ fn dict_parts<K: arrow_array::types::ArrowDictionaryKeyType>(array: &dyn Array, 
     (dict.values().clone(), index)
 }
 
-/// Reads bytes from binary, large binary or fixed-size binary.
+/// Reads bytes from binary, large binary, fixed-size binary or a dictionary of those
+/// (`FunctionInfo.arguments` is `dictionary<int32, binary>`).
 pub fn bytes_at(array: &dyn Array, row: usize) -> Result<Option<Vec<u8>>> {
     if array.is_null(row) {
         return Ok(None);
     }
     Ok(Some(match array.data_type() {
+        DataType::Dictionary(key, _) => {
+            let (values, index) = match key.as_ref() {
+                DataType::Int8 => dict_parts::<Int8Type>(array, row),
+                DataType::Int16 => dict_parts::<Int16Type>(array, row),
+                DataType::Int32 => dict_parts::<Int32Type>(array, row),
+                DataType::Int64 => dict_parts::<Int64Type>(array, row),
+                _ => return Err(type_error(array, "a binary dictionary")),
+            };
+            return bytes_at(values.as_ref(), index);
+        }
         DataType::Binary => array.as_binary::<i32>().value(row).to_vec(),
         DataType::LargeBinary => array.as_binary::<i64>().value(row).to_vec(),
         DataType::BinaryView => array.as_binary_view().value(row).to_vec(),
@@ -160,6 +171,38 @@ impl WireField for bool {
     }
 }
 
+impl WireField for i32 {
+    fn data_type() -> DataType {
+        DataType::Int32
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        Arc::new(arrow_array::Int32Array::from(vec![*value]))
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        let v = int_at(array, row)?.ok_or_else(null_error)?;
+        i32::try_from(v).map_err(|_| Error::protocol("int32 out of range"))
+    }
+}
+
+impl WireField for f64 {
+    fn data_type() -> DataType {
+        DataType::Float64
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        Arc::new(arrow_array::Float64Array::from(vec![*value]))
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        if array.is_null(row) {
+            return Err(null_error());
+        }
+        match array.data_type() {
+            DataType::Float64 => Ok(array.as_primitive::<arrow_array::types::Float64Type>().value(row)),
+            DataType::Float32 => Ok(array.as_primitive::<arrow_array::types::Float32Type>().value(row) as f64),
+            _ => Ok(int_at(array, row)?.ok_or_else(null_error)? as f64),
+        }
+    }
+}
+
 /// `binary` values (records, schemas, opaque tokens).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Blob(pub Vec<u8>);
@@ -182,6 +225,46 @@ impl WireField for Blob {
     }
     fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
         Ok(Blob(bytes_at(array, row)?.ok_or_else(null_error)?))
+    }
+}
+
+/// `large_binary` values (filter batches, join keys).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct LargeBlob(pub Vec<u8>);
+
+impl std::fmt::Debug for LargeBlob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LargeBlob({} bytes)", self.0.len())
+    }
+}
+
+impl WireField for LargeBlob {
+    fn data_type() -> DataType {
+        DataType::LargeBinary
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        Arc::new(arrow_array::LargeBinaryArray::from(vec![value.0.as_slice()]))
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        Ok(LargeBlob(bytes_at(array, row)?.ok_or_else(null_error)?))
+    }
+}
+
+/// `dictionary<int32, binary>` values (FunctionInfo's argument and output schemas).
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
+pub struct DictBlob(pub Blob);
+
+impl WireField for DictBlob {
+    fn data_type() -> DataType {
+        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Binary))
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        let keys = arrow_array::Int32Array::from(vec![0i32]);
+        let values = Blob::to_array(&value.0);
+        Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values).expect("valid dictionary"))
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        Ok(DictBlob(Blob(bytes_at(array, row)?.ok_or_else(null_error)?)))
     }
 }
 
@@ -274,6 +357,79 @@ impl ListItem for i32 {
     }
 }
 
+impl ListItem for LargeBlob {
+    fn item_type() -> DataType {
+        DataType::LargeBinary
+    }
+    fn build(values: &[Self]) -> ArrayRef {
+        let mut b = ListBuilder::new(arrow_array::builder::LargeBinaryBuilder::new());
+        b.append_value(values.iter().map(|s| Some(s.0.as_slice())));
+        Arc::new(b.finish())
+    }
+    fn read(array: &dyn Array, row: usize) -> Result<Self> {
+        LargeBlob::from_array(array, row)
+    }
+}
+
+/// Nested lists (`list<list<int32>>` unique constraints, `list<list<utf8>>` required filters).
+impl<T: ListItem> ListItem for Vec<T> {
+    fn item_type() -> DataType {
+        <Vec<T> as WireField>::data_type()
+    }
+    fn build(values: &[Self]) -> ArrayRef {
+        let inner: Vec<ArrayRef> = values.iter().map(|v| T::build(v)).collect();
+        list_of(Self::item_type(), &inner)
+    }
+    fn read(array: &dyn Array, row: usize) -> Result<Self> {
+        <Vec<T> as WireField>::from_array(array, row)
+    }
+}
+
+/// Records inlined as `struct` values inside lists (`releases`, `required_secrets`, ...).
+#[derive(Clone, Debug, Default)]
+pub struct Inline<R>(pub R);
+
+impl<R: Record> ListItem for Inline<R> {
+    fn item_type() -> DataType {
+        DataType::Struct(R::schema().fields().clone())
+    }
+    fn build(values: &[Self]) -> ArrayRef {
+        let rows: Vec<ArrayRef> =
+            values.iter().map(|v| Arc::new(arrow_array::StructArray::from(v.0.to_batch())) as ArrayRef).collect();
+        let refs: Vec<&dyn Array> = rows.iter().map(|a| a.as_ref()).collect();
+        let items: ArrayRef = if refs.is_empty() {
+            arrow_array::new_empty_array(&Self::item_type())
+        } else {
+            arrow_select::concat::concat(&refs).expect("same struct type")
+        };
+        list_of_items(Self::item_type(), items, values.len())
+    }
+    fn read(array: &dyn Array, row: usize) -> Result<Self> {
+        let structs = array.as_struct_opt().ok_or_else(|| type_error(array, "a struct"))?;
+        let batch = arrow_array::RecordBatch::from(structs.slice(row, 1));
+        Ok(Inline(R::from_batch(&batch, 0)?))
+    }
+}
+
+/// One list row holding `items` (all of them).
+fn list_of_items(item_type: DataType, items: ArrayRef, len: usize) -> ArrayRef {
+    debug_assert_eq!(items.len(), len);
+    let field = Arc::new(Field::new("item", item_type, true));
+    let offsets = arrow_buffer::OffsetBuffer::from_lengths([len]);
+    Arc::new(arrow_array::ListArray::new(field, offsets, items, None))
+}
+
+/// One list row whose items are the single rows of `inner` (each a one-row list array).
+fn list_of(item_type: DataType, inner: &[ArrayRef]) -> ArrayRef {
+    let refs: Vec<&dyn Array> = inner.iter().map(|a| a.as_ref()).collect();
+    let items: ArrayRef = if refs.is_empty() {
+        arrow_array::new_empty_array(&item_type)
+    } else {
+        arrow_select::concat::concat(&refs).expect("same list type")
+    };
+    list_of_items(item_type, items, inner.len())
+}
+
 impl<T: ListItem> WireField for Vec<T> {
     fn data_type() -> DataType {
         DataType::List(Arc::new(Field::new("item", T::item_type(), true)))
@@ -295,37 +451,11 @@ pub type StringMap = BTreeMap<String, String>;
 
 impl WireField for StringMap {
     fn data_type() -> DataType {
-        let entries = Field::new(
-            "entries",
-            DataType::Struct(
-                vec![Field::new("key", DataType::Utf8, false), Field::new("value", DataType::Utf8, true)].into(),
-            ),
-            false,
-        );
-        DataType::Map(Arc::new(entries), false)
+        map_type(DataType::Utf8)
     }
     fn to_array(value: &Self) -> ArrayRef {
-        let mut b = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
-        for (k, v) in value {
-            b.keys().append_value(k);
-            b.values().append_value(v);
-        }
-        b.append(true).expect("map entries are balanced");
-        let array = b.finish();
-        // MapBuilder names its fields keys/values; the wire uses key/value (names are not
-        // compared by the worker, but keep the declared type exact).
-        let (_, offsets, entries, nulls, ordered) = array.into_parts();
-        let (_, columns, struct_nulls) = entries.into_parts();
-        let fields = match Self::data_type() {
-            DataType::Map(f, _) => f,
-            _ => unreachable!(),
-        };
-        let struct_fields = match fields.data_type() {
-            DataType::Struct(f) => f.clone(),
-            _ => unreachable!(),
-        };
-        let entries = arrow_array::StructArray::new(struct_fields, columns, struct_nulls);
-        Arc::new(arrow_array::MapArray::new(fields, offsets, entries, nulls, ordered))
+        let values: ArrayRef = Arc::new(StringArray::from_iter_values(value.values()));
+        one_map(DataType::Utf8, value.keys(), values)
     }
     fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
         if array.is_null(row) {
@@ -346,6 +476,59 @@ impl WireField for StringMap {
     }
     fn absent(_: &str) -> Result<Self> {
         Ok(StringMap::new())
+    }
+}
+
+/// `map<utf8, int64>` (estimated object counts).
+pub type CountMap = BTreeMap<String, i64>;
+
+/// The declared `map<utf8, V>` type (non-null `key`, nullable `value`).
+fn map_type(value_type: DataType) -> DataType {
+    let entries = Field::new(
+        "entries",
+        DataType::Struct(vec![Field::new("key", DataType::Utf8, false), Field::new("value", value_type, true)].into()),
+        false,
+    );
+    DataType::Map(Arc::new(entries), false)
+}
+
+/// A one-row map array from its keys and a values array.
+fn one_map<'a>(value_type: DataType, keys: impl Iterator<Item = &'a String>, values: ArrayRef) -> ArrayRef {
+    let DataType::Map(fields, _) = map_type(value_type) else { unreachable!() };
+    let DataType::Struct(struct_fields) = fields.data_type().clone() else { unreachable!() };
+    let keys: ArrayRef = Arc::new(StringArray::from_iter_values(keys));
+    let len = keys.len();
+    let entries = arrow_array::StructArray::new(struct_fields, vec![keys, values], None);
+    let offsets = arrow_buffer::OffsetBuffer::from_lengths([len]);
+    Arc::new(arrow_array::MapArray::new(fields, offsets, entries, None, false))
+}
+
+impl WireField for CountMap {
+    fn data_type() -> DataType {
+        map_type(DataType::Int64)
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        let values: ArrayRef = Arc::new(Int64Array::from_iter_values(value.values().copied()));
+        one_map(DataType::Int64, value.keys(), values)
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        if array.is_null(row) {
+            return Err(null_error());
+        }
+        let map = match array.data_type() {
+            DataType::Map(..) => array.as_map(),
+            _ => return Err(type_error(array, "a map")),
+        };
+        let entries = map.value(row);
+        let mut out = CountMap::new();
+        for i in 0..entries.len() {
+            let key = string_at(entries.column(0).as_ref(), i)?.ok_or_else(null_error)?;
+            out.insert(key, int_at(entries.column(1).as_ref(), i)?.unwrap_or_default());
+        }
+        Ok(out)
+    }
+    fn absent(_: &str) -> Result<Self> {
+        Ok(CountMap::new())
     }
 }
 
