@@ -19,8 +19,9 @@ pub const REFLECTION_PROTOCOL: &str = "vgi_rpc.Reflection.v1";
 
 /// One sequential call channel to a worker.
 pub struct Client {
-    transport: Box<dyn Transport>,
+    pub(crate) transport: Transport,
     location: Location,
+    options: ConnectOptions,
     timeout: Duration,
     logs: LogSink,
 }
@@ -30,11 +31,29 @@ impl Client {
     pub fn connect(location: &str, options: &ConnectOptions) -> Result<Client> {
         let location = Location::parse(location)?;
         let transport = location.connect(options)?;
-        Ok(Client { transport, location, timeout: DEFAULT_CALL_TIMEOUT, logs: crate::call::discard_logs() })
+        Ok(Client {
+            transport,
+            location,
+            options: options.clone(),
+            timeout: DEFAULT_CALL_TIMEOUT,
+            logs: crate::call::discard_logs(),
+        })
     }
 
     pub fn location(&self) -> &Location {
         &self.location
+    }
+
+    pub fn options(&self) -> &ConnectOptions {
+        &self.options
+    }
+
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout
+    }
+
+    pub(crate) fn logs(&self) -> &LogSink {
+        &self.logs
     }
 
     /// Sets the deadline applied to each call.
@@ -67,15 +86,7 @@ impl Client {
         request: &RecordBatch,
         cancel: Option<&CancelHandle>,
     ) -> Result<Option<RecordBatch>> {
-        let mut md = vec![
-            (keys::METHOD, method),
-            (keys::REQUEST_VERSION, framing::REQUEST_VERSION),
-            (keys::PROTOCOL, protocol),
-        ];
-        if let Some(v) = version {
-            md.push((keys::PROTOCOL_VERSION, v));
-        }
-        let bytes = encode_stream(request, &md)?;
+        let bytes = encode_stream(request, &routing_metadata(protocol, version, method))?;
         let watch = Watch::new(self.timeout, cancel.cloned());
         let result = self.unary_exchange(Route { protocol, method }, &bytes, &watch);
         if let Err(e) = &result {
@@ -118,6 +129,19 @@ impl Client {
         let blob = result_blob(&batch, method)?.ok_or_else(|| Error::protocol(format!("{method} returned a null result")))?;
         R::from_blob(&blob.0)
     }
+}
+
+/// The routing keys every request carries.
+pub(crate) fn routing_metadata<'a>(protocol: &'a str, version: Option<&'a str>, method: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut md = vec![
+        (keys::METHOD, method),
+        (keys::REQUEST_VERSION, framing::REQUEST_VERSION),
+        (keys::PROTOCOL, protocol),
+    ];
+    if let Some(v) = version {
+        md.push((keys::PROTOCOL_VERSION, v));
+    }
+    md
 }
 
 /// Reads the single `result: binary` cell of a unary response.

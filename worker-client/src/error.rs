@@ -132,6 +132,9 @@ impl std::error::Error for Error {}
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
+        if e.get_ref().is_some_and(|inner| inner.is::<crate::transport::pipe::CallCancelled>()) {
+            return Error::Cancelled;
+        }
         match e.kind() {
             std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => {
                 Error::Disconnected(e.to_string())
@@ -145,7 +148,7 @@ impl From<std::io::Error> for Error {
 impl From<arrow_schema::ArrowError> for Error {
     fn from(e: arrow_schema::ArrowError) -> Self {
         match e {
-            arrow_schema::ArrowError::IoError(msg, io) => Error::from(std::io::Error::new(io.kind(), msg)),
+            arrow_schema::ArrowError::IoError(_, io) => Error::from(io),
             other => Error::Protocol(format!("invalid Arrow data from worker: {other}")),
         }
     }

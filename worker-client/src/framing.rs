@@ -199,42 +199,34 @@ pub enum Message {
     Batch(RecordBatch, Metadata),
 }
 
-/// Reads IPC messages one at a time from a byte stream, never reading past a stream's EOS
-/// (several streams follow each other on one pipe).
-pub struct MessageReader<R> {
-    input: R,
+/// Decoding state of one IPC stream (its schema and dictionaries). Kept apart from the byte
+/// source so a stream can span several borrowed reads of a connection.
+#[derive(Default)]
+pub struct StreamDecoder {
     schema: Option<SchemaRef>,
     dictionaries: HashMap<i64, ArrayRef>,
 }
 
-impl<R: Read> MessageReader<R> {
-    pub fn new(input: R) -> Self {
-        MessageReader { input, schema: None, dictionaries: HashMap::new() }
-    }
-
-    pub fn into_inner(self) -> R {
-        self.input
-    }
-
+impl StreamDecoder {
     /// The schema of the stream being read (after its schema message).
     pub fn schema(&self) -> Option<&SchemaRef> {
         self.schema.as_ref()
     }
 
-    /// Resets per-stream state so the next stream on the same byte stream can be read.
+    /// Forgets the current stream so the next one on the same byte stream can be read.
     pub fn reset(&mut self) {
         self.schema = None;
         self.dictionaries.clear();
     }
 
     /// Returns the next schema or batch message; `None` at EOS. Dictionary messages are
-    /// absorbed.
-    pub fn next_message(&mut self) -> Result<Option<Message>> {
+    /// absorbed. Never reads past the message it returns.
+    pub fn next_message<R: Read + ?Sized>(&mut self, input: &mut R) -> Result<Option<Message>> {
         loop {
             let mut prefix = [0u8; 4];
-            self.input.read_exact(&mut prefix).map_err(eof_is_protocol)?;
+            input.read_exact(&mut prefix).map_err(eof_is_protocol)?;
             let len = if prefix == [0xFF; 4] {
-                self.input.read_exact(&mut prefix).map_err(eof_is_protocol)?;
+                input.read_exact(&mut prefix).map_err(eof_is_protocol)?;
                 i32::from_le_bytes(prefix)
             } else {
                 i32::from_le_bytes(prefix) // pre-0.15 format without continuation marker
@@ -246,17 +238,18 @@ impl<R: Read> MessageReader<R> {
                 return Err(Error::protocol(format!("malformed Arrow IPC message (metadata length {len})")));
             }
             let mut meta = vec![0u8; len as usize];
-            self.input.read_exact(&mut meta).map_err(eof_is_protocol)?;
+            input.read_exact(&mut meta).map_err(eof_is_protocol)?;
             let message = arrow_ipc::root_as_message(&meta)
                 .map_err(|e| Error::protocol(format!("malformed Arrow IPC message: {e}")))?;
             let body_len = message.bodyLength();
             if body_len < 0 || body_len as u64 > MAX_BODY_BYTES as u64 {
                 return Err(Error::protocol(format!("malformed Arrow IPC message (body length {body_len})")));
             }
-            let body = self.read_body(body_len as usize)?;
+            let body = read_body(input, body_len as usize)?;
             match message.header_type() {
                 MessageHeader::Schema => {
-                    let ipc_schema = message.header_as_schema().ok_or_else(|| Error::protocol("schema message without schema"))?;
+                    let ipc_schema =
+                        message.header_as_schema().ok_or_else(|| Error::protocol("schema message without schema"))?;
                     let schema = arrow_ipc::convert::try_fb_to_schema(ipc_schema)?;
                     self.schema = Some(Arc::new(schema.clone()));
                     self.dictionaries.clear();
@@ -264,12 +257,14 @@ impl<R: Read> MessageReader<R> {
                 }
                 MessageHeader::DictionaryBatch => {
                     let schema = self.schema.clone().ok_or_else(|| Error::protocol("dictionary before schema"))?;
-                    let dict = message.header_as_dictionary_batch().ok_or_else(|| Error::protocol("bad dictionary message"))?;
+                    let dict =
+                        message.header_as_dictionary_batch().ok_or_else(|| Error::protocol("bad dictionary message"))?;
                     arrow_ipc::reader::read_dictionary(&body, dict, &schema, &mut self.dictionaries, &message.version())?;
                 }
                 MessageHeader::RecordBatch => {
                     let schema = self.schema.clone().ok_or_else(|| Error::protocol("record batch before schema"))?;
-                    let ipc_batch = message.header_as_record_batch().ok_or_else(|| Error::protocol("bad record batch message"))?;
+                    let ipc_batch =
+                        message.header_as_record_batch().ok_or_else(|| Error::protocol("bad record batch message"))?;
                     let batch = arrow_ipc::reader::read_record_batch(
                         &body,
                         ipc_batch,
@@ -282,7 +277,9 @@ impl<R: Read> MessageReader<R> {
                         .custom_metadata()
                         .map(|kvs| {
                             kvs.iter()
-                                .map(|kv| (kv.key().unwrap_or_default().to_string(), kv.value().unwrap_or_default().to_string()))
+                                .map(|kv| {
+                                    (kv.key().unwrap_or_default().to_string(), kv.value().unwrap_or_default().to_string())
+                                })
                                 .collect()
                         })
                         .unwrap_or_default();
@@ -293,19 +290,10 @@ impl<R: Read> MessageReader<R> {
         }
     }
 
-    fn read_body(&mut self, len: usize) -> Result<Buffer> {
-        if len == 0 {
-            return Ok(Buffer::from(MutableBuffer::new(0)));
-        }
-        let mut buf = MutableBuffer::from_len_zeroed(len);
-        self.input.read_exact(buf.as_slice_mut()).map_err(eof_is_protocol)?;
-        Ok(buf.into())
-    }
-
     /// Reads a stream's schema message (the first message of every stream).
-    pub fn read_schema(&mut self) -> Result<SchemaRef> {
+    pub fn read_schema<R: Read + ?Sized>(&mut self, input: &mut R) -> Result<SchemaRef> {
         self.reset();
-        match self.next_message()? {
+        match self.next_message(input)? {
             Some(Message::Schema(_)) => Ok(self.schema.clone().expect("just set")),
             Some(Message::Batch(..)) => Err(Error::protocol("stream started with a batch instead of a schema")),
             None => Err(Error::protocol("empty IPC stream (EOS before schema)")),
@@ -313,12 +301,54 @@ impl<R: Read> MessageReader<R> {
     }
 
     /// Reads the next batch of the current stream; `None` at EOS.
-    pub fn read_batch(&mut self) -> Result<Option<(RecordBatch, Metadata)>> {
-        match self.next_message()? {
+    pub fn read_batch<R: Read + ?Sized>(&mut self, input: &mut R) -> Result<Option<(RecordBatch, Metadata)>> {
+        match self.next_message(input)? {
             Some(Message::Batch(batch, md)) => Ok(Some((batch, md))),
             Some(Message::Schema(_)) => Err(Error::protocol("unexpected schema message inside a stream")),
             None => Ok(None),
         }
+    }
+}
+
+/// Reads a message body straight into a 64-byte aligned buffer (decoded arrays borrow it).
+fn read_body<R: Read + ?Sized>(input: &mut R, len: usize) -> Result<Buffer> {
+    if len == 0 {
+        return Ok(Buffer::from(MutableBuffer::new(0)));
+    }
+    let mut buf = MutableBuffer::from_len_zeroed(len);
+    input.read_exact(buf.as_slice_mut()).map_err(eof_is_protocol)?;
+    Ok(buf.into())
+}
+
+/// A [`StreamDecoder`] bundled with the byte source it reads.
+pub struct MessageReader<R> {
+    input: R,
+    decoder: StreamDecoder,
+}
+
+impl<R: Read> MessageReader<R> {
+    pub fn new(input: R) -> Self {
+        MessageReader { input, decoder: StreamDecoder::default() }
+    }
+
+    pub fn into_inner(self) -> R {
+        self.input
+    }
+
+    pub fn schema(&self) -> Option<&SchemaRef> {
+        self.decoder.schema()
+    }
+
+    pub fn next_message(&mut self) -> Result<Option<Message>> {
+        self.decoder.next_message(&mut self.input)
+    }
+
+    pub fn read_schema(&mut self) -> Result<SchemaRef> {
+        self.decoder.read_schema(&mut self.input)
+    }
+
+    pub fn read_batch(&mut self) -> Result<Option<(RecordBatch, Metadata)>> {
+        self.decoder.read_batch(&mut self.input)
     }
 }
 

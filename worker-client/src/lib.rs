@@ -13,16 +13,22 @@
 //! }
 //! # Ok::<(), worker_client::Error>(())
 //! ```
+pub mod arguments;
 pub mod call;
 pub mod client;
 pub mod error;
+pub mod filters;
 pub mod framing;
 pub mod methods;
+pub mod pool;
 pub mod records;
+pub mod stream;
 pub mod transport;
 pub mod wire;
 
 pub use call::CancelHandle;
 pub use client::Client;
 pub use error::{Error, Result, WorkerError};
+pub use pool::Pool;
+pub use stream::{Stream, StreamKind};
 pub use transport::ConnectOptions;

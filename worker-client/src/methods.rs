@@ -1,13 +1,279 @@
-//! Typed wrappers for the `vgi.v2` methods the extension calls.
-use crate::client::Client;
-use crate::error::Result;
+//! Typed functions for the `vgi.v2` methods the extension calls.
+//!
+//! Methods with flat parameter columns declare their parameter list as a record (the same
+//! `record!` mechanism), so their top-level request schema is exact by construction.
+use arrow_array::RecordBatch;
+
+use crate::call::CancelHandle;
+use crate::client::{request_batch, result_blob, Client, REFLECTION_PROTOCOL};
+use crate::error::{Error, Result};
 use crate::framing::empty_batch;
-use crate::records::{CatalogInfo, CatalogsResponse};
+use crate::record;
+use crate::records::*;
+use crate::stream::{OpenError, Stream, StreamKind};
+use crate::wire::{Blob, Record};
+
+record! {
+    /// Parameters of calls scoped to an attached catalog.
+    pub struct AttachScope {
+        pub attach_opaque_data: Blob,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// Parameters of per-schema listing calls.
+    pub struct SchemaScope {
+        pub attach_opaque_data: Blob,
+        pub path: Vec<String>,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// Parameters of `catalog_schema_contents_functions` / `_macros`.
+    pub struct SchemaObjectsScope {
+        pub attach_opaque_data: Blob,
+        pub path: Vec<String>,
+        pub r#type: SchemaObjectType,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// Parameters of per-object calls (`catalog_table_*_function_get`, `catalog_view_get`, ...).
+    pub struct ObjectScope {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// Parameters of table lookups that may time-travel.
+    pub struct TableAtScope {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub at_unit: Option<String>,
+        pub at_value: Option<String>,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// Parameters of `catalog_contents`.
+    pub struct ContentsParams {
+        pub attach_opaque_data: Blob,
+        pub if_none_match: Option<String>,
+    }
+}
+
+record! {
+    /// Parameters of `catalog_detach` and `catalog_transaction_begin`.
+    pub struct AttachOnly {
+        pub attach_opaque_data: Blob,
+    }
+}
+
+record! {
+    /// Parameters of `catalog_transaction_commit` / `_rollback`.
+    pub struct TransactionScope {
+        pub attach_opaque_data: Blob,
+        pub transaction_opaque_data: Blob,
+    }
+}
+
+record! {
+    /// `ScanFunctionResult` (raw IPC from `catalog_table_{scan,insert,update,delete}_function_get`):
+    /// which table function implements an operation on a catalog table.
+    pub struct ScanFunctionResult {
+        pub function_name: String,
+        pub arguments: Blob,
+        pub required_extensions: Vec<String>,
+        pub schema_path: Option<Vec<String>>,
+    }
+}
+
+impl ListItemsResponse for SchemasResponse {
+    fn items(&self) -> &[Blob] {
+        &self.items
+    }
+}
+impl ListItemsResponse for TablesResponse {
+    fn items(&self) -> &[Blob] {
+        &self.items
+    }
+}
+impl ListItemsResponse for FunctionsResponse {
+    fn items(&self) -> &[Blob] {
+        &self.items
+    }
+}
+impl ListItemsResponse for ViewsResponse {
+    fn items(&self) -> &[Blob] {
+        &self.items
+    }
+}
+
+/// Responses of the shape `{items: list<binary>}` (one record blob per item).
+pub trait ListItemsResponse: Record {
+    fn items(&self) -> &[Blob];
+    fn decode_items<T: Record>(&self) -> Result<Vec<T>> {
+        self.items().iter().map(|b| T::from_blob(&b.0)).collect()
+    }
+}
 
 impl Client {
     /// `catalog_catalogs`: the catalogs this worker can attach.
     pub fn catalogs(&mut self) -> Result<Vec<CatalogInfo>> {
         let response: CatalogsResponse = self.call_record("catalog_catalogs", &empty_batch(1), None)?;
-        response.catalogs()
+        response.items.iter().map(|b| CatalogInfo::from_blob(&b.0)).collect()
+    }
+
+    /// `catalog_attach`.
+    pub fn attach(&mut self, request: &CatalogAttachRequest) -> Result<CatalogAttachResult> {
+        self.call_record("catalog_attach", &request_batch(request), None)
+    }
+
+    /// `catalog_detach`.
+    pub fn detach(&mut self, attach_opaque_data: &Blob) -> Result<()> {
+        let params = AttachOnly { attach_opaque_data: attach_opaque_data.clone() };
+        self.call("catalog_detach", &params.to_batch(), None).map(|_| ())
+    }
+
+    /// `catalog_version`.
+    pub fn catalog_version(&mut self, scope: &AttachScope) -> Result<i64> {
+        let r: CatalogVersionResponse = self.call_record("catalog_version", &scope.to_batch(), None)?;
+        Ok(r.version)
+    }
+
+    /// `catalog_contents`: everything in one call (when `supports_catalog_contents`).
+    pub fn catalog_contents(&mut self, params: &ContentsParams) -> Result<CatalogContentsResponse> {
+        self.call_record("catalog_contents", &params.to_batch(), None)
+    }
+
+    /// `catalog_schemas`.
+    pub fn schemas(&mut self, scope: &AttachScope) -> Result<Vec<SchemaInfo>> {
+        let r: SchemasResponse = self.call_record("catalog_schemas", &scope.to_batch(), None)?;
+        r.decode_items()
+    }
+
+    /// `catalog_schema_contents_tables`.
+    pub fn tables(&mut self, scope: &SchemaScope) -> Result<Vec<TableInfo>> {
+        let r: TablesResponse = self.call_record("catalog_schema_contents_tables", &scope.to_batch(), None)?;
+        r.decode_items()
+    }
+
+    /// `catalog_schema_contents_views`.
+    pub fn views(&mut self, scope: &SchemaScope) -> Result<Vec<ViewInfo>> {
+        let r: ViewsResponse = self.call_record("catalog_schema_contents_views", &scope.to_batch(), None)?;
+        r.decode_items()
+    }
+
+    /// `catalog_schema_contents_functions` for one function kind.
+    pub fn functions(&mut self, scope: &SchemaObjectsScope) -> Result<Vec<FunctionInfo>> {
+        let r: FunctionsResponse = self.call_record("catalog_schema_contents_functions", &scope.to_batch(), None)?;
+        r.decode_items()
+    }
+
+    /// `catalog_table_get`: one table (or none).
+    pub fn table(&mut self, scope: &TableAtScope) -> Result<Option<TableInfo>> {
+        let r: TablesResponse = self.call_record("catalog_table_get", &scope.to_batch(), None)?;
+        Ok(r.decode_items()?.into_iter().next())
+    }
+
+    /// `catalog_table_scan_function_get`: the table function that scans a catalog table.
+    pub fn table_scan_function(&mut self, scope: &TableAtScope) -> Result<ScanFunctionResult> {
+        self.function_result("catalog_table_scan_function_get", &scope.to_batch())
+    }
+
+    /// `catalog_table_{insert,update,delete}_function_get`.
+    pub fn table_write_function(&mut self, method: &str, scope: &ObjectScope) -> Result<ScanFunctionResult> {
+        self.function_result(method, &scope.to_batch())
+    }
+
+    fn function_result(&mut self, method: &str, request: &RecordBatch) -> Result<ScanFunctionResult> {
+        let batch = self.call(method, request, None)?.ok_or_else(|| Error::protocol(format!("{method} returned nothing")))?;
+        let blob = result_blob(&batch, method)?.ok_or_else(|| Error::protocol(format!("{method} returned null")))?;
+        ScanFunctionResult::from_blob(&blob.0)
+    }
+
+    /// `bind`.
+    pub fn bind(&mut self, request: &BindRequest, cancel: Option<&CancelHandle>) -> Result<BindResponse> {
+        self.call_record("bind", &request_batch(request), cancel)
+    }
+
+    /// `table_function_cardinality`.
+    pub fn cardinality(&mut self, request: &TableFunctionCardinalityRequest) -> Result<TableCardinality> {
+        self.call_record("table_function_cardinality", &request_batch(request), None)
+    }
+
+    /// `init`: opens a producer or exchange stream (consumes the connection; the stream gives
+    /// it back when finished).
+    pub fn init(self, request: &InitRequest, kind: StreamKind, cancel: Option<CancelHandle>) -> std::result::Result<Stream, OpenError> {
+        self.open_stream(&request_batch(request), kind, cancel)
+    }
+
+    /// `aggregate_bind`.
+    pub fn aggregate_bind(&mut self, request: &AggregateBindRequest) -> Result<AggregateBindResponse> {
+        self.call_record("aggregate_bind", &request_batch(request), None)
+    }
+
+    /// `aggregate_update`.
+    pub fn aggregate_update(&mut self, request: &AggregateUpdateRequest) -> Result<AggregateUpdateResponse> {
+        self.call_record("aggregate_update", &request_batch(request), None)
+    }
+
+    /// `aggregate_combine`.
+    pub fn aggregate_combine(&mut self, request: &AggregateCombineRequest) -> Result<AggregateCombineResponse> {
+        self.call_record("aggregate_combine", &request_batch(request), None)
+    }
+
+    /// `aggregate_finalize`.
+    pub fn aggregate_finalize(&mut self, request: &AggregateFinalizeRequest) -> Result<AggregateFinalizeResponse> {
+        self.call_record("aggregate_finalize", &request_batch(request), None)
+    }
+
+    /// `aggregate_destructor`.
+    pub fn aggregate_destructor(&mut self, request: &AggregateDestructorRequest) -> Result<AggregateDestructorResponse> {
+        self.call_record("aggregate_destructor", &request_batch(request), None)
+    }
+
+    /// `catalog_transaction_begin`.
+    pub fn transaction_begin(&mut self, attach_opaque_data: &Blob) -> Result<Option<Blob>> {
+        let params = AttachOnly { attach_opaque_data: attach_opaque_data.clone() };
+        let r: TransactionBeginResponse = self.call_record("catalog_transaction_begin", &params.to_batch(), None)?;
+        Ok(r.transaction_opaque_data)
+    }
+
+    /// `catalog_transaction_commit` / `catalog_transaction_rollback`.
+    pub fn transaction_end(&mut self, commit: bool, scope: &TransactionScope) -> Result<()> {
+        let method = if commit { "catalog_transaction_commit" } else { "catalog_transaction_rollback" };
+        self.call(method, &scope.to_batch(), None).map(|_| ())
+    }
+
+    /// `vgi_rpc.Reflection.v1 list_protocols`: `(name, version)` of every protocol the worker
+    /// hosts.
+    pub fn list_protocols(&mut self) -> Result<Vec<(String, String)>> {
+        let batch = self
+            .call_protocol(REFLECTION_PROTOCOL, None, "list_protocols", &empty_batch(1), None)?
+            .ok_or_else(|| Error::protocol("list_protocols returned nothing"))?;
+        let blob = result_blob(&batch, "list_protocols")?.ok_or_else(|| Error::protocol("list_protocols returned null"))?;
+        let list = crate::framing::decode_single_batch(&blob.0)?;
+        let protocols = list
+            .column_by_name("protocols")
+            .ok_or_else(|| Error::protocol("ProtocolList has no `protocols`"))?;
+        let items = <Vec<crate::wire::Inline<ProtocolEntry>> as crate::wire::WireField>::from_array(protocols.as_ref(), 0)?;
+        Ok(items.into_iter().map(|p| (p.0.protocol, p.0.protocol_version.unwrap_or_default())).collect())
+    }
+}
+
+record! {
+    /// One entry of the reflection protocol's `ProtocolList.protocols` (fields we read).
+    pub struct ProtocolEntry {
+        pub protocol: String,
+        pub protocol_version: Option<String>,
     }
 }

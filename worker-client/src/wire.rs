@@ -650,3 +650,81 @@ macro_rules! record {
         }
     };
 }
+
+/// `uint64` values (filter capability versions inside `FunctionInfo`).
+impl WireField for u64 {
+    fn data_type() -> DataType {
+        DataType::UInt64
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        Arc::new(arrow_array::UInt64Array::from(vec![*value]))
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        if array.is_null(row) {
+            return Err(null_error());
+        }
+        match array.data_type() {
+            DataType::UInt64 => Ok(array.as_primitive::<arrow_array::types::UInt64Type>().value(row)),
+            _ => {
+                let v = int_at(array, row)?.ok_or_else(null_error)?;
+                u64::try_from(v).map_err(|_| Error::protocol("uint64 out of range"))
+            }
+        }
+    }
+}
+
+/// `timestamp[us, tz=UTC]` values: microseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimestampMicros(pub i64);
+
+impl WireField for TimestampMicros {
+    fn data_type() -> DataType {
+        DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, Some("UTC".into()))
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        Arc::new(arrow_array::TimestampMicrosecondArray::from(vec![value.0]).with_timezone("UTC"))
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        use arrow_array::types::{TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType};
+        use arrow_schema::TimeUnit;
+        if array.is_null(row) {
+            return Err(null_error());
+        }
+        Ok(TimestampMicros(match array.data_type() {
+            DataType::Timestamp(TimeUnit::Second, _) => {
+                array.as_primitive::<TimestampSecondType>().value(row).saturating_mul(1_000_000)
+            }
+            DataType::Timestamp(TimeUnit::Millisecond, _) => {
+                array.as_primitive::<TimestampMillisecondType>().value(row).saturating_mul(1_000)
+            }
+            DataType::Timestamp(TimeUnit::Microsecond, _) => array.as_primitive::<TimestampMicrosecondType>().value(row),
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => array.as_primitive::<TimestampNanosecondType>().value(row) / 1_000,
+            _ => int_at(array, row)?.ok_or_else(null_error)?,
+        }))
+    }
+}
+
+/// A record inlined as a `struct` column value (`BindRequest.copy_from` / `copy_to`); use
+/// `Option<Inline<R>>` for a nullable struct.
+impl<R: Record> WireField for Inline<R> {
+    fn data_type() -> DataType {
+        DataType::Struct(R::schema().fields().clone())
+    }
+    fn to_array(value: &Self) -> ArrayRef {
+        Arc::new(arrow_array::StructArray::from(value.0.to_batch()))
+    }
+    fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
+        let structs = array.as_struct_opt().ok_or_else(|| type_error(array, "a struct"))?;
+        if structs.is_null(row) {
+            return Err(null_error());
+        }
+        let one = structs.slice(row, 1);
+        let (fields, columns, _) = one.into_parts();
+        let batch = arrow_array::RecordBatch::try_new_with_options(
+            Arc::new(arrow_schema::Schema::new(fields)),
+            columns,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(1)),
+        )?;
+        Ok(Inline(R::from_batch(&batch, 0)?))
+    }
+}

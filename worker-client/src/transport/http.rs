@@ -6,7 +6,7 @@ use std::io::Read;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::{ConnectOptions, Route, Transport, Watch};
+use super::{ConnectOptions, Watch};
 use crate::error::{Error, Result};
 
 const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
@@ -30,12 +30,12 @@ fn agent() -> &'static ureq::Agent {
 pub struct HttpTransport {
     base: String,
     bearer_token: Option<String>,
-    broken: bool,
+    pub(crate) broken: bool,
 }
 
 impl HttpTransport {
-    pub fn new(base: &str, options: &ConnectOptions) -> Result<Self> {
-        Ok(HttpTransport { base: base.to_string(), bearer_token: options.bearer_token.clone(), broken: false })
+    pub fn new(base: &str, options: &ConnectOptions) -> Self {
+        HttpTransport { base: base.to_string(), bearer_token: options.bearer_token.clone(), broken: false }
     }
 
     /// POSTs `body` to `path` and returns a reader over the (decompressed) Arrow response.
@@ -103,20 +103,5 @@ fn map_ureq_error(url: &str, e: ureq::Error) -> Error {
         },
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => Error::Connect(format!("{url}: {e}")),
         other => Error::Connect(format!("{url}: {other}")),
-    }
-}
-
-impl Transport for HttpTransport {
-    fn unary<'a>(&'a mut self, route: Route<'_>, request: &[u8], watch: &Watch) -> Result<Box<dyn Read + 'a>> {
-        let path = format!("/{}/{}", route.protocol, route.method);
-        self.post(&path, request, watch)
-    }
-
-    fn mark_broken(&mut self) {
-        self.broken = true;
-    }
-
-    fn is_healthy(&mut self) -> bool {
-        !self.broken
     }
 }

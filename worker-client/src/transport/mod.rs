@@ -1,5 +1,5 @@
-//! Transports: how request and response bytes reach a worker. Each transport is one
-//! sequential call channel (workers serve one call at a time per connection).
+//! Transports: how request and response bytes reach a worker. A connection is one sequential
+//! call channel (a worker serves one call at a time per connection).
 use std::io::Read;
 
 use crate::error::{Error, Result};
@@ -7,8 +7,9 @@ use crate::error::{Error, Result};
 pub mod http;
 pub mod pipe;
 pub mod stdio;
+pub mod unix;
 
-pub use pipe::Watch;
+pub use pipe::{PipeConnection, Watch};
 
 /// Where a call is routed: the application protocol name and the method.
 #[derive(Clone, Copy, Debug)]
@@ -18,33 +19,63 @@ pub struct Route<'a> {
 }
 
 /// One connection to a worker.
-pub trait Transport: Send {
-    /// Sends one complete request stream and returns a reader positioned at the start of
-    /// the response stream. The reader honours `watch` (deadline, cancel).
-    fn unary<'a>(&'a mut self, route: Route<'_>, request: &[u8], watch: &Watch) -> Result<Box<dyn Read + 'a>>;
+pub enum Transport {
+    /// stdio subprocess or unix socket: streams interleave writes and reads on one channel.
+    Pipe(PipeConnection),
+    /// HTTP: every call and stream turn is a request; stream state travels in tokens.
+    Http(http::HttpTransport),
+}
 
-    /// The last lines the worker wrote to stderr, if the transport can see them.
-    fn stderr_tail(&self) -> Option<String> {
-        None
+impl Transport {
+    /// Sends one complete request stream and returns a reader positioned at the start of the
+    /// response stream. The reader honours `watch` (deadline, cancel).
+    pub fn unary<'a>(&'a mut self, route: Route<'_>, request: &[u8], watch: &Watch) -> Result<Box<dyn Read + 'a>> {
+        match self {
+            Transport::Pipe(pipe) => {
+                pipe.arm(watch);
+                if let Err(e) = pipe.send(request) {
+                    return Err(pipe.explain(e));
+                }
+                Ok(Box::new(&mut pipe.reader))
+            }
+            Transport::Http(http) => http.post(&format!("/{}/{}", route.protocol, route.method), request, watch),
+        }
     }
 
     /// Enriches a failure with what the transport knows (exit status, stderr tail).
-    fn explain(&mut self, err: Error) -> Error {
-        err.with_stderr(self.stderr_tail())
+    pub fn explain(&mut self, err: Error) -> Error {
+        match self {
+            Transport::Pipe(pipe) => pipe.explain(err),
+            Transport::Http(_) => err,
+        }
     }
 
     /// Marks the connection unusable (mid-stream abandon, I/O failure): it is never reused.
-    fn mark_broken(&mut self);
+    pub fn mark_broken(&mut self) {
+        match self {
+            Transport::Pipe(pipe) => pipe.mark_broken(),
+            Transport::Http(http) => http.broken = true,
+        }
+    }
 
     /// Whether the connection may serve another call.
-    fn is_healthy(&mut self) -> bool;
+    pub fn is_healthy(&mut self) -> bool {
+        match self {
+            Transport::Pipe(pipe) => pipe.is_healthy(),
+            Transport::Http(http) => !http.broken,
+        }
+    }
 }
 
 /// How a `LOCATION` string selects a transport.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Location {
     /// A shell command line that starts a worker speaking on stdin/stdout.
     Command(String),
+    /// `unix:///path.sock`: a worker already listening on a unix socket.
+    Unix(std::path::PathBuf),
+    /// `launch:<argv>`: a shared worker started on demand (launcher protocol).
+    Launch(String),
     /// `http://` or `https://` base URL.
     Http(String),
 }
@@ -58,22 +89,35 @@ impl Location {
         let lower = trimmed.to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
             Ok(Location::Http(trimmed.trim_end_matches('/').to_string()))
+        } else if let Some(path) = trimmed.strip_prefix("unix://") {
+            if !path.starts_with('/') {
+                return Err(Error::InvalidArgument(format!("unix:// location needs an absolute path: {location}")));
+            }
+            Ok(Location::Unix(path.into()))
+        } else if let Some(command) = trimmed.strip_prefix("launch:") {
+            Ok(Location::Launch(command.trim().to_string()))
         } else {
             Ok(Location::Command(trimmed.to_string()))
         }
     }
 
     /// Opens a new connection.
-    pub fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Transport>> {
-        match self {
-            Location::Command(cmd) => Ok(Box::new(stdio::StdioTransport::spawn(cmd, options)?)),
-            Location::Http(url) => Ok(Box::new(http::HttpTransport::new(url, options)?)),
-        }
+    pub fn connect(&self, options: &ConnectOptions) -> Result<Transport> {
+        Ok(match self {
+            Location::Command(cmd) => Transport::Pipe(stdio::spawn(cmd, options)?),
+            Location::Unix(path) => Transport::Pipe(unix::connect(path)?),
+            Location::Launch(cmd) => Transport::Pipe(unix::launch(cmd, options)?),
+            Location::Http(url) => Transport::Http(http::HttpTransport::new(url, options)),
+        })
+    }
+
+    pub fn is_http(&self) -> bool {
+        matches!(self, Location::Http(_))
     }
 }
 
 /// Connection-level options that come from ATTACH.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct ConnectOptions {
     /// Sent as `Authorization: Bearer` on HTTP.
     pub bearer_token: Option<String>,
@@ -81,4 +125,15 @@ pub struct ConnectOptions {
     pub env: Vec<(String, String)>,
     /// Echo the worker's stderr to ours (debugging).
     pub stderr_passthrough: bool,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    // The bearer token is a secret: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("bearer_token", &self.bearer_token.as_ref().map(|_| "<redacted>"))
+            .field("env", &self.env.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field("stderr_passthrough", &self.stderr_passthrough)
+            .finish()
+    }
 }

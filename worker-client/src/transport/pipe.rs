@@ -1,15 +1,29 @@
-//! Byte-stream plumbing shared by the stdio and unix-socket transports: deadline- and
-//! cancel-aware reads and writes on raw file descriptors, and SIGPIPE-safe writes.
-use std::io::{self, Read, Write};
+//! Byte-stream connections (stdio pipes, unix sockets): deadline- and cancel-aware reads and
+//! writes on raw file descriptors, SIGPIPE-safe writes, and the worker's stderr tail.
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::call::CancelHandle;
+use crate::error::{Error, Result};
 
 /// How long one `poll` waits before re-checking the cancel flag.
 const CANCEL_CHECK_INTERVAL: Duration = Duration::from_millis(50);
+
+/// The payload of the I/O error a cancelled wait returns (mapped to `Error::Cancelled`).
+#[derive(Debug)]
+pub struct CallCancelled;
+
+impl std::fmt::Display for CallCancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("cancelled")
+    }
+}
+
+impl std::error::Error for CallCancelled {}
 
 /// A deadline plus a cancel flag, shared by all blocking I/O of one call.
 #[derive(Clone)]
@@ -29,7 +43,8 @@ impl Watch {
     fn wait(&self, fd: RawFd, events: libc::c_short) -> io::Result<()> {
         loop {
             if self.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
-                return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+                // Not ErrorKind::Interrupted: std's read_exact/write_all retry those.
+                return Err(io::Error::other(CallCancelled));
             }
             let now = Instant::now();
             if now >= self.deadline {
@@ -170,7 +185,60 @@ impl StderrTail {
     }
 }
 
-/// A flag shared between a call and whoever may cancel it.
-pub fn new_flag() -> Arc<AtomicBool> {
-    Arc::new(AtomicBool::new(false))
+/// Who is on the other end of a byte-stream connection, for error messages and cleanup.
+pub trait Peer: Send {
+    /// Describes a failure of the connection in the peer's terms (exit status, stderr).
+    fn explain(&mut self, err: Error) -> Error;
+    /// Whether the peer is still alive.
+    fn is_alive(&mut self) -> bool {
+        true
+    }
+    /// Called when the connection is abandoned in an unknown state.
+    fn mark_broken(&mut self) {}
+}
+
+/// A sequential call channel over a pair of file descriptors (pipes or a socket).
+pub struct PipeConnection {
+    pub writer: WatchedWriter<File>,
+    pub reader: BufReader<WatchedReader<File>>,
+    peer: Box<dyn Peer>,
+    broken: bool,
+}
+
+impl PipeConnection {
+    pub fn new(writer: File, reader: File, peer: Box<dyn Peer>) -> Self {
+        PipeConnection {
+            writer: WatchedWriter { inner: writer, watch: None },
+            reader: BufReader::with_capacity(256 * 1024, WatchedReader { inner: reader, watch: None }),
+            peer,
+            broken: false,
+        }
+    }
+
+    /// Installs a call's deadline/cancel watch on both directions.
+    pub fn arm(&mut self, watch: &Watch) {
+        self.writer.watch = Some(watch.clone());
+        self.reader.get_mut().watch = Some(watch.clone());
+    }
+
+    /// Writes bytes and flushes.
+    pub fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        self.writer.write_all(bytes).and_then(|_| self.writer.flush()).map_err(Error::from)
+    }
+
+    pub fn explain(&mut self, err: Error) -> Error {
+        if !matches!(err, Error::Worker(_)) {
+            self.mark_broken();
+        }
+        self.peer.explain(err)
+    }
+
+    pub fn mark_broken(&mut self) {
+        self.broken = true;
+        self.peer.mark_broken();
+    }
+
+    pub fn is_healthy(&mut self) -> bool {
+        !self.broken && self.peer.is_alive()
+    }
 }

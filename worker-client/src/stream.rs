@@ -1,0 +1,461 @@
+//! Stream calls (`init`, VGI's only stream method): a header, then either a **producer**
+//! (the client ticks, the worker answers each tick with one batch until it finishes) or an
+//! **exchange** (each input batch is answered with exactly one output batch).
+//!
+//! On byte-stream transports the request, the header, the long-lived input stream and the
+//! long-lived output stream are separate IPC streams on one channel, in lockstep. On HTTP each
+//! turn is a request and the worker's state travels in two tokens the client echoes.
+use std::io::Read;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{Schema, SchemaRef};
+
+use crate::call::{CancelHandle, LogSink};
+use crate::client::{routing_metadata, Client, PROTOCOL, PROTOCOL_VERSION};
+use crate::error::{Error, Result};
+use crate::framing::{classify, empty_batch, encode_stream, keys, meta_get, Frame, IpcStreamWriter, Metadata, StreamDecoder};
+use crate::records::GlobalInitResponse;
+use crate::transport::{PipeConnection, Transport, Watch};
+use crate::wire::Record;
+
+/// How many batches an early close may drain before giving up on the connection.
+const MAX_DRAIN_BATCHES: usize = 10_000;
+
+/// What kind of stream an `init` opens.
+#[derive(Clone, Debug)]
+pub enum StreamKind {
+    /// The client ticks; the worker produces.
+    Producer,
+    /// The client sends batches of this schema; the worker answers each.
+    Exchange(SchemaRef),
+}
+
+/// One data batch of a stream with its metadata (framework token keys removed).
+pub type StreamBatch = (RecordBatch, Metadata);
+
+/// An open stream. It owns the connection: [`Stream::finish`] and [`Stream::cancel`] hand it
+/// back for reuse; dropping a stream mid-way discards the connection.
+pub struct Stream {
+    client: Option<Client>,
+    header: GlobalInitResponse,
+    input_schema: SchemaRef,
+    io: StreamIo,
+    finished: bool,
+    cancel: Option<CancelHandle>,
+}
+
+enum StreamIo {
+    Pipe { input: Option<IpcStreamWriter>, output: StreamDecoder, output_open: bool },
+    Http { call_token: String, stream_token: Option<String>, pending: Option<StreamBatch> },
+}
+
+/// A failed `init`: the error, and the connection when the worker reported the error in-band
+/// (the connection is then still in sync and reusable).
+pub struct OpenError {
+    pub error: Error,
+    pub client: Option<Client>,
+}
+
+impl Client {
+    /// Calls `init` and opens the stream it starts.
+    pub fn open_stream(
+        mut self,
+        request: &RecordBatch,
+        kind: StreamKind,
+        cancel: Option<CancelHandle>,
+    ) -> std::result::Result<Stream, OpenError> {
+        let watch = Watch::new(self.timeout(), cancel.clone());
+        let input_schema = match &kind {
+            StreamKind::Producer => Arc::new(Schema::empty()),
+            StreamKind::Exchange(schema) => schema.clone(),
+        };
+        let logs = self.logs().clone();
+        let opened = match &mut self.transport {
+            Transport::Pipe(pipe) => open_pipe(pipe, &logs, request, &input_schema, &watch),
+            Transport::Http(http) => open_http(http, &logs, request, &watch),
+        };
+        match opened {
+            Ok((header, io)) => Ok(Stream { client: Some(self), header, input_schema, io, finished: false, cancel }),
+            Err(e) => {
+                let in_band = matches!(e, Error::Worker(_));
+                let error = self.transport.explain(e);
+                let client = (in_band && self.transport.is_healthy()).then_some(self);
+                Err(OpenError { error, client })
+            }
+        }
+    }
+}
+
+/// Reads one response stream: logs go to the sink, an error batch becomes the error (after
+/// reading to EOS so the channel stays in sync), data batches are returned.
+fn read_frames<R: Read + ?Sized>(decoder: &mut StreamDecoder, input: &mut R, logs: &LogSink, limit: Option<usize>) -> Result<(Vec<StreamBatch>, Vec<Metadata>, bool)> {
+    let mut data = Vec::new();
+    let mut sentinels = Vec::new();
+    let mut error = None;
+    let mut ended = false;
+    loop {
+        if limit.is_some_and(|l| data.len() >= l) && error.is_none() {
+            break;
+        }
+        match decoder.read_batch(input)? {
+            None => {
+                ended = true;
+                break;
+            }
+            Some((batch, md)) => match classify(batch, md)? {
+                Frame::Log(log) => logs(&log),
+                Frame::Error(e) => error = Some(e),
+                Frame::Data(batch, md) => data.push((batch, md)),
+                Frame::Sentinel(md) => sentinels.push(md),
+            },
+        }
+    }
+    if let Some(e) = error {
+        return Err(Error::Worker(e));
+    }
+    Ok((data, sentinels, ended))
+}
+
+fn header_from(data: Vec<StreamBatch>) -> Result<GlobalInitResponse> {
+    match data.as_slice() {
+        [(batch, _)] if batch.num_rows() == 1 => GlobalInitResponse::from_batch(batch, 0),
+        _ => Err(Error::protocol("init answered without exactly one header row")),
+    }
+}
+
+// ---- byte-stream transports ---------------------------------------------------------------
+
+fn open_pipe(
+    pipe: &mut PipeConnection,
+    logs: &LogSink,
+    request: &RecordBatch,
+    input_schema: &SchemaRef,
+    watch: &Watch,
+) -> Result<(GlobalInitResponse, StreamIo)> {
+    pipe.arm(watch);
+    pipe.send(&encode_stream(request, &routing_metadata(PROTOCOL, Some(PROTOCOL_VERSION), "init"))?)?;
+    let mut header_decoder = StreamDecoder::default();
+    header_decoder.read_schema(&mut pipe.reader)?;
+    let header = read_frames(&mut header_decoder, &mut pipe.reader, logs, None);
+    let header = match header {
+        Ok((data, _, _)) => header_from(data)?,
+        Err(e) => {
+            // The worker drains one input stream before its next request: send an empty one.
+            let mut bytes = Vec::new();
+            IpcStreamWriter::begin(&mut bytes, &Schema::empty())?.finish(&mut bytes)?;
+            pipe.send(&bytes)?;
+            return Err(e);
+        }
+    };
+    // Open the input stream now: the worker reads its schema before writing the output's.
+    let mut bytes = Vec::new();
+    let input = IpcStreamWriter::begin(&mut bytes, input_schema)?;
+    pipe.send(&bytes)?;
+    Ok((header, StreamIo::Pipe { input: Some(input), output: StreamDecoder::default(), output_open: false }))
+}
+
+/// Writes one input batch and reads the worker's answer (logs, then one data batch or EOS).
+fn pipe_turn(
+    pipe: &mut PipeConnection,
+    input: &mut Option<IpcStreamWriter>,
+    output: &mut StreamDecoder,
+    output_open: &mut bool,
+    logs: &LogSink,
+    batch: &RecordBatch,
+    metadata: &[(&str, &str)],
+) -> Result<Option<StreamBatch>> {
+    let writer = input.as_mut().ok_or_else(|| Error::protocol("stream input already closed"))?;
+    let mut bytes = Vec::with_capacity(batch.get_array_memory_size() + 512);
+    writer.write(&mut bytes, batch, metadata)?;
+    pipe.send(&bytes)?;
+    if !*output_open {
+        output.read_schema(&mut pipe.reader)?;
+        *output_open = true;
+    }
+    let (mut data, _, ended) = match read_frames(output, &mut pipe.reader, logs, Some(1)) {
+        Ok(frames) => frames,
+        Err(e) => {
+            // After an error batch the worker ended its output; end our input too.
+            if let Some(w) = input.take() {
+                let mut bytes = Vec::new();
+                w.finish(&mut bytes)?;
+                let _ = pipe.send(&bytes);
+            }
+            return Err(e);
+        }
+    };
+    if ended {
+        close_input(pipe, input)?;
+    }
+    Ok(data.pop())
+}
+
+fn close_input(pipe: &mut PipeConnection, input: &mut Option<IpcStreamWriter>) -> Result<()> {
+    if let Some(writer) = input.take() {
+        let mut bytes = Vec::new();
+        writer.finish(&mut bytes)?;
+        pipe.send(&bytes)?;
+    }
+    Ok(())
+}
+
+/// Reads and discards output up to its EOS (early close, cancel).
+fn drain_output(pipe: &mut PipeConnection, output: &mut StreamDecoder, output_open: &mut bool, logs: &LogSink) -> Result<()> {
+    if !*output_open {
+        output.read_schema(&mut pipe.reader)?;
+        *output_open = true;
+    }
+    for _ in 0..MAX_DRAIN_BATCHES {
+        match output.read_batch(&mut pipe.reader)? {
+            None => return Ok(()),
+            Some((batch, md)) => {
+                if let Frame::Log(log) = classify(batch, md)? {
+                    logs(&log);
+                }
+            }
+        }
+    }
+    Err(Error::protocol("the worker kept producing after the stream was closed"))
+}
+
+// ---- HTTP ------------------------------------------------------------------------------------
+
+fn open_http(
+    http: &mut crate::transport::http::HttpTransport,
+    logs: &LogSink,
+    request: &RecordBatch,
+    watch: &Watch,
+) -> Result<(GlobalInitResponse, StreamIo)> {
+    let body = encode_stream(request, &routing_metadata(PROTOCOL, Some(PROTOCOL_VERSION), "init"))?;
+    let mut response = http.post(&format!("/{PROTOCOL}/init/init"), &body, watch)?;
+    let mut decoder = StreamDecoder::default();
+    decoder.read_schema(&mut response)?;
+    let (data, _, _) = read_frames(&mut decoder, &mut response, logs, None)?;
+    let header = header_from(data)?;
+    // The output stream follows: the first producer turn ran inside /init.
+    decoder.read_schema(&mut response)?;
+    let (mut data, sentinels, _) = read_frames(&mut decoder, &mut response, logs, None)?;
+    let call_token = sentinels
+        .iter()
+        .find_map(|md| meta_get(md, keys::CALL_STATE))
+        .ok_or_else(|| Error::protocol("init response carries no call token"))?
+        .to_string();
+    let stream_token = next_stream_token(&data, &sentinels);
+    let pending = data.pop().map(strip_tokens);
+    Ok((header, StreamIo::Http { call_token, stream_token, pending }))
+}
+
+/// The cursor for the next turn: on the sentinel, or (exchange) on the data batch itself.
+/// `None` means the worker finished.
+fn next_stream_token(data: &[StreamBatch], sentinels: &[Metadata]) -> Option<String> {
+    sentinels
+        .iter()
+        .chain(data.iter().map(|(_, md)| md))
+        .find_map(|md| meta_get(md, keys::STREAM_STATE))
+        .map(str::to_string)
+}
+
+fn strip_tokens((batch, mut md): StreamBatch) -> StreamBatch {
+    md.retain(|(k, _)| k != keys::STREAM_STATE && k != keys::CALL_STATE);
+    (batch, md)
+}
+
+/// One `/init/exchange` turn: sends `batch` with the tokens, returns the answer's data and the
+/// next cursor.
+fn http_turn(
+    http: &mut crate::transport::http::HttpTransport,
+    logs: &LogSink,
+    watch: &Watch,
+    call_token: &str,
+    stream_token: &str,
+    batch: &RecordBatch,
+    metadata: &[(&str, &str)],
+) -> Result<(Option<StreamBatch>, Option<String>)> {
+    let mut md: Vec<(&str, &str)> = metadata.to_vec();
+    md.push((keys::STREAM_STATE, stream_token));
+    md.push((keys::CALL_STATE, call_token));
+    let body = encode_stream(batch, &md)?;
+    let mut response = http.post(&format!("/{PROTOCOL}/init/exchange"), &body, watch)?;
+    let mut decoder = StreamDecoder::default();
+    decoder.read_schema(&mut response)?;
+    let (mut data, sentinels, _) = read_frames(&mut decoder, &mut response, logs, None)?;
+    let next = next_stream_token(&data, &sentinels);
+    Ok((data.pop().map(strip_tokens), next))
+}
+
+// ---- the stream API --------------------------------------------------------------------------
+
+impl Stream {
+    /// The `init` header: execution id, opaque state, worker fan-out.
+    pub fn header(&self) -> &GlobalInitResponse {
+        &self.header
+    }
+
+    /// Whether the worker finished the stream.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    fn client(&mut self) -> &mut Client {
+        self.client.as_mut().expect("stream still owns its connection")
+    }
+
+    fn watch(&mut self) -> Watch {
+        let timeout = self.client().timeout();
+        Watch::new(timeout, self.cancel.clone())
+    }
+
+    /// Runs one turn, discarding the connection if the turn failed out of band.
+    fn turn(&mut self, batch: &RecordBatch, metadata: &[(&str, &str)]) -> Result<Option<StreamBatch>> {
+        let watch = self.watch();
+        let client = self.client.as_mut().expect("stream still owns its connection");
+        let logs = client.logs().clone();
+        let result = match (&mut client.transport, &mut self.io) {
+            (Transport::Pipe(pipe), StreamIo::Pipe { input, output, output_open }) => {
+                pipe.arm(&watch);
+                let r = pipe_turn(pipe, input, output, output_open, &logs, batch, metadata);
+                if matches!(r, Ok(None)) || r.is_err() && input.is_none() {
+                    self.finished = true;
+                }
+                r
+            }
+            (Transport::Http(http), StreamIo::Http { call_token, stream_token, .. }) => {
+                let Some(token) = stream_token.clone() else {
+                    self.finished = true;
+                    return Ok(None);
+                };
+                let r = http_turn(http, &logs, &watch, call_token, &token, batch, metadata);
+                match r {
+                    Ok((data, next)) => {
+                        if next.is_none() {
+                            self.finished = true;
+                        }
+                        *stream_token = next;
+                        Ok(data)
+                    }
+                    Err(e) => {
+                        self.finished = true;
+                        Err(e)
+                    }
+                }
+            }
+            _ => unreachable!("the stream state matches its transport"),
+        };
+        result.map_err(|e| {
+            let client = self.client.as_mut().expect("stream still owns its connection");
+            client.transport.explain(e)
+        })
+    }
+
+    /// Producer: asks for the next batch; `None` once the worker finished. `metadata` rides on
+    /// the tick (e.g. dynamic filters).
+    pub fn next_batch(&mut self, metadata: &[(&str, &str)]) -> Result<Option<StreamBatch>> {
+        if let StreamIo::Http { pending, .. } = &mut self.io {
+            if let Some(first) = pending.take() {
+                return Ok(Some(first));
+            }
+        }
+        loop {
+            if self.finished {
+                return Ok(None);
+            }
+            let tick = empty_batch(0);
+            match self.turn(&tick, metadata)? {
+                Some(batch) => return Ok(Some(batch)),
+                // An HTTP turn may carry no data yet the stream goes on: tick again.
+                None if !self.finished => continue,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Exchange: sends one input batch and returns the worker's answer.
+    pub fn exchange(&mut self, input: &RecordBatch, metadata: &[(&str, &str)]) -> Result<StreamBatch> {
+        if self.finished {
+            return Err(Error::protocol("the worker already ended this exchange stream"));
+        }
+        if input.schema().fields() != self.input_schema.fields() {
+            return Err(Error::InvalidArgument("exchange input does not match the stream's input schema".into()));
+        }
+        self.turn(input, metadata)?
+            .ok_or_else(|| Error::protocol("the worker ended an exchange stream instead of answering"))
+    }
+
+    /// Ends the stream normally and returns the connection for reuse.
+    pub fn finish(mut self) -> Result<Client> {
+        let logs = self.client().logs().clone();
+        let watch = self.watch();
+        let mut client = self.client.take().expect("stream still owns its connection");
+        let result = match (&mut client.transport, &mut self.io) {
+            (Transport::Pipe(pipe), StreamIo::Pipe { input, output, output_open }) => {
+                pipe.arm(&watch);
+                if input.is_some() {
+                    close_input(pipe, input).and_then(|_| drain_output(pipe, output, output_open, &logs))
+                } else {
+                    Ok(())
+                }
+            }
+            // The worker's state lives in the tokens; an unfinished HTTP stream just expires.
+            (Transport::Http(_), StreamIo::Http { .. }) => Ok(()),
+            _ => unreachable!("the stream state matches its transport"),
+        };
+        match result {
+            Ok(()) => Ok(client),
+            Err(e) => Err(client.transport.explain(e)),
+        }
+    }
+
+    /// Cancels the stream (the worker runs its cancel hook) and returns the connection.
+    pub fn cancel(mut self) -> Result<Client> {
+        if self.finished {
+            return self.finish();
+        }
+        let logs = self.client().logs().clone();
+        // Cancelling must work even when the caller's cancel flag is what got us here.
+        let timeout = self.client().timeout();
+        let watch = Watch::new(timeout, None);
+        let mut client = self.client.take().expect("stream still owns its connection");
+        let cancel_batch = RecordBatch::new_empty(self.input_schema.clone());
+        let result = match (&mut client.transport, &mut self.io) {
+            (Transport::Pipe(pipe), StreamIo::Pipe { input, output, output_open }) => {
+                pipe.arm(&watch);
+                (|| {
+                    let writer = input.as_mut().ok_or_else(|| Error::protocol("stream input already closed"))?;
+                    let mut bytes = Vec::new();
+                    writer.write(&mut bytes, &cancel_batch, &[(keys::CANCEL, "1")])?;
+                    pipe.send(&bytes)?;
+                    close_input(pipe, input)?;
+                    drain_output(pipe, output, output_open, &logs)
+                })()
+            }
+            (Transport::Http(http), StreamIo::Http { call_token, stream_token: Some(token), .. }) => {
+                let md = [(keys::STREAM_STATE, token.as_str()), (keys::CALL_STATE, call_token.as_str()), (keys::CANCEL, "1")];
+                encode_stream(&cancel_batch, &md)
+                    .and_then(|body| http.post(&format!("/{PROTOCOL}/init/exchange"), &body, &watch))
+                    .and_then(|mut response| {
+                        let mut decoder = StreamDecoder::default();
+                        decoder.read_schema(&mut response)?;
+                        read_frames(&mut decoder, &mut response, &logs, None).map(|_| ())
+                    })
+            }
+            (Transport::Http(_), StreamIo::Http { stream_token: None, .. }) => Ok(()),
+            _ => unreachable!("the stream state matches its transport"),
+        };
+        match result {
+            Ok(()) => Ok(client),
+            Err(e) => Err(client.transport.explain(e)),
+        }
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        // Abandoned mid-stream: the channel is in an unknown state; never reuse it.
+        if let Some(client) = self.client.as_mut() {
+            if !self.finished {
+                client.transport.mark_broken();
+            }
+        }
+    }
+}
