@@ -53,11 +53,10 @@ use std::sync::Arc;
 use arrow_array::types::{UInt16Type, UInt32Type, UInt8Type};
 use arrow_array::{
     new_null_array, Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Date64Array, Decimal128Array,
-    DictionaryArray, FixedSizeBinaryArray, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array,
-    Int8Array, IntervalMonthDayNanoArray, ListArray, RecordBatch, StringArray, Time32MillisecondArray,
-    Time32SecondArray, Time64MicrosecondArray, Time64NanosecondArray, TimestampMicrosecondArray,
-    TimestampMillisecondArray, TimestampNanosecondArray, TimestampSecondArray, UInt16Array, UInt32Array,
-    UInt64Array, UInt8Array,
+    DictionaryArray, FixedSizeBinaryArray, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array, Int8Array,
+    IntervalMonthDayNanoArray, ListArray, RecordBatch, StringArray, Time32MillisecondArray, Time32SecondArray,
+    Time64MicrosecondArray, Time64NanosecondArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+    TimestampNanosecondArray, TimestampSecondArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
 };
 use arrow_buffer::{i256, IntervalMonthDayNano, OffsetBuffer};
 use arrow_schema::{DataType, Field, Metadata, Schema, TimeUnit};
@@ -326,8 +325,9 @@ impl ScalarValue {
     /// DuckDB `HUGEINT` as `decimal128(38, 0)` (what DuckDB's Arrow export produces). Values
     /// beyond ±(10^38 − 1) have no form the reference consumer accepts and are refused.
     pub fn hugeint(value: i128) -> Result<Self> {
-        Self::decimal128(value, 38, 0)
-            .map_err(|_| invalid(format!("HUGEINT {value} exceeds decimal128(38,0), the only 128-bit form the worker accepts")))
+        Self::decimal128(value, 38, 0).map_err(|_| {
+            invalid(format!("HUGEINT {value} exceeds decimal128(38,0), the only 128-bit form the worker accepts"))
+        })
     }
 
     /// DuckDB `UHUGEINT` as `decimal128(38, 0)`; values above 10^38 − 1 are refused.
@@ -350,7 +350,8 @@ impl ScalarValue {
     /// `decimal128(precision, scale)` from its unscaled integer (`1234, 18, 2` is `12.34`).
     pub fn decimal128(unscaled: i128, precision: u8, scale: i8) -> Result<Self> {
         check_decimal(unscaled, precision, scale)?;
-        let array = Decimal128Array::from(vec![unscaled]).with_precision_and_scale(precision, scale)
+        let array = Decimal128Array::from(vec![unscaled])
+            .with_precision_and_scale(precision, scale)
             .map_err(|e| invalid(e.to_string()))?;
         Ok(one(array))
     }
@@ -359,9 +360,8 @@ impl ScalarValue {
     /// evaluator) has no wider DECIMAL and cannot import Arrow `decimal256` at all. Values or
     /// precisions that do not fit 38 digits are refused.
     pub fn decimal256(unscaled: i256, precision: u8, scale: i8) -> Result<Self> {
-        let narrow = unscaled
-            .to_i128()
-            .ok_or_else(|| invalid(format!("decimal256 value {unscaled} does not fit 38 digits")))?;
+        let narrow =
+            unscaled.to_i128().ok_or_else(|| invalid(format!("decimal256 value {unscaled} does not fit 38 digits")))?;
         Self::decimal128(narrow, precision, scale)
     }
 
@@ -959,11 +959,8 @@ impl FilterDelta {
 }
 
 fn spec_of(batch: &RecordBatch) -> Result<String> {
-    let column = batch
-        .column(0)
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .ok_or_else(|| invalid("filter_spec is not utf8"))?;
+    let column =
+        batch.column(0).as_any().downcast_ref::<StringArray>().ok_or_else(|| invalid("filter_spec is not utf8"))?;
     Ok(column.value(0).to_string())
 }
 
@@ -1003,9 +1000,8 @@ fn lower(expr: &FilterExpr, depth: usize) -> Result<FilterExpr> {
             // fails for extension element types: send `x = c1 OR x = c2 ...` instead, which
             // has the same three-valued result (an empty set is FALSE even for a NULL needle).
             let needle = lower(expr, depth + 1)?;
-            let arms: Vec<FilterExpr> = (0..list.len())
-                .map(|i| needle.clone().eq(FilterExpr::Literal(list.element(i))))
-                .collect();
+            let arms: Vec<FilterExpr> =
+                (0..list.len()).map(|i| needle.clone().eq(FilterExpr::Literal(list.element(i)))).collect();
             let membership = match arms.len() {
                 0 => FilterExpr::Literal(ScalarValue::boolean(false)),
                 1 => arms.into_iter().next().expect("one arm"),
@@ -1020,7 +1016,9 @@ fn lower(expr: &FilterExpr, depth: usize) -> Result<FilterExpr> {
                 membership
             }
         }
-        FilterExpr::In { expr, set, negated } => FilterExpr::In { expr: sub(expr)?, set: set.clone(), negated: *negated },
+        FilterExpr::In { expr, set, negated } => {
+            FilterExpr::In { expr: sub(expr)?, set: set.clone(), negated: *negated }
+        }
         FilterExpr::Cast { expr, to, extension } => {
             FilterExpr::Cast { expr: sub(expr)?, to: to.clone(), extension: extension.clone() }
         }
@@ -1114,11 +1112,10 @@ impl DocumentEncoder {
         self.json.push_str(predicate.source.wire_name());
         self.json.push_str("\",\"expression\":");
         let lowered = lower(&predicate.expr, 1)?;
-        self.expression(&lowered, 1)
-            .map_err(|e| match e {
-                Error::InvalidArgument(m) => Error::InvalidArgument(format!("{m} (predicate {:?})", predicate.id)),
-                other => other,
-            })
+        self.expression(&lowered, 1).map_err(|e| match e {
+            Error::InvalidArgument(m) => Error::InvalidArgument(format!("{m} (predicate {:?})", predicate.id)),
+            other => other,
+        })
     }
 
     fn finish(mut self, context: &EvaluationContext) -> Result<RecordBatch> {
@@ -1338,10 +1335,10 @@ fn check_name(what: &str, name: &str) -> Result<()> {
 /// Extension identities: namespace `[a-z][a-z0-9]*(\.[a-z][a-z0-9_]*)*`, name
 /// `[a-z][a-z0-9_]*`, version ≥ 1.
 fn check_identity(namespace: &str, name: &str, version: u64) -> Result<()> {
-    fn segment(s: &str, first_underscore_ok: bool) -> bool {
+    fn segment(s: &str, underscore_ok: bool) -> bool {
         let mut chars = s.chars();
         matches!(chars.next(), Some('a'..='z'))
-            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || (first_underscore_ok && c == '_'))
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || (underscore_ok && c == '_'))
     }
     let mut parts = namespace.split('.');
     let head_ok = parts.next().is_some_and(|head| segment(head, false));
@@ -1478,7 +1475,9 @@ for line in open(sys.argv[1], encoding="utf-8"):
 
     fn worker_python() -> PathBuf {
         if let Some(path) = std::env::var_os("VGI_WORKER_PY").filter(|p| !p.is_empty()) {
-            return PathBuf::from(path);
+            let path = PathBuf::from(path);
+            assert!(path.exists(), "VGI_WORKER_PY={} does not exist (run `make setup`)", path.display());
+            return path;
         }
         let home = std::env::var_os("HOME").unwrap_or_default();
         let fallback = PathBuf::from(home).join(".cache/vgi/workers-venv/bin/python");
@@ -1533,8 +1532,11 @@ for line in open(sys.argv[1], encoding="utf-8"):
 
     /// Runs all cases in one Python process.
     fn run(cases: &[Case]) -> Outcomes {
-        let dir = std::env::temp_dir()
-            .join(format!("vgi-filters-{}-{}", std::process::id(), RUN.fetch_add(1, Ordering::Relaxed)));
+        let dir = std::env::temp_dir().join(format!(
+            "vgi-filters-{}-{}",
+            std::process::id(),
+            RUN.fetch_add(1, Ordering::Relaxed)
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let mut manifest = String::new();
         for (i, case) in cases.iter().enumerate() {
@@ -1666,8 +1668,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
         let schema = batch.schema();
         assert_eq!(schema.field(0), &Field::new("filter_spec", DataType::Utf8, false));
         assert_eq!(schema.field(1), &Field::new("value_0", DataType::Int64, true));
-        let metadata: Vec<(String, String)> =
-            schema.metadata().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let metadata: Vec<(String, String)> = schema.metadata().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let expected: Vec<(String, String)> = [
             ("vgi_evaluation_context", "vgi.none.v1"),
             ("vgi_filter_encoding", "vgi.filters.v2"),
@@ -1706,7 +1707,9 @@ for line in open(sys.argv[1], encoding="utf-8"):
             (
                 "huge",
                 Arc::new(
-                    Decimal128Array::from(vec![-MAX_DECIMAL38, 0, MAX_DECIMAL38]).with_precision_and_scale(38, 0).unwrap(),
+                    Decimal128Array::from(vec![-MAX_DECIMAL38, 0, MAX_DECIMAL38])
+                        .with_precision_and_scale(38, 0)
+                        .unwrap(),
                 ),
             ),
         ]);
@@ -1750,10 +1753,28 @@ for line in open(sys.argv[1], encoding="utf-8"):
     #[test]
     fn floats_nan_infinity_and_negative_zero() {
         let t = table(vec![
-            ("f", Arc::new(Float64Array::from(vec![
-                Some(1.0), Some(f64::NAN), Some(f64::INFINITY), Some(f64::NEG_INFINITY), None, Some(-0.0),
-            ])) as ArrayRef),
-            ("g", Arc::new(Float32Array::from(vec![Some(0.5), Some(f32::NAN), None, Some(f32::INFINITY), Some(-1.0), Some(0.0)]))),
+            (
+                "f",
+                Arc::new(Float64Array::from(vec![
+                    Some(1.0),
+                    Some(f64::NAN),
+                    Some(f64::INFINITY),
+                    Some(f64::NEG_INFINITY),
+                    None,
+                    Some(-0.0),
+                ])) as ArrayRef,
+            ),
+            (
+                "g",
+                Arc::new(Float32Array::from(vec![
+                    Some(0.5),
+                    Some(f32::NAN),
+                    None,
+                    Some(f32::INFINITY),
+                    Some(-1.0),
+                    Some(0.0),
+                ])),
+            ),
         ]);
         let f = || col(0, "f");
         let out = run(&[
@@ -1779,7 +1800,9 @@ for line in open(sys.argv[1], encoding="utf-8"):
 
     #[test]
     fn decimals() {
-        let d = Decimal128Array::from(vec![Some(100), Some(1234), Some(9999), None]).with_precision_and_scale(18, 2).unwrap();
+        let d = Decimal128Array::from(vec![Some(100), Some(1234), Some(9999), None])
+            .with_precision_and_scale(18, 2)
+            .unwrap();
         let t = table(vec![("d", Arc::new(d) as ArrayRef)]);
         let narrowed = ScalarValue::decimal256(i256::from_i128(1234), 18, 2).unwrap();
         assert_eq!(narrowed.data_type(), &DataType::Decimal128(18, 2));
@@ -1838,7 +1861,8 @@ for line in open(sys.argv[1], encoding="utf-8"):
     fn blobs() {
         let t = table(vec![(
             "b",
-            Arc::new(BinaryArray::from_opt_vec(vec![Some(b"\x00\x01".as_slice()), Some(b"abc"), Some(b""), None])) as ArrayRef,
+            Arc::new(BinaryArray::from_opt_vec(vec![Some(b"\x00\x01".as_slice()), Some(b"abc"), Some(b""), None]))
+                as ArrayRef,
         )]);
         let out = run(&[
             case("eq_bytes", &t, snap(col(0, "b").eq(lit(ScalarValue::binary(b"\x00\x01"))))),
@@ -1858,7 +1882,11 @@ for line in open(sys.argv[1], encoding="utf-8"):
             case("eq_true", &t, snap(flag().eq(lit(ScalarValue::boolean(true))))),
             case("bare_column", &t, snap(flag())),
             case("not_column", &t, snap(flag().not())),
-            case("distinct_from_true", &t, snap(flag().compare(ComparisonOp::DistinctFrom, lit(ScalarValue::boolean(true))))),
+            case(
+                "distinct_from_true",
+                &t,
+                snap(flag().compare(ComparisonOp::DistinctFrom, lit(ScalarValue::boolean(true)))),
+            ),
             case("constant_true", &t, snap(lit(ScalarValue::boolean(true)))),
             case("constant_false", &t, snap(lit(ScalarValue::boolean(false)))),
         ]);
@@ -1901,14 +1929,30 @@ for line in open(sys.argv[1], encoding="utf-8"):
         let mut cases = vec![
             case("date_gt", &t, snap(col(0, "date").gt(lit(ScalarValue::date32(100))))),
             case("date_vs_date64", &t, snap(col(0, "date").eq(lit(ScalarValue::date64(19_000 * 86_400_000))))),
-            case("time_ge", &t, snap(col(1, "time").ge(lit(ScalarValue::time(DAY_US / 4, TimeUnit::Microsecond).unwrap())))),
-            case("time_vs_time32", &t, snap(col(1, "time").eq(lit(ScalarValue::time(43_200, TimeUnit::Second).unwrap())))),
-            case("time_ns_gt", &t, snap(col(2, "time_ns").gt(lit(ScalarValue::time(1, TimeUnit::Nanosecond).unwrap())))),
+            case(
+                "time_ge",
+                &t,
+                snap(col(1, "time").ge(lit(ScalarValue::time(DAY_US / 4, TimeUnit::Microsecond).unwrap()))),
+            ),
+            case(
+                "time_vs_time32",
+                &t,
+                snap(col(1, "time").eq(lit(ScalarValue::time(43_200, TimeUnit::Second).unwrap()))),
+            ),
+            case(
+                "time_ns_gt",
+                &t,
+                snap(col(2, "time_ns").gt(lit(ScalarValue::time(1, TimeUnit::Nanosecond).unwrap()))),
+            ),
             // An instant compares as an instant whatever zone labels the literal.
             case(
                 "tstz_other_zone_label",
                 &t,
-                snap(col(9, "tstz_Microsecond").eq(lit(ScalarValue::timestamp(0, TimeUnit::Microsecond, Some("America/New_York"))))),
+                snap(col(9, "tstz_Microsecond").eq(lit(ScalarValue::timestamp(
+                    0,
+                    TimeUnit::Microsecond,
+                    Some("America/New_York"),
+                )))),
             ),
         ];
         for (i, (name, _)) in columns.iter().enumerate().skip(3) {
@@ -1934,9 +1978,13 @@ for line in open(sys.argv[1], encoding="utf-8"):
     fn time_with_time_zone_is_not_representable() {
         // DuckDB's lossless TIMETZ export is the `arrow.opaque` extension, which the consumer
         // rejects as unknown: the encoder refuses it up front.
-        let opaque = ScalarValue::new(Arc::new(FixedSizeBinaryArray::try_from_iter(std::iter::once([0u8; 8])).unwrap()))
-            .unwrap()
-            .with_extension(ExtensionType::new("arrow.opaque", r#"{"type_name":"time_tz","vendor_name":"DuckDB"}"#));
+        let opaque =
+            ScalarValue::new(Arc::new(FixedSizeBinaryArray::try_from_iter(std::iter::once([0u8; 8])).unwrap()))
+                .unwrap()
+                .with_extension(ExtensionType::new(
+                    "arrow.opaque",
+                    r#"{"type_name":"time_tz","vendor_name":"DuckDB"}"#,
+                ));
         let snapshot = FilterSnapshot::default().with_predicate(Predicate::required("q", col(0, "t").eq(lit(opaque))));
         expect_invalid(snapshot.encode(), "arrow.opaque");
         // Also inside nested types and cast targets.
@@ -1944,8 +1992,8 @@ for line in open(sys.argv[1], encoding="utf-8"):
             Field::new("item", DataType::FixedSizeBinary(8), true)
                 .with_metadata(ExtensionType::new("duckdb.time_tz", "").field_metadata()),
         ));
-        let snapshot = FilterSnapshot::default()
-            .with_predicate(Predicate::required("q", col(0, "t").cast(nested).is_null()));
+        let snapshot =
+            FilterSnapshot::default().with_predicate(Predicate::required("q", col(0, "t").cast(nested).is_null()));
         expect_invalid(snapshot.encode(), "duckdb.time_tz");
     }
 
@@ -1964,7 +2012,8 @@ for line in open(sys.argv[1], encoding="utf-8"):
         // Only month_day_nano is usable: pyarrow has no scalar for the other interval types, so
         // the worker fails to read such a payload.
         let year_month = ScalarValue::new(Arc::new(IntervalYearMonthArray::from(vec![1]))).unwrap();
-        let day_time = ScalarValue::new(Arc::new(IntervalDayTimeArray::from(vec![IntervalDayTime::new(1, 0)]))).unwrap();
+        let day_time =
+            ScalarValue::new(Arc::new(IntervalDayTimeArray::from(vec![IntervalDayTime::new(1, 0)]))).unwrap();
         let out = run(&[
             case("eq_day", &t, snap(col(0, "i").eq(lit(ScalarValue::interval(0, 1, 0))))),
             case("gt_day", &t, snap(col(0, "i").gt(lit(ScalarValue::interval(0, 1, 0))))),
@@ -1997,21 +2046,25 @@ for line in open(sys.argv[1], encoding="utf-8"):
             16,
         )
         .unwrap();
-        let uuid_field = Field::new("u", DataType::FixedSizeBinary(16), true).with_metadata(ExtensionType::uuid().field_metadata());
+        let uuid_field =
+            Field::new("u", DataType::FixedSizeBinary(16), true).with_metadata(ExtensionType::uuid().field_metadata());
         let text: ArrayRef = Arc::new(StringArray::from(vec![Some(uuid_text(1)), Some(uuid_text(2)), None]));
-        let t = table_with_fields(
-            vec![uuid_field, Field::new("s", DataType::Utf8, true)],
-            vec![Arc::new(values), text],
-        );
+        let t =
+            table_with_fields(vec![uuid_field, Field::new("s", DataType::Utf8, true)], vec![Arc::new(values), text]);
         let u = || col(0, "u");
         let set = |ids: &[Option<u8>]| {
-            let array = FixedSizeBinaryArray::try_from_sparse_iter_with_size(ids.iter().map(|n| n.map(uuid_bytes)), 16).unwrap();
+            let array = FixedSizeBinaryArray::try_from_sparse_iter_with_size(ids.iter().map(|n| n.map(uuid_bytes)), 16)
+                .unwrap();
             LiteralList::new(Arc::new(array)).with_extension(ExtensionType::uuid())
         };
         let in_two = u().in_list(set(&[Some(1), Some(2)]));
-        let json = FilterSnapshot::default().with_predicate(Predicate::required("q", in_two.clone())).to_json().unwrap();
+        let json =
+            FilterSnapshot::default().with_predicate(Predicate::required("q", in_two.clone())).to_json().unwrap();
         assert!(json.contains(r#""node":"or""#) && !json.contains(r#""node":"in""#), "uuid IN is lowered: {json}");
-        let batch = FilterSnapshot::default().with_predicate(Predicate::required("q", lit(ScalarValue::uuid(uuid_bytes(1))).is_null())).to_batch().unwrap();
+        let batch = FilterSnapshot::default()
+            .with_predicate(Predicate::required("q", lit(ScalarValue::uuid(uuid_bytes(1))).is_null()))
+            .to_batch()
+            .unwrap();
         let field = batch.schema().field(1).clone();
         assert_eq!(field.data_type(), &DataType::FixedSizeBinary(16));
         assert_eq!(field.metadata().get("ARROW:extension:name").map(String::as_str), Some("arrow.uuid"));
@@ -2029,8 +2082,14 @@ for line in open(sys.argv[1], encoding="utf-8"):
             case(
                 "cast_text_to_uuid",
                 &t,
-                snap(FilterExpr::Cast { expr: Box::new(col(1, "s")), to: DataType::FixedSizeBinary(16), extension: Some(ExtensionType::uuid()) }
-                    .eq(lit(ScalarValue::uuid(uuid_bytes(1))))),
+                snap(
+                    FilterExpr::Cast {
+                        expr: Box::new(col(1, "s")),
+                        to: DataType::FixedSizeBinary(16),
+                        extension: Some(ExtensionType::uuid()),
+                    }
+                    .eq(lit(ScalarValue::uuid(uuid_bytes(1)))),
+                ),
             ),
         ]);
         out.mask("eq", "TFN");
@@ -2118,8 +2177,12 @@ for line in open(sys.argv[1], encoding="utf-8"):
             set: InSet::External { batch_index: 0, column_index: 0, column_name: "k".into() },
             negated: false,
         };
-        let json = FilterSnapshot::default().with_predicate(Predicate::required("q", external.clone())).to_json().unwrap();
-        assert!(json.contains(r#""set":{"kind":"external","batch_index":0,"column_index":0,"column_name":"k"}"#), "{json}");
+        let json =
+            FilterSnapshot::default().with_predicate(Predicate::required("q", external.clone())).to_json().unwrap();
+        assert!(
+            json.contains(r#""set":{"kind":"external","batch_index":0,"column_index":0,"column_name":"k"}"#),
+            "{json}"
+        );
         let mut external_case = case("external", &t, snap(external));
         external_case.join_keys = Some(table(vec![("k", i64s(&[Some(2), Some(3)]))]));
         let out = run(&[
@@ -2154,14 +2217,12 @@ for line in open(sys.argv[1], encoding="utf-8"):
         let tvn = [Some(true), Some(false), None];
         let a: Vec<Option<bool>> = tvn.iter().flat_map(|v| [*v; 3]).collect();
         let b: Vec<Option<bool>> = (0..3).flat_map(|_| tvn).collect();
-        let t = table(vec![
-            ("a", Arc::new(BooleanArray::from(a)) as ArrayRef),
-            ("b", Arc::new(BooleanArray::from(b))),
-        ]);
+        let t = table(vec![("a", Arc::new(BooleanArray::from(a)) as ArrayRef), ("b", Arc::new(BooleanArray::from(b)))]);
         let a = || col(0, "a");
         let b = || col(1, "b");
         let nested = FilterExpr::and(vec![a(), FilterExpr::and(vec![b(), FilterExpr::and(vec![a()])])]);
-        let json = FilterSnapshot::default().with_predicate(Predicate::required("q", nested.clone())).to_json().unwrap();
+        let json =
+            FilterSnapshot::default().with_predicate(Predicate::required("q", nested.clone())).to_json().unwrap();
         assert_eq!(json.matches(r#""node":"and""#).count(), 1, "nested ANDs are flattened: {json}");
         let out = run(&[
             case("and", &t, snap(FilterExpr::and(vec![a(), b()]))),
@@ -2174,9 +2235,16 @@ for line in open(sys.argv[1], encoding="utf-8"):
             case(
                 "mixed",
                 &t,
-                snap(FilterExpr::or(vec![FilterExpr::and(vec![a(), b().not()]), FilterExpr::and(vec![a().not(), b()])])),
+                snap(FilterExpr::or(vec![
+                    FilterExpr::and(vec![a(), b().not()]),
+                    FilterExpr::and(vec![a().not(), b()]),
+                ])),
             ),
-            case("comparisons", &t, snap(FilterExpr::and(vec![a().eq(lit(ScalarValue::boolean(true))), b().is_not_null()]))),
+            case(
+                "comparisons",
+                &t,
+                snap(FilterExpr::and(vec![a().eq(lit(ScalarValue::boolean(true))), b().is_not_null()])),
+            ),
         ]);
         out.mask("and", "TFNFFFNFN");
         out.mask("or", "TTTTFNTNN");
@@ -2255,11 +2323,25 @@ for line in open(sys.argv[1], encoding="utf-8"):
         ]);
         let x = || col(0, "x");
         let out = run(&[
-            case("add", &t, snap(x().arithmetic(ArithmeticOp::Add, lit(ScalarValue::int64(1))).gt(lit(ScalarValue::int64(5))))),
+            case(
+                "add",
+                &t,
+                snap(x().arithmetic(ArithmeticOp::Add, lit(ScalarValue::int64(1))).gt(lit(ScalarValue::int64(5)))),
+            ),
             case("negate", &t, snap(x().neg().lt(lit(ScalarValue::int64(-5))))),
-            case("multiply", &t, snap(x().arithmetic(ArithmeticOp::Multiply, lit(ScalarValue::int32(2))).eq(lit(ScalarValue::int64(12))))),
+            case(
+                "multiply",
+                &t,
+                snap(
+                    x().arithmetic(ArithmeticOp::Multiply, lit(ScalarValue::int32(2))).eq(lit(ScalarValue::int64(12))),
+                ),
+            ),
             // Division depends on session settings: refused under vgi.none.v1.
-            case("divide_none", &t, snap(x().arithmetic(ArithmeticOp::Divide, lit(ScalarValue::int64(2))).gt(lit(ScalarValue::int64(1))))),
+            case(
+                "divide_none",
+                &t,
+                snap(x().arithmetic(ArithmeticOp::Divide, lit(ScalarValue::int64(2))).gt(lit(ScalarValue::int64(1)))),
+            ),
             case("cast_utf8_to_int", &t, snap(col(3, "n").cast(DataType::Int64).gt(lit(ScalarValue::int64(2))))),
             // Casts throw, and DuckDB evaluates both sides of an AND: a guard conjunct does not
             // protect a throwing one (why producers never split such conjunctions).
@@ -2294,7 +2376,9 @@ for line in open(sys.argv[1], encoding="utf-8"):
 
     #[test]
     fn duckdb_session_context() {
-        let session = |tz: &str, integer_division: bool| EvaluationContext::duckdb_session(tz, "gregorian", "", true, integer_division);
+        let session = |tz: &str, integer_division: bool| {
+            EvaluationContext::duckdb_session(tz, "gregorian", "", true, integer_division)
+        };
         let metadata = session("UTC", false).with_provider_fingerprint("fp").schema_metadata().unwrap();
         let get = |k: &str| metadata.get(k).map(String::as_str);
         assert_eq!(get("vgi_evaluation_context"), Some("vgi.duckdb.session.v1"));
@@ -2318,13 +2402,22 @@ for line in open(sys.argv[1], encoding="utf-8"):
                 .cast(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
                 .eq(lit(ScalarValue::timestamp(five_utc, TimeUnit::Microsecond, Some("UTC"))))
         };
-        let half = || col(1, "x").arithmetic(ArithmeticOp::Divide, lit(ScalarValue::int64(2))).eq(lit(ScalarValue::int64(3)));
+        let half =
+            || col(1, "x").arithmetic(ArithmeticOp::Divide, lit(ScalarValue::int64(2))).eq(lit(ScalarValue::int64(3)));
         let out = run(&[
             case("new_york", &t, snap_in(session("America/New_York", false), parsed())),
             case("utc", &t, snap_in(session("UTC", false), parsed())),
             case("none_refused", &t, snap_in(EvaluationContext::None, parsed())),
-            case("advertised_fingerprint", &t, snap_in(session("UTC", false).with_provider_fingerprint("test-fingerprint"), parsed())),
-            case("unknown_fingerprint", &t, snap_in(session("UTC", false).with_provider_fingerprint("other"), parsed())),
+            case(
+                "advertised_fingerprint",
+                &t,
+                snap_in(session("UTC", false).with_provider_fingerprint("test-fingerprint"), parsed()),
+            ),
+            case(
+                "unknown_fingerprint",
+                &t,
+                snap_in(session("UTC", false).with_provider_fingerprint("other"), parsed()),
+            ),
             case("integer_division", &t, snap_in(session("UTC", true), half())),
             case("float_division", &t, snap_in(session("UTC", false), half())),
         ]);
@@ -2348,20 +2441,27 @@ for line in open(sys.argv[1], encoding="utf-8"):
             .unwrap();
         let upsert = |revision: u64, bound: i64| {
             FilterDelta::new(EvaluationContext::None)
-                .upsert(Predicate::advisory("j", PredicateSource::Join, x().le(lit(ScalarValue::int64(bound)))).with_revision(revision))
+                .upsert(
+                    Predicate::advisory("j", PredicateSource::Join, x().le(lit(ScalarValue::int64(bound))))
+                        .with_revision(revision),
+                )
                 .encode_base64()
                 .unwrap()
         };
         let remove = |revision: u64| FilterDelta::default().remove("j", revision).encode_base64().unwrap();
         let top_n = FilterDelta::default()
-            .upsert(Predicate::advisory("top_n:0", PredicateSource::TopN, x().ge(lit(ScalarValue::int64(4)))).with_revision(1))
+            .upsert(
+                Predicate::advisory("top_n:0", PredicateSource::TopN, x().ge(lit(ScalarValue::int64(4))))
+                    .with_revision(1),
+            )
             .encode_base64()
             .unwrap();
         let touch_required = FilterDelta::default().remove("q", 1).encode_base64().unwrap();
-        let other_context = FilterDelta::new(EvaluationContext::duckdb_session("UTC", "gregorian", "binary", true, false))
-            .remove("j", 5)
-            .encode_base64()
-            .unwrap();
+        let other_context =
+            FilterDelta::new(EvaluationContext::duckdb_session("UTC", "gregorian", "binary", true, false))
+                .remove("j", 5)
+                .encode_base64()
+                .unwrap();
         let with = |name: &str, deltas: Vec<String>| Case { deltas, ..case(name, &t, snapshot.clone()) };
         let out = run(&[
             with("snapshot_only", vec![]),
@@ -2431,13 +2531,19 @@ for line in open(sys.argv[1], encoding="utf-8"):
         expect_invalid(one(flag().eq(lit(ScalarValue::binary(&big)))).to_batch(), "payload");
 
         // IDs, revisions, identities, arguments.
-        expect_invalid(FilterSnapshot::default().with_predicate(Predicate::required("", flag())).to_batch(), "predicate ID");
+        expect_invalid(
+            FilterSnapshot::default().with_predicate(Predicate::required("", flag())).to_batch(),
+            "predicate ID",
+        );
         expect_invalid(
             FilterSnapshot::default().with_predicate(Predicate::required("é".repeat(65), flag())).to_batch(),
             "predicate ID",
         );
         expect_invalid(
-            FilterSnapshot::default().with_predicate(Predicate::required("x", flag())).with_predicate(Predicate::required("x", flag())).to_batch(),
+            FilterSnapshot::default()
+                .with_predicate(Predicate::required("x", flag()))
+                .with_predicate(Predicate::required("x", flag()))
+                .to_batch(),
             "duplicate",
         );
         expect_invalid(
@@ -2452,12 +2558,16 @@ for line in open(sys.argv[1], encoding="utf-8"):
             .to_json()
         };
         let ok = extension("duckdb.spatial", "intersects_extent", 1).unwrap();
-        assert!(ok.contains(r#""function":{"namespace":"duckdb.spatial","name":"intersects_extent","version":1}"#), "{ok}");
+        assert!(
+            ok.contains(r#""function":{"namespace":"duckdb.spatial","name":"intersects_extent","version":1}"#),
+            "{ok}"
+        );
         expect_invalid(extension("DuckDB", "x", 1), "noncanonical");
         expect_invalid(extension("duckdb", "x", 0), "noncanonical");
         expect_invalid(extension("duckdb.", "x", 1), "noncanonical");
         expect_invalid(
-            one(FilterExpr::call(FilterFunction::Contains, (0..MAX_ARGUMENTS + 1).map(|_| flag()).collect())).to_batch(),
+            one(FilterExpr::call(FilterFunction::Contains, (0..MAX_ARGUMENTS + 1).map(|_| flag()).collect()))
+                .to_batch(),
             "arguments",
         );
         expect_invalid(ScalarValue::new(i64s(&[Some(1), Some(2)])), "one-element");

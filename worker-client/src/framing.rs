@@ -259,20 +259,19 @@ impl StreamDecoder {
                     let schema = self.schema.clone().ok_or_else(|| Error::protocol("dictionary before schema"))?;
                     let dict =
                         message.header_as_dictionary_batch().ok_or_else(|| Error::protocol("bad dictionary message"))?;
-                    arrow_ipc::reader::read_dictionary(&body, dict, &schema, &mut self.dictionaries, &message.version())?;
+                    let dictionaries = &mut self.dictionaries;
+                    guard_decoder(|| {
+                        arrow_ipc::reader::read_dictionary(&body, dict, &schema, dictionaries, &message.version())
+                    })?;
                 }
                 MessageHeader::RecordBatch => {
                     let schema = self.schema.clone().ok_or_else(|| Error::protocol("record batch before schema"))?;
                     let ipc_batch =
                         message.header_as_record_batch().ok_or_else(|| Error::protocol("bad record batch message"))?;
-                    let batch = arrow_ipc::reader::read_record_batch(
-                        &body,
-                        ipc_batch,
-                        schema,
-                        &self.dictionaries,
-                        None,
-                        &message.version(),
-                    )?;
+                    let dictionaries = &self.dictionaries;
+                    let batch = guard_decoder(|| {
+                        arrow_ipc::reader::read_record_batch(&body, ipc_batch, schema, dictionaries, None, &message.version())
+                    })?;
                     let metadata = message
                         .custom_metadata()
                         .map(|kvs| {
@@ -307,6 +306,15 @@ impl StreamDecoder {
             Some(Message::Schema(_)) => Err(Error::protocol("unexpected schema message inside a stream")),
             None => Ok(None),
         }
+    }
+}
+
+/// arrow-rs' IPC reader can panic on malformed buffer descriptors (slicing past a body); a
+/// worker's bytes must never take the host down, so such a panic becomes a protocol error.
+fn guard_decoder<T>(decode: impl FnOnce() -> std::result::Result<T, arrow_schema::ArrowError>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)) {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(Error::protocol("malformed Arrow IPC record batch (buffers out of bounds)")),
     }
 }
 

@@ -85,51 +85,11 @@ record! {
     }
 }
 
-record! {
-    /// `ScanFunctionResult` (raw IPC from `catalog_table_{scan,insert,update,delete}_function_get`):
-    /// which table function implements an operation on a catalog table.
-    pub struct ScanFunctionResult {
-        pub function_name: String,
-        pub arguments: Blob,
-        pub required_extensions: Vec<String>,
-        pub schema_path: Option<Vec<String>>,
-    }
-}
-
-impl ListItemsResponse for SchemasResponse {
-    fn items(&self) -> &[Blob] {
-        &self.items
-    }
-}
-impl ListItemsResponse for TablesResponse {
-    fn items(&self) -> &[Blob] {
-        &self.items
-    }
-}
-impl ListItemsResponse for FunctionsResponse {
-    fn items(&self) -> &[Blob] {
-        &self.items
-    }
-}
-impl ListItemsResponse for ViewsResponse {
-    fn items(&self) -> &[Blob] {
-        &self.items
-    }
-}
-
-/// Responses of the shape `{items: list<binary>}` (one record blob per item).
-pub trait ListItemsResponse: Record {
-    fn items(&self) -> &[Blob];
-    fn decode_items<T: Record>(&self) -> Result<Vec<T>> {
-        self.items().iter().map(|b| T::from_blob(&b.0)).collect()
-    }
-}
-
 impl Client {
     /// `catalog_catalogs`: the catalogs this worker can attach.
     pub fn catalogs(&mut self) -> Result<Vec<CatalogInfo>> {
         let response: CatalogsResponse = self.call_record("catalog_catalogs", &empty_batch(1), None)?;
-        response.items.iter().map(|b| CatalogInfo::from_blob(&b.0)).collect()
+        response.catalogs()
     }
 
     /// `catalog_attach`.
@@ -157,31 +117,31 @@ impl Client {
     /// `catalog_schemas`.
     pub fn schemas(&mut self, scope: &AttachScope) -> Result<Vec<SchemaInfo>> {
         let r: SchemasResponse = self.call_record("catalog_schemas", &scope.to_batch(), None)?;
-        r.decode_items()
+        decode_all(&r.items)
     }
 
     /// `catalog_schema_contents_tables`.
     pub fn tables(&mut self, scope: &SchemaScope) -> Result<Vec<TableInfo>> {
         let r: TablesResponse = self.call_record("catalog_schema_contents_tables", &scope.to_batch(), None)?;
-        r.decode_items()
+        decode_all(&r.items)
     }
 
     /// `catalog_schema_contents_views`.
     pub fn views(&mut self, scope: &SchemaScope) -> Result<Vec<ViewInfo>> {
         let r: ViewsResponse = self.call_record("catalog_schema_contents_views", &scope.to_batch(), None)?;
-        r.decode_items()
+        decode_all(&r.items)
     }
 
     /// `catalog_schema_contents_functions` for one function kind.
     pub fn functions(&mut self, scope: &SchemaObjectsScope) -> Result<Vec<FunctionInfo>> {
         let r: FunctionsResponse = self.call_record("catalog_schema_contents_functions", &scope.to_batch(), None)?;
-        r.decode_items()
+        decode_all(&r.items)
     }
 
     /// `catalog_table_get`: one table (or none).
     pub fn table(&mut self, scope: &TableAtScope) -> Result<Option<TableInfo>> {
         let r: TablesResponse = self.call_record("catalog_table_get", &scope.to_batch(), None)?;
-        Ok(r.decode_items()?.into_iter().next())
+        Ok(decode_all(&r.items)?.into_iter().next())
     }
 
     /// `catalog_table_scan_function_get`: the table function that scans a catalog table.

@@ -99,3 +99,9 @@ pub fn int64_values(batches: &[RecordBatch], column: &str) -> Vec<Option<i64>> {
         })
         .collect()
 }
+
+/// The interpreter of the workers venv (for `launch:` and `--unix` workers).
+pub fn worker_python() -> String {
+    std::env::var("VGI_WORKER_PY")
+        .expect("VGI_WORKER_PY is not set: run the tests through `make test` (scripts/setup-workers.sh)")
+}
