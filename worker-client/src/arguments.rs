@@ -53,6 +53,10 @@ impl Arguments {
     /// columns, then one column per named argument under its bare name).
     pub fn from_scan_function_result(bytes: &[u8]) -> Result<Self> {
         let batch = decode_single_batch(bytes)?;
+        // Workers send a function without arguments as a zero-row, zero-column batch.
+        if batch.num_rows() == 0 && batch.num_columns() == 0 {
+            return Ok(Arguments::default());
+        }
         if batch.num_rows() != 1 {
             return Err(Error::protocol("scan function arguments must be one row"));
         }

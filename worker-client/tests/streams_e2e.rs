@@ -271,3 +271,60 @@ fn garbage_on_stdout_is_a_protocol_error() {
     assert!(matches!(err, Error::Protocol(_)), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+#[test]
+fn catalog_table_scan_with_projection_and_filter_pushdown() {
+    use worker_client::filters::{FilterExpr, FilterSnapshot, Predicate, ScalarValue};
+    use worker_client::methods::{AttachScope, SchemaScope, TableAtScope};
+    use worker_client::records::BindRequest;
+    use worker_client::wire::LargeBlob;
+    for (transport, location) in all_workers() {
+        let mut session = attach(&location);
+        // catalogs -> attach (done) -> schemas -> tables
+        let scope = AttachScope { attach_opaque_data: session.attach.clone(), transaction_opaque_data: None };
+        let schemas = session.client.schemas(&scope).unwrap();
+        assert!(schemas.iter().any(|s| s.path == ["data"]), "{transport}");
+        let tables = session
+            .client
+            .tables(&SchemaScope { attach_opaque_data: session.attach.clone(), path: vec!["data".into()], transaction_opaque_data: None })
+            .unwrap();
+        let table = tables.iter().find(|t| t.name == "filter_echo_table").expect("filter_echo_table");
+        let columns = worker_client::framing::decode_schema(&table.columns.0).unwrap();
+        assert_eq!(columns.field(0).name(), "n");
+        // -> the table's scan function -> bind
+        let scan = session
+            .client
+            .table_scan_function(&TableAtScope {
+                attach_opaque_data: session.attach.clone(),
+                schema_path: vec!["data".into()],
+                name: "filter_echo_table".into(),
+                at_unit: None,
+                at_value: None,
+                transaction_opaque_data: None,
+            })
+            .unwrap();
+        let args = Arguments::from_scan_function_result(&scan.arguments.0).unwrap();
+        let request = BindRequest {
+            function_name: scan.function_name.clone(),
+            arguments: args.to_blob().unwrap(),
+            function_type: FunctionType::Table,
+            attach_opaque_data: Some(session.attach.clone()),
+            schema_path: scan.schema_path.clone(),
+            ..Default::default()
+        };
+        let response = session.client.bind(&request, None).unwrap();
+        // -> init with projection [n] and the Filter v2 predicate n >= 5
+        let filter = FilterSnapshot::default()
+            .with_predicate(Predicate::required("query:0", FilterExpr::column(0, "n").ge(FilterExpr::lit(ScalarValue::int64(5)))))
+            .encode()
+            .unwrap();
+        let batches = session.scan(request, response, |init| {
+            init.projection_ids = Some(vec![0]);
+            init.pushdown_filters = Some(LargeBlob(filter));
+        });
+        let values = int64_values(&batches, "n");
+        assert_eq!(values.len(), 95, "{transport}");
+        assert!(values.iter().all(|v| v.is_some_and(|n| n >= 5)), "{transport}");
+        assert!(batches.iter().all(|b| b.num_columns() == 1), "{transport}: projection not applied");
+    }
+}
