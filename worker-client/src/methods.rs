@@ -5,7 +5,7 @@
 use arrow_array::RecordBatch;
 
 use crate::call::CancelHandle;
-use crate::client::{request_batch, result_blob, Client, REFLECTION_PROTOCOL};
+use crate::client::{request_batch, result_blob, Client, PROTOCOL, PROTOCOL_VERSION, REFLECTION_PROTOCOL};
 use crate::error::{Error, Result};
 use crate::framing::empty_batch;
 use crate::record;
@@ -214,6 +214,26 @@ impl Client {
         self.call(method, &scope.to_batch(), None).map(|_| ())
     }
 
+    /// Checks that the worker hosts the protocol this client speaks, naming both versions
+    /// and which side to upgrade when it does not.
+    pub fn check_protocol(&mut self) -> Result<()> {
+        let hosted = self.list_protocols()?;
+        let ours = version_tuple(PROTOCOL_VERSION);
+        match hosted.iter().find(|(name, _)| name == PROTOCOL) {
+            Some((_, theirs)) if version_tuple(theirs)[..2] == ours[..2] => Ok(()),
+            Some((_, theirs)) => {
+                let side = if version_tuple(theirs) > ours { "the vgi extension" } else { "the worker" };
+                Err(Error::protocol(format!(
+                    "protocol version mismatch: the worker speaks {PROTOCOL} {theirs}, this extension speaks {PROTOCOL} {PROTOCOL_VERSION}; upgrade {side}"
+                )))
+            }
+            None => Err(Error::protocol(format!(
+                "the worker does not host {PROTOCOL} (it hosts {}); this extension speaks {PROTOCOL} {PROTOCOL_VERSION}",
+                hosted.iter().map(|(n, v)| format!("{n} {v}")).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
     /// `vgi_rpc.Reflection.v1 list_protocols`: `(name, version)` of every protocol the worker
     /// hosts.
     pub fn list_protocols(&mut self) -> Result<Vec<(String, String)>> {
@@ -236,4 +256,13 @@ record! {
         pub protocol: String,
         pub protocol_version: Option<String>,
     }
+}
+
+/// `"2.2.0"` -> `[2, 2, 0]` (missing or non-numeric parts are 0).
+fn version_tuple(version: &str) -> [u64; 3] {
+    let mut out = [0; 3];
+    for (slot, part) in out.iter_mut().zip(version.split('.')) {
+        *slot = part.trim().parse().unwrap_or(0);
+    }
+    out
 }

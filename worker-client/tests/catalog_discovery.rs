@@ -30,3 +30,17 @@ fn unreachable_http_worker_is_a_connect_error() {
     let err = client.catalogs().unwrap_err();
     assert!(matches!(err, Error::Connect(_)), "{err:?}");
 }
+
+#[test]
+fn protocol_mismatch_names_both_versions_and_the_side_to_upgrade() {
+    let location = format!("{} -m vgi._test_fixtures.bad_protocol", std::env::var("VGI_WORKER_PY").expect("VGI_WORKER_PY"));
+    let mut client = Client::connect(&location, &ConnectOptions::default()).unwrap();
+    // The worker's own refusal of a request names both versions.
+    let err = client.catalogs().unwrap_err().to_string();
+    assert!(err.contains("2.2.0") && err.contains("99.0.0"), "{err}");
+    // Checked up front through reflection, the client says which side to upgrade.
+    let err = client.check_protocol().unwrap_err().to_string();
+    assert!(err.contains("99.0.0") && err.contains("upgrade the vgi extension"), "{err}");
+    let mut good = Client::connect(&common::stdio_worker(), &ConnectOptions::default()).unwrap();
+    good.check_protocol().unwrap();
+}
