@@ -1378,24 +1378,8 @@ fn check_type_extensions(data_type: &DataType) -> Result<()> {
     }
 }
 
-/// Appends `value` as a JSON string: `"`, `\` and control characters escaped, everything
-/// else raw UTF-8 (like Python's `json.dumps(..., ensure_ascii=False)`).
 fn push_json_string(out: &mut String, value: &str) {
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::json::push_string(out, value, false);
 }
 
 /// Standard base64 (RFC 4648 alphabet, `=` padding), as Python's `b64decode(validate=True)`

@@ -19,6 +19,7 @@ pub mod client;
 pub mod error;
 pub mod filters;
 pub mod framing;
+pub mod json;
 pub mod methods;
 pub mod pool;
 pub mod records;

@@ -143,45 +143,19 @@ fn state_dir() -> Result<PathBuf> {
 pub fn launcher_hash(argv: &[String], cwd: &str, env: impl Iterator<Item = (String, String)>) -> String {
     let mut vars: Vec<(String, String)> = env.filter(|(k, _)| k.starts_with("VGI_RPC_")).collect();
     vars.sort();
-    let cmd = argv.iter().map(|a| json_string(a)).collect::<Vec<_>>().join(",");
-    let env = vars.iter().map(|(k, v)| format!("{}:{}", json_string(k), json_string(v))).collect::<Vec<_>>().join(",");
-    let canonical = format!("{{\"cmd\":[{cmd}],\"cwd\":{},\"env\":{{{env}}}}}", json_string(cwd));
+    let cmd = argv.iter().map(|a| crate::json::quote(a)).collect::<Vec<_>>().join(",");
+    let env = vars.iter().map(|(k, v)| format!("{}:{}", crate::json::quote(k), crate::json::quote(v))).collect::<Vec<_>>().join(",");
+    let canonical = format!("{{\"cmd\":[{cmd}],\"cwd\":{},\"env\":{{{env}}}}}", crate::json::quote(cwd));
     let digest = Sha256::digest(canonical.as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// JSON string literal with Python's default `ensure_ascii` escaping.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn write_meta(path: &Path, argv: &[String], cwd: &str, socket: &Path) {
-    let cmd = argv.iter().map(|a| json_string(a)).collect::<Vec<_>>().join(", ");
+    let cmd = argv.iter().map(|a| crate::json::quote(a)).collect::<Vec<_>>().join(", ");
     let text = format!(
         "{{\"cmd\": [{cmd}], \"cwd\": {}, \"socket\": {}, \"launcher_pid\": {}}}",
-        json_string(cwd),
-        json_string(&socket.to_string_lossy()),
+        crate::json::quote(cwd),
+        crate::json::quote(&socket.to_string_lossy()),
         std::process::id()
     );
     let _ = std::fs::write(path, text);
