@@ -3,6 +3,7 @@
 #pragma once
 
 #include "duckdb.hpp"
+#include "duckdb/common/arrow/arrow.hpp" // before vgi_bridge.h: it defines the ARROW_FLAG_* constants
 #include "vgi_bridge.h"
 
 #include <memory>

@@ -44,13 +44,22 @@ struct ScanLocalState : public ArrowScanLocalState {
 unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFunctionInitInput &input) {
 	auto &bind = input.bind_data->Cast<ArrowScanBindData>();
 	auto state = make_uniq<ScanGlobalState>();
-	ThrowIfError(vgi_binding_open(bind.binding.get(), &state->scan));
+	// Ask for the real columns DuckDB needs, in its order (count(*) needs none).
+	vector<uint64_t> columns;
+	for (auto id : input.column_ids) {
+		if (!IsVirtualColumn(id)) {
+			columns.push_back(id);
+		}
+	}
+	ThrowIfError(vgi_binding_open(bind.binding.get(), columns.data(), columns.size(), &state->scan));
 	return std::move(state);
 }
 
 unique_ptr<LocalTableFunctionState> InitLocal(ExecutionContext &context, TableFunctionInitInput &input,
                                               GlobalTableFunctionState *global) {
-	return make_uniq<ScanLocalState>(context.client);
+	auto local = make_uniq<ScanLocalState>(context.client);
+	local->column_ids = input.column_ids;
+	return std::move(local);
 }
 
 // Pulls the next non-empty batch from Rust; false at the end of the scan.
@@ -84,7 +93,8 @@ void Scan(ClientContext &context, TableFunctionInput &input, DataChunk &output) 
 	}
 	auto remaining = static_cast<idx_t>(local.chunk->arrow_array.length) - local.chunk_offset;
 	output.SetChildCardinality(MinValue<idx_t>(STANDARD_VECTOR_SIZE, remaining));
-	ArrowTableFunction::ArrowToDuckDB(local, bind.arrow_table.GetColumns(), output, false);
+	// Rust sends exactly the projected columns, in order.
+	ArrowTableFunction::ArrowToDuckDB(local, bind.arrow_table.GetColumns(), output, true);
 	local.chunk_offset += output.size();
 }
 

@@ -12,6 +12,8 @@ struct ArrowScanBindData : public duckdb::TableFunctionData {
 	duckdb::ArrowTableSchema arrow_table;
 };
 
+// The callbacks honour projection pushdown when the function enables it.
+
 // Fills return types and names from the Arrow schema Rust produced at bind, and adopts the
 // binding.
 duckdb::unique_ptr<ArrowScanBindData> FinishArrowBind(duckdb::ClientContext &context, VgiBinding *binding,

@@ -25,6 +25,8 @@ static unique_ptr<FunctionData> CatalogsBind(ClientContext &context, TableFuncti
 	return FinishArrowBind(context, binding, schema, return_types, names);
 }
 
+void RegisterStorage(ExtensionLoader &loader); // catalog.cpp
+
 static void RegisterFunctions(ExtensionLoader &loader) {
 	ScalarFunction version("vgi_version", {}, LogicalType::VARCHAR, VersionFunction);
 	loader.RegisterFunction(version);
@@ -38,4 +40,5 @@ static void RegisterFunctions(ExtensionLoader &loader) {
 
 extern "C" void vgi_adapter_init(duckdb::ExtensionLoader &loader) {
 	vgi::RegisterFunctions(loader);
+	vgi::RegisterStorage(loader);
 }

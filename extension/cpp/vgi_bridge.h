@@ -66,7 +66,9 @@ const char *vgi_extension_version(void);
 // statements) and from several threads.
 typedef struct VgiBinding VgiBinding;
 typedef struct VgiScan VgiScan;
-VgiError *vgi_binding_open(const VgiBinding *binding, VgiScan **out_scan);
+// Starts an execution producing the columns `columns[0..n)` (indices into the bound schema),
+// or all columns when `columns` is NULL.
+VgiError *vgi_binding_open(const VgiBinding *binding, const uint64_t *columns, size_t n, VgiScan **out_scan);
 void vgi_binding_free(VgiBinding *binding);
 // Next batch as a struct array (one child per column). Sets out->release = NULL at the end.
 VgiError *vgi_scan_next(VgiScan *scan, struct ArrowArray *out);
@@ -76,6 +78,39 @@ void vgi_scan_free(VgiScan *scan);
 
 // vgi_catalogs(location): the catalogs a worker offers. Fills the output schema.
 VgiError *vgi_catalogs_bind(const char *location, VgiBinding **out_binding, struct ArrowSchema *out_schema);
+
+// ---- attached catalogs ---------------------------------------------------------------------
+typedef struct VgiCatalog VgiCatalog;
+// ATTACH: `options` is a one-row struct of every ATTACH option (lower-case name -> value).
+VgiError *vgi_catalog_attach(const char *name, struct ArrowSchema *options_schema, struct ArrowArray *options,
+                             VgiCatalog **out_catalog);
+const char *vgi_catalog_default_schema(const VgiCatalog *catalog);
+void vgi_catalog_detach(const VgiCatalog *catalog);
+void vgi_catalog_free(VgiCatalog *catalog);
+
+// Catalog metadata lists (copied into DuckDB catalog entries, then freed).
+enum VgiEntryKind {
+	VGI_ENTRY_SCHEMAS = 0,          // schema: ignored
+	VGI_ENTRY_TABLES = 1,           // columns: the table's columns (nullable flag, metadata)
+	VGI_ENTRY_VIEWS = 2,            // sql: the view's definition
+	VGI_ENTRY_TABLE_FUNCTIONS = 3,  // columns: the parameters (vgi_arg/vgi_type/... metadata)
+};
+typedef struct VgiEntries VgiEntries;
+VgiError *vgi_catalog_entries(const VgiCatalog *catalog, const char *schema, int32_t kind, VgiEntries **out);
+size_t vgi_entries_count(const VgiEntries *entries);
+const char *vgi_entries_name(const VgiEntries *entries, size_t i);
+const char *vgi_entries_comment(const VgiEntries *entries, size_t i); // NULL when none
+const char *vgi_entries_sql(const VgiEntries *entries, size_t i);     // NULL when none
+VgiError *vgi_entries_columns(const VgiEntries *entries, size_t i, struct ArrowSchema *out);
+void vgi_entries_free(VgiEntries *entries);
+
+// Scans of worker data: a catalog table, or a table function call whose `args` is one row of
+// `positional_<i>` / `named_<name>` columns.
+VgiError *vgi_table_scan_bind(const VgiCatalog *catalog, const char *schema, const char *table,
+                              VgiBinding **out_binding, struct ArrowSchema *out_schema);
+VgiError *vgi_table_function_bind(const VgiCatalog *catalog, const char *schema, const char *function,
+                                  struct ArrowSchema *args_schema, struct ArrowArray *args,
+                                  VgiBinding **out_binding, struct ArrowSchema *out_schema);
 
 // ---- implemented in C++ ---------------------------------------------------------------------
 #ifdef __cplusplus

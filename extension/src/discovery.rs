@@ -32,7 +32,7 @@ impl Binding for CatalogsBinding {
         schema()
     }
 
-    fn open(&self) -> Result<Box<dyn Scan>> {
+    fn open(&self, _projection: Option<&[usize]>) -> Result<Box<dyn Scan>> {
         let mut client = Client::connect(&self.location, &ConnectOptions::default())?;
         let catalogs = client.catalogs()?;
         let column = |f: fn(&worker_client::records::CatalogInfo) -> Option<&str>| {
@@ -47,6 +47,6 @@ impl Binding for CatalogsBinding {
                 column(|c| c.source_url.as_deref()),
             ],
         )?;
-        Ok(Box::new(MemoryScan::new(vec![batch])))
+        Ok(Box::new(MemoryScan::new(schema(), vec![batch])))
     }
 }

@@ -6,13 +6,16 @@ use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
-use arrow_array::{Array, StructArray};
+use arrow_array::{Array, RecordBatch, StructArray};
 use arrow_data::ffi::FFI_ArrowArray;
 use arrow_schema::ffi::FFI_ArrowSchema;
 use arrow_schema::SchemaRef;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::scan::{check_batch, Binding, Scan};
+use std::sync::Arc;
+
+use crate::catalog::AttachedCatalog;
+use crate::scan::{check_batch, Binding, Scan, WorkerBinding};
 
 /// An error handed to C++; freed with `vgi_error_free`.
 pub struct VgiError {
@@ -87,6 +90,14 @@ pub struct VgiScan {
     schema: SchemaRef,
 }
 
+/// Reads a one-row Arrow batch the adapter exported (ATTACH options, function arguments).
+unsafe fn import_batch(schema: *mut FFI_ArrowSchema, array: *mut FFI_ArrowArray) -> Result<RecordBatch> {
+    let schema = ptr::replace(schema, FFI_ArrowSchema::empty());
+    let array = ptr::replace(array, FFI_ArrowArray::empty());
+    let data = arrow_array::ffi::from_ffi(array, &schema)?;
+    Ok(RecordBatch::from(StructArray::from(data)))
+}
+
 /// Publishes a binding and its schema to C++.
 unsafe fn export_binding(binding: Box<dyn Binding>, out: *mut *mut VgiBinding, out_schema: *mut FFI_ArrowSchema) -> Result<()> {
     let schema = FFI_ArrowSchema::try_from(binding.schema().as_ref())?;
@@ -95,12 +106,17 @@ unsafe fn export_binding(binding: Box<dyn Binding>, out: *mut *mut VgiBinding, o
     Ok(())
 }
 
+/// Opens an execution; `columns` (n of them) are the projected column indices, or NULL for
+/// all columns.
 #[no_mangle]
-pub unsafe extern "C" fn vgi_binding_open(binding: *const VgiBinding, out: *mut *mut VgiScan) -> *mut VgiError {
+pub unsafe extern "C" fn vgi_binding_open(binding: *const VgiBinding, columns: *const u64, n: usize, out: *mut *mut VgiScan) -> *mut VgiError {
     guard(|| {
         let binding = &(*binding).0;
-        let scan = binding.open()?;
-        *out = Box::into_raw(Box::new(VgiScan { scan, schema: binding.schema() }));
+        let projection: Option<Vec<usize>> =
+            (!columns.is_null()).then(|| std::slice::from_raw_parts(columns, n).iter().map(|&c| c as usize).collect());
+        let scan = binding.open(projection.as_deref())?;
+        let schema = scan.schema();
+        *out = Box::into_raw(Box::new(VgiScan { scan, schema }));
         Ok(())
     })
 }
@@ -146,5 +162,190 @@ pub unsafe extern "C" fn vgi_catalogs_bind(
     guard(|| {
         let location = str_arg(location, "vgi_catalogs: the worker location")?;
         export_binding(Box::new(crate::discovery::CatalogsBinding::new(location)), out, out_schema)
+    })
+}
+
+// ---- attached catalogs -----------------------------------------------------------------------
+
+pub struct VgiCatalog {
+    catalog: Arc<AttachedCatalog>,
+    default_schema: CString,
+}
+
+/// ATTACH: `options` is a one-row batch of every ATTACH option (name -> value).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_attach(
+    name: *const c_char,
+    options_schema: *mut FFI_ArrowSchema,
+    options: *mut FFI_ArrowArray,
+    out: *mut *mut VgiCatalog,
+) -> *mut VgiError {
+    guard(|| {
+        let name = str_arg(name, "the catalog name")?;
+        let options = import_batch(options_schema, options)?;
+        let catalog = AttachedCatalog::attach(name, &options)?;
+        let default_schema = CString::new(catalog.default_schema()).unwrap_or_default();
+        *out = Box::into_raw(Box::new(VgiCatalog { catalog: Arc::new(catalog), default_schema }));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_default_schema(catalog: *const VgiCatalog) -> *const c_char {
+    (*catalog).default_schema.as_ptr()
+}
+
+/// DETACH: tells the worker and releases its pooled connections.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_detach(catalog: *const VgiCatalog) {
+    guard_void(|| (*catalog).catalog.detach());
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_free(catalog: *mut VgiCatalog) {
+    guard_void(|| drop(Box::from_raw(catalog)));
+}
+
+/// What `vgi_catalog_entries` lists (mirrors `VgiEntryKind` in vgi_bridge.h).
+const ENTRY_SCHEMAS: i32 = 0;
+const ENTRY_TABLES: i32 = 1;
+const ENTRY_VIEWS: i32 = 2;
+const ENTRY_TABLE_FUNCTIONS: i32 = 3;
+
+struct EntryItem {
+    name: CString,
+    comment: Option<CString>,
+    sql: Option<CString>,
+    columns: Option<SchemaRef>,
+}
+
+pub struct VgiEntries(Vec<EntryItem>);
+
+fn c_string(s: &str) -> CString {
+    CString::new(s.replace('\0', " ")).expect("NULs were replaced")
+}
+
+/// Lists a catalog's schemas (`schema` NULL) or the entries of one kind in a schema.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema: *const c_char, kind: i32, out: *mut *mut VgiEntries) -> *mut VgiError {
+    guard(|| {
+        let contents = (*catalog).catalog.contents()?;
+        let item = |name: &str, comment: &Option<String>| EntryItem { name: c_string(name), comment: comment.as_deref().map(c_string), sql: None, columns: None };
+        let items = if kind == ENTRY_SCHEMAS {
+            contents.schemas.iter().map(|s| item(&s.name, &s.comment)).collect()
+        } else {
+            let schema = str_arg(schema, "the schema name")?;
+            match contents.schema(schema) {
+                None => Vec::new(),
+                Some(s) => match kind {
+                    ENTRY_TABLES => s
+                        .tables
+                        .iter()
+                        .map(|t| Ok(EntryItem { columns: Some(crate::catalog::table_columns(t)?), ..item(&t.name, &t.comment) }))
+                        .collect::<Result<_>>()?,
+                    ENTRY_VIEWS => s.views.iter().map(|v| EntryItem { sql: Some(c_string(&v.definition)), ..item(&v.name, &v.comment) }).collect(),
+                    ENTRY_TABLE_FUNCTIONS => s
+                        .table_functions()
+                        .map(|f| {
+                            let arguments = worker_client::framing::decode_schema(&f.arguments.0 .0)?;
+                            Ok(EntryItem { columns: Some(Arc::new(arguments)), ..item(&f.name, &f.comment) })
+                        })
+                        .collect::<Result<_>>()?,
+                    other => return Err(Error::internal(format!("unknown entry kind {other}"))),
+                },
+            }
+        };
+        *out = Box::into_raw(Box::new(VgiEntries(items)));
+        Ok(())
+    })
+}
+
+/// Entry `i`, or `None` out of range (never panics across the boundary).
+unsafe fn entry<'a>(entries: *const VgiEntries, i: usize) -> Option<&'a EntryItem> {
+    (&*entries).0.get(i)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_entries_count(entries: *const VgiEntries) -> usize {
+    (&*entries).0.len()
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_entries_name(entries: *const VgiEntries, i: usize) -> *const c_char {
+    entry(entries, i).map_or(ptr::null(), |e| e.name.as_ptr())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_entries_comment(entries: *const VgiEntries, i: usize) -> *const c_char {
+    entry(entries, i).and_then(|e| e.comment.as_ref()).map_or(ptr::null(), |c| c.as_ptr())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_entries_sql(entries: *const VgiEntries, i: usize) -> *const c_char {
+    entry(entries, i).and_then(|e| e.sql.as_ref()).map_or(ptr::null(), |c| c.as_ptr())
+}
+
+/// The entry's columns (tables) or parameters (functions) with their field metadata.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_entries_columns(entries: *const VgiEntries, i: usize, out: *mut FFI_ArrowSchema) -> *mut VgiError {
+    ptr::write(out, FFI_ArrowSchema::empty());
+    guard(|| {
+        if let Some(columns) = entry(entries, i).and_then(|e| e.columns.as_ref()) {
+            ptr::write(out, FFI_ArrowSchema::try_from(columns.as_ref())?);
+        }
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_entries_free(entries: *mut VgiEntries) {
+    guard_void(|| drop(Box::from_raw(entries)));
+}
+
+/// Binds the scan of a catalog table.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_table_scan_bind(
+    catalog: *const VgiCatalog,
+    schema: *const c_char,
+    table: *const c_char,
+    out: *mut *mut VgiBinding,
+    out_schema: *mut FFI_ArrowSchema,
+) -> *mut VgiError {
+    guard(|| {
+        let catalog = (*catalog).catalog.clone();
+        let schema = str_arg(schema, "the schema name")?;
+        let path = catalog.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]);
+        let binding = WorkerBinding::bind_table(catalog, path, str_arg(table, "the table name")?)?;
+        export_binding(Box::new(binding), out, out_schema)
+    })
+}
+
+/// Binds a call of a worker table function; `args` is one row whose columns are
+/// `positional_<i>` and `named_<name>` (the wire's Arguments layout).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_table_function_bind(
+    catalog: *const VgiCatalog,
+    schema: *const c_char,
+    function: *const c_char,
+    args_schema: *mut FFI_ArrowSchema,
+    args: *mut FFI_ArrowArray,
+    out: *mut *mut VgiBinding,
+    out_schema: *mut FFI_ArrowSchema,
+) -> *mut VgiError {
+    guard(|| {
+        let catalog = (*catalog).catalog.clone();
+        let schema = str_arg(schema, "the schema name")?;
+        let path = catalog.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]);
+        let batch = import_batch(args_schema, args)?;
+        let mut arguments = worker_client::arguments::Arguments::default();
+        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            if let Some(name) = field.name().strip_prefix("named_") {
+                arguments.named.push((name.to_string(), column.clone()));
+            } else {
+                arguments.positional.push(column.clone());
+            }
+        }
+        let binding = WorkerBinding::bind(catalog, str_arg(function, "the function name")?, Some(path), &arguments)?;
+        export_binding(Box::new(binding), out, out_schema)
     })
 }

@@ -7,6 +7,7 @@
 #[cfg(feature = "embed-duckdb")]
 use libduckdb_sys as _; // links the static DuckDB so the adapter's duckdb:: symbols resolve inside the file
 
+pub mod catalog;
 pub mod discovery;
 pub mod error;
 pub mod ffi;

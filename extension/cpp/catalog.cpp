@@ -1,0 +1,548 @@
+// ATTACH ... (TYPE vgi): the storage extension, catalog, schemas and entries. Every decision
+// (what exists, what a scan returns) is Rust's; this file only copies Rust's answers into
+// DuckDB's catalog classes.
+#include "adapter.hpp"
+#include "arrow_scan.hpp"
+
+#include "duckdb/catalog/catalog.hpp"
+#include "duckdb/catalog/catalog_entry/schema_catalog_entry.hpp"
+#include "duckdb/catalog/catalog_entry/table_catalog_entry.hpp"
+#include "duckdb/catalog/catalog_entry/table_function_catalog_entry.hpp"
+#include "duckdb/catalog/catalog_entry/view_catalog_entry.hpp"
+#include "duckdb/catalog/entry_lookup_info.hpp"
+#include "duckdb/common/arrow/arrow_converter.hpp"
+#include "duckdb/common/arrow/schema_metadata.hpp"
+#include "duckdb/common/enum_class_hash.hpp"
+#include "duckdb/main/attached_database.hpp"
+#include "duckdb/main/config.hpp"
+#include "duckdb/main/extension/extension_loader.hpp"
+#include "duckdb/parser/constraints/not_null_constraint.hpp"
+#include "duckdb/parser/parsed_data/attach_info.hpp"
+#include "duckdb/parser/parsed_data/create_schema_info.hpp"
+#include "duckdb/parser/parsed_data/create_table_function_info.hpp"
+#include "duckdb/parser/parsed_data/create_table_info.hpp"
+#include "duckdb/parser/parsed_data/create_view_info.hpp"
+#include "duckdb/parser/parser.hpp"
+#include "duckdb/storage/database_size.hpp"
+#include "duckdb/storage/storage_extension.hpp"
+#include "duckdb/storage/table_storage_info.hpp"
+#include "duckdb/transaction/transaction.hpp"
+#include "duckdb/transaction/transaction_manager.hpp"
+
+namespace vgi {
+using namespace duckdb;
+
+// The Rust catalog handle, shared by the catalog and every function/binding made from it, so
+// a DETACH never leaves them dangling.
+struct CatalogHandle {
+	VgiCatalog *rust;
+	explicit CatalogHandle(VgiCatalog *rust_p) : rust(rust_p) {
+	}
+	~CatalogHandle() {
+		vgi_catalog_free(rust);
+	}
+};
+using CatalogHandlePtr = std::shared_ptr<CatalogHandle>;
+
+// Owns a Rust entry list.
+struct Entries {
+	VgiEntries *list = nullptr;
+	~Entries() {
+		if (list) {
+			vgi_entries_free(list);
+		}
+	}
+	idx_t Count() const {
+		return vgi_entries_count(list);
+	}
+	string Name(idx_t i) const {
+		return vgi_entries_name(list, i);
+	}
+	Value Comment(idx_t i) const {
+		auto c = vgi_entries_comment(list, i);
+		return c ? Value(c) : Value();
+	}
+	// The entry's column/parameter schema (owned by the wrapper).
+	void Columns(idx_t i, ArrowSchemaWrapper &out) const {
+		ThrowIfError(vgi_entries_columns(list, i, &out.arrow_schema));
+	}
+};
+
+static void LoadEntries(const CatalogHandle &handle, const string *schema, VgiEntryKind kind, Entries &out) {
+	ThrowIfError(vgi_catalog_entries(handle.rust, schema ? schema->c_str() : nullptr, kind, &out.list));
+}
+
+static LogicalType ArrowFieldType(ClientContext &context, ArrowSchema &field) {
+	return ArrowType::GetArrowLogicalType(context, field)->GetDuckType();
+}
+
+// ------------------------------------------------------------------------------ tables
+
+class VgiTableEntry : public TableCatalogEntry {
+public:
+	VgiTableEntry(Catalog &catalog, SchemaCatalogEntry &schema, CreateTableInfo &info, CatalogHandlePtr handle_p)
+	    : TableCatalogEntry(catalog, schema, info), handle(std::move(handle_p)), columns(info.columns.Copy()) {
+	}
+	CatalogHandlePtr handle;
+	ColumnList columns;
+
+	const ColumnList &GetColumns() const override {
+		return columns;
+	}
+
+	unique_ptr<BaseStatistics> GetStatistics(ClientContext &context, column_t column_id) override {
+		return nullptr;
+	}
+
+	TableFunction GetScanFunction(ClientContext &context, unique_ptr<FunctionData> &bind_data) override {
+		VgiBinding *binding = nullptr;
+		ArrowSchema schema;
+		schema.release = nullptr;
+		auto schema_name = ParentSchema().name.GetIdentifierName();
+		auto table_name = name.GetIdentifierName();
+		ThrowIfError(vgi_table_scan_bind(handle->rust, schema_name.c_str(), table_name.c_str(), &binding, &schema));
+		vector<LogicalType> types;
+		vector<Identifier> names;
+		auto data = FinishArrowBind(context, binding, schema, types, names);
+		if (types.size() != GetColumns().LogicalColumnCount()) {
+			throw IOException("vgi: the worker bound %s.%s with %llu columns, but the table declares %llu", schema_name,
+			                  table_name, types.size(), GetColumns().LogicalColumnCount());
+		}
+		bind_data = std::move(data);
+		TableFunction function("vgi_scan", {}, nullptr, nullptr);
+		SetArrowScanCallbacks(function);
+		function.projection_pushdown = true;
+		return function;
+	}
+
+	TableStorageInfo GetStorageInfo(ClientContext &context) override {
+		return TableStorageInfo();
+	}
+};
+
+static unique_ptr<CatalogEntry> MakeTable(ClientContext &context, Catalog &catalog, SchemaCatalogEntry &schema,
+                                          const Entries &entries, idx_t i, const CatalogHandlePtr &handle) {
+	CreateTableInfo info(schema, Identifier(entries.Name(i)));
+	info.comment = entries.Comment(i);
+	ArrowSchemaWrapper columns;
+	entries.Columns(i, columns);
+	for (idx_t c = 0; c < idx_t(columns.arrow_schema.n_children); c++) {
+		auto &field = *columns.arrow_schema.children[c];
+		ColumnDefinition column(Identifier(field.name), ArrowFieldType(context, field));
+		ArrowSchemaMetadata metadata(field.metadata);
+		auto comment = metadata.GetOption("comment");
+		if (!comment.empty()) {
+			column.SetComment(Value(comment));
+		}
+		auto default_sql = metadata.GetOption("default");
+		if (!default_sql.empty()) {
+			Parser parser(context);
+			auto expressions = parser.ParseExpressionList(default_sql);
+			if (expressions.size() == 1) {
+				column.SetDefaultValue(std::move(expressions[0]));
+			}
+		}
+		if (!(field.flags & ARROW_FLAG_NULLABLE)) {
+			info.constraints.push_back(make_uniq<NotNullConstraint>(LogicalIndex(c)));
+		}
+		info.columns.AddColumn(std::move(column));
+	}
+	return make_uniq<VgiTableEntry>(catalog, schema, info, handle);
+}
+
+static unique_ptr<CatalogEntry> MakeView(ClientContext &context, Catalog &catalog, SchemaCatalogEntry &schema,
+                                         const Entries &entries, idx_t i) {
+	CreateViewInfo info(schema, Identifier(entries.Name(i)));
+	info.comment = entries.Comment(i);
+	Parser parser(context);
+	info.query = CreateViewInfo::ParseSelect(parser, vgi_entries_sql(entries.list, i));
+	info.binding_mode = CreateViewBindingMode::SKIP_BINDING;
+	return make_uniq<ViewCatalogEntry>(catalog, schema, info);
+}
+
+// ------------------------------------------------------------------------------ table functions
+
+struct VgiFunctionInfo : public TableFunctionInfo {
+	CatalogHandlePtr handle;
+	string schema;
+	string function;
+	// Declared positional parameter count; DuckDB passes the ones the user gave.
+	idx_t positional = 0;
+};
+
+// Arguments as the wire's layout (positional_<i>, named_<name>), exported as one Arrow row.
+static void ExportArguments(ClientContext &context, TableFunctionBindInput &input, ArrowSchema &schema,
+                            ArrowArray &array) {
+	vector<string> names;
+	vector<Value> values;
+	for (idx_t i = 0; i < input.inputs.size(); i++) {
+		names.push_back("positional_" + std::to_string(i));
+		values.push_back(input.inputs[i]);
+	}
+	for (auto &named : input.named_parameters) {
+		names.push_back("named_" + named.first.GetIdentifierName());
+		values.push_back(named.second);
+	}
+	vector<LogicalType> types;
+	for (auto &v : values) {
+		types.push_back(v.type());
+	}
+	auto properties = context.GetClientProperties();
+	ArrowConverter::ToArrowSchema(&schema, types, names, properties);
+	DataChunk chunk;
+	chunk.Initialize(Allocator::DefaultAllocator(), types, 1);
+	for (idx_t c = 0; c < values.size(); c++) {
+		chunk.data[c].SetValue(0, values[c]);
+	}
+	chunk.SetCardinality(1);
+	ArrowConverter::ToArrowArray(chunk, &array, properties, {});
+}
+
+static unique_ptr<FunctionData> WorkerFunctionBind(ClientContext &context, TableFunctionBindInput &input,
+                                                   vector<LogicalType> &return_types, vector<Identifier> &names) {
+	auto &info = input.info->Cast<VgiFunctionInfo>();
+	ArrowSchemaWrapper args_schema;
+	ArrowArrayWrapper args;
+	ExportArguments(context, input, args_schema.arrow_schema, args.arrow_array);
+	VgiBinding *binding = nullptr;
+	ArrowSchema schema;
+	schema.release = nullptr;
+	ThrowIfError(vgi_table_function_bind(info.handle->rust, info.schema.c_str(), info.function.c_str(),
+	                                     &args_schema.arrow_schema, &args.arrow_array, &binding, &schema));
+	return FinishArrowBind(context, binding, schema, return_types, names);
+}
+
+static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalog &catalog,
+                                                  SchemaCatalogEntry &schema, const Entries &entries, idx_t i,
+                                                  const CatalogHandlePtr &handle) {
+	auto name = entries.Name(i);
+	ArrowSchemaWrapper params;
+	entries.Columns(i, params);
+	// The worker's parameters: positional (trailing ones may have defaults), named
+	// (keyword-only in DuckDB), varargs; `vgi_type` any/table.
+	struct Param {
+		string name;
+		LogicalType type;
+	};
+	vector<Param> positional, named;
+	optional<Param> varargs;
+	idx_t required = 0;
+	for (idx_t p = 0; p < idx_t(params.arrow_schema.n_children); p++) {
+		auto &field = *params.arrow_schema.children[p];
+		ArrowSchemaMetadata metadata(field.metadata);
+		auto kind = metadata.GetOption("vgi_type");
+		if (kind == "table") {
+			return nullptr; // table-in-out functions are adapted separately
+		}
+		Param param {field.name, kind == "any" ? LogicalType::ANY : ArrowFieldType(context, field)};
+		if (metadata.GetOption("vgi_arg") == "named") {
+			named.push_back(std::move(param));
+		} else if (metadata.GetOption("vgi_varargs") == "true") {
+			varargs = std::move(param);
+		} else {
+			positional.push_back(std::move(param));
+			if (metadata.GetOption("vgi_default").empty()) {
+				required = positional.size();
+			}
+		}
+	}
+	auto function_info = make_shared_ptr<VgiFunctionInfo>();
+	function_info->handle = handle;
+	function_info->schema = schema.name.GetIdentifierName();
+	function_info->function = name;
+	function_info->positional = positional.size();
+	// Trailing positional parameters with defaults may be omitted: one overload per arity.
+	TableFunctionSet set {Identifier(name)};
+	for (idx_t arity = required; arity <= positional.size(); arity++) {
+		TableFunction function(Identifier(name), vector<LogicalType>(), nullptr, WorkerFunctionBind);
+		auto &signature = function.GetSignature();
+		for (idx_t p = 0; p < arity; p++) {
+			signature.AddPositionalOnly(Identifier(positional[p].name), positional[p].type);
+		}
+		if (arity == positional.size() && varargs) {
+			signature.AddArgs(Identifier(varargs->name), varargs->type);
+		}
+		if (!named.empty()) {
+			// Optional named arguments: typed kwargs (keyword-only parameters would be required).
+			signature.WithTypedKwargs(Identifier("named"), [&](TypedKwargs &kwargs) {
+				for (auto &param : named) {
+					kwargs.Add(Identifier(param.name), param.type);
+				}
+			});
+		}
+		SetArrowScanCallbacks(function);
+		function.projection_pushdown = true;
+		function.function_info = function_info;
+		set.AddFunction(std::move(function));
+	}
+	CreateTableFunctionInfo info(std::move(set));
+	info.SetQualification(catalog.GetName(), schema.name);
+	info.comment = entries.Comment(i);
+	return make_uniq<TableFunctionCatalogEntry>(catalog, schema, info);
+}
+
+// ------------------------------------------------------------------------------ schemas
+
+class VgiSchemaEntry : public SchemaCatalogEntry {
+public:
+	VgiSchemaEntry(Catalog &catalog, CreateSchemaInfo &info, CatalogHandlePtr handle_p)
+	    : SchemaCatalogEntry(catalog, info), handle(std::move(handle_p)) {
+	}
+	CatalogHandlePtr handle;
+
+	void Scan(ClientContext &context, CatalogType type, const std::function<void(CatalogEntry &)> &callback) override {
+		for (auto &entry : Load(context, type)) {
+			callback(*entry.second);
+		}
+	}
+	void Scan(CatalogType type, const std::function<void(CatalogEntry &)> &callback) override {
+		lock_guard<mutex> guard(lock);
+		auto it = loaded.find(type);
+		if (it != loaded.end()) {
+			for (auto &entry : it->second) {
+				callback(*entry.second);
+			}
+		}
+	}
+
+	optional_ptr<CatalogEntry> LookupEntry(CatalogTransaction transaction, const EntryLookupInfo &lookup) override {
+		auto type = lookup.GetCatalogType();
+		if (!transaction.HasContext()) {
+			return nullptr;
+		}
+		// A table reference may name a table or a view.
+		vector<CatalogType> types {type};
+		if (type == CatalogType::TABLE_ENTRY) {
+			types.push_back(CatalogType::VIEW_ENTRY);
+		}
+		for (auto t : types) {
+			auto &entries = Load(transaction.GetContext(), t);
+			auto it = entries.find(lookup.GetEntryName());
+			if (it != entries.end()) {
+				return it->second.get();
+			}
+		}
+		return nullptr;
+	}
+
+#define VGI_READ_ONLY(sig)                                                                                            \
+	sig override {                                                                                                     \
+		throw NotImplementedException("vgi: this operation is not supported on worker catalogs yet");                  \
+	}
+	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateIndex(CatalogTransaction, CreateIndexInfo &, TableCatalogEntry &))
+	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateFunction(CatalogTransaction, CreateFunctionInfo &))
+	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateTable(CatalogTransaction, BoundCreateTableInfo &))
+	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateView(CatalogTransaction, CreateViewInfo &))
+	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateSequence(CatalogTransaction, CreateSequenceInfo &))
+	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateType(CatalogTransaction, CreateTypeInfo &))
+	VGI_READ_ONLY(void DropEntry(ClientContext &, DropInfo &))
+	VGI_READ_ONLY(void Alter(CatalogTransaction, AlterInfo &))
+
+private:
+	using EntryMap = case_insensitive_map_t<unique_ptr<CatalogEntry>>;
+	mutex lock;
+	unordered_map<CatalogType, EntryMap, EnumClassHash> loaded;
+
+	// The entries of one kind, built from Rust's metadata on first use.
+	EntryMap &Load(ClientContext &context, CatalogType type) {
+		lock_guard<mutex> guard(lock);
+		auto it = loaded.find(type);
+		if (it != loaded.end()) {
+			return it->second;
+		}
+		auto &map = loaded[type];
+		auto schema_name = name.GetIdentifierName();
+		Entries entries;
+		switch (type) {
+		case CatalogType::TABLE_ENTRY:
+			LoadEntries(*handle, &schema_name, VGI_ENTRY_TABLES, entries);
+			for (idx_t i = 0; i < entries.Count(); i++) {
+				map[entries.Name(i)] = MakeTable(context, catalog, *this, entries, i, handle);
+			}
+			break;
+		case CatalogType::VIEW_ENTRY:
+			LoadEntries(*handle, &schema_name, VGI_ENTRY_VIEWS, entries);
+			for (idx_t i = 0; i < entries.Count(); i++) {
+				map[entries.Name(i)] = MakeView(context, catalog, *this, entries, i);
+			}
+			break;
+		case CatalogType::TABLE_FUNCTION_ENTRY:
+			LoadEntries(*handle, &schema_name, VGI_ENTRY_TABLE_FUNCTIONS, entries);
+			for (idx_t i = 0; i < entries.Count(); i++) {
+				auto entry = MakeTableFunction(context, catalog, *this, entries, i, handle);
+				if (entry) {
+					map[entries.Name(i)] = std::move(entry);
+				}
+			}
+			break;
+		default:
+			break;
+		}
+		return map;
+	}
+};
+
+// ------------------------------------------------------------------------------ catalog
+
+class VgiCatalogAdapter : public Catalog {
+public:
+	VgiCatalogAdapter(AttachedDatabase &db, CatalogHandlePtr handle_p, string location_p)
+	    : Catalog(db), handle(std::move(handle_p)), location(std::move(location_p)) {
+	}
+	CatalogHandlePtr handle;
+	string location;
+
+	void Initialize(bool load_builtin) override {
+	}
+	string GetCatalogType() override {
+		return "vgi";
+	}
+	optional<Identifier> GetDefaultSchema() const override {
+		return Identifier(vgi_catalog_default_schema(handle->rust));
+	}
+
+	void ScanSchemas(ClientContext &context, std::function<void(SchemaCatalogEntry &)> callback) override {
+		for (auto &schema : LoadSchemas()) {
+			callback(*schema.second);
+		}
+	}
+
+	optional_ptr<SchemaCatalogEntry> LookupSchema(CatalogTransaction transaction, const EntryLookupInfo &lookup,
+	                                              OnEntryNotFound if_not_found) override {
+		auto &schemas = LoadSchemas();
+		auto it = schemas.find(lookup.GetEntryName());
+		if (it != schemas.end()) {
+			return it->second.get();
+		}
+		if (if_not_found == OnEntryNotFound::THROW_EXCEPTION) {
+			throw CatalogException("Schema with name %s does not exist in catalog %s", lookup.GetEntryName(),
+			                       GetName());
+		}
+		return nullptr;
+	}
+
+	void OnDetach(ClientContext &context) override {
+		vgi_catalog_detach(handle->rust);
+	}
+
+	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateSchema(CatalogTransaction, CreateSchemaInfo &))
+	VGI_READ_ONLY(void DropSchema(ClientContext &, DropInfo &))
+	VGI_READ_ONLY(PhysicalOperator &PlanCreateTableAs(ClientContext &, PhysicalPlanGenerator &, LogicalCreateTable &,
+	                                                  PhysicalOperator &))
+	VGI_READ_ONLY(PhysicalOperator &PlanInsert(ClientContext &, PhysicalPlanGenerator &, LogicalInsert &,
+	                                           optional_ptr<PhysicalOperator>))
+	VGI_READ_ONLY(PhysicalOperator &PlanDelete(ClientContext &, PhysicalPlanGenerator &, LogicalDelete &,
+	                                           PhysicalOperator &))
+	VGI_READ_ONLY(PhysicalOperator &PlanUpdate(ClientContext &, PhysicalPlanGenerator &, LogicalUpdate &,
+	                                           PhysicalOperator &))
+
+	DatabaseSize GetDatabaseSize(ClientContext &context) override {
+		return DatabaseSize();
+	}
+	bool InMemory() override {
+		return true;
+	}
+	string GetDBPath() override {
+		return location;
+	}
+
+private:
+	using SchemaMap = case_insensitive_map_t<unique_ptr<SchemaCatalogEntry>>;
+	mutex lock;
+	unique_ptr<SchemaMap> schemas;
+
+	SchemaMap &LoadSchemas() {
+		lock_guard<mutex> guard(lock);
+		if (!schemas) {
+			auto map = make_uniq<SchemaMap>();
+			Entries entries;
+			LoadEntries(*handle, nullptr, VGI_ENTRY_SCHEMAS, entries);
+			for (idx_t i = 0; i < entries.Count(); i++) {
+				CreateSchemaInfo info;
+				info.SetQualifiedName(QualifiedName(GetName(), Identifier(entries.Name(i)), Identifier()));
+				info.comment = entries.Comment(i);
+				(*map)[entries.Name(i)] = make_uniq<VgiSchemaEntry>(*this, info, handle);
+			}
+			schemas = std::move(map);
+		}
+		return *schemas;
+	}
+};
+
+// ------------------------------------------------------------------------------ transactions
+
+class VgiTransactionManager : public TransactionManager {
+public:
+	explicit VgiTransactionManager(AttachedDatabase &db) : TransactionManager(db) {
+	}
+	Transaction &StartTransaction(ClientContext &context) override {
+		auto transaction = make_uniq<Transaction>(*this, context);
+		auto &result = *transaction;
+		lock_guard<mutex> guard(lock);
+		transactions[result] = std::move(transaction);
+		return result;
+	}
+	ErrorData CommitTransaction(ClientContext &context, Transaction &transaction) override {
+		lock_guard<mutex> guard(lock);
+		transactions.erase(transaction);
+		return ErrorData();
+	}
+	void RollbackTransaction(Transaction &transaction) override {
+		lock_guard<mutex> guard(lock);
+		transactions.erase(transaction);
+	}
+	void Checkpoint(ClientContext &context, bool force) override {
+	}
+
+private:
+	mutex lock;
+	reference_map_t<Transaction, unique_ptr<Transaction>> transactions;
+};
+
+// ------------------------------------------------------------------------------ storage extension
+
+static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientContext &context, AttachedDatabase &db,
+                                  const string &name, AttachInfo &info, AttachOptions &options) {
+	// Every option (LOCATION, credentials, worker-declared ones) goes to Rust as one Arrow row.
+	vector<string> names;
+	vector<LogicalType> types;
+	vector<Value> values;
+	for (auto &option : options.options) {
+		names.push_back(StringUtil::Lower(option.first));
+		types.push_back(option.second.type());
+		values.push_back(option.second);
+	}
+	options.options.clear();
+	auto properties = context.GetClientProperties();
+	ArrowSchemaWrapper schema;
+	ArrowArrayWrapper array;
+	ArrowConverter::ToArrowSchema(&schema.arrow_schema, types, names, properties);
+	DataChunk chunk;
+	chunk.Initialize(Allocator::DefaultAllocator(), types, 1);
+	for (idx_t c = 0; c < values.size(); c++) {
+		chunk.data[c].SetValue(0, values[c]);
+	}
+	chunk.SetCardinality(1);
+	ArrowConverter::ToArrowArray(chunk, &array.arrow_array, properties, {});
+	VgiCatalog *rust = nullptr;
+	ThrowIfError(vgi_catalog_attach(info.path.c_str(), &schema.arrow_schema, &array.arrow_array, &rust));
+	auto handle = std::make_shared<CatalogHandle>(rust);
+	auto location_it = std::find(names.begin(), names.end(), "location");
+	auto location = location_it == names.end() ? string() : values[location_it - names.begin()].ToString();
+	return make_uniq<VgiCatalogAdapter>(db, std::move(handle), location);
+}
+
+static unique_ptr<TransactionManager> CreateTransactionManager(optional_ptr<StorageExtensionInfo>, AttachedDatabase &db,
+                                                               Catalog &catalog) {
+	return make_uniq<VgiTransactionManager>(db);
+}
+
+void RegisterStorage(ExtensionLoader &loader) {
+	auto &config = DBConfig::GetConfig(loader.GetDatabaseInstance());
+	auto extension = make_shared_ptr<StorageExtension>();
+	extension->attach = Attach;
+	extension->create_transaction_manager = CreateTransactionManager;
+	StorageExtension::Register(config, "vgi", std::move(extension));
+}
+
+} // namespace vgi

@@ -1,0 +1,313 @@
+//! An attached worker catalog: ATTACH option handling, `catalog_attach`, and the cached
+//! metadata (schemas, tables, views, functions) DuckDB's catalog entries are built from.
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{Field, Schema, SchemaRef};
+use worker_client::framing::{decode_schema, MessageReader};
+use worker_client::methods::{AttachScope, ContentsParams, SchemaObjectsScope, SchemaScope};
+use worker_client::records::{
+    AttachOptionSpec, CatalogAttachRequest, CatalogAttachResult, ClientCapabilities, FunctionInfo, FunctionType,
+    SchemaInfo, SchemaObjectType, TableInfo, ViewInfo,
+};
+use worker_client::wire::{Blob, Record};
+use worker_client::{Client, ConnectOptions, Pool};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// ATTACH options the extension consumes itself; every other option goes to the worker.
+const LOCATION: &str = "location";
+const BEARER_TOKEN: &str = "bearer_token";
+const DATA_VERSION: &str = "data_version";
+const IMPLEMENTATION_VERSION: &str = "implementation_version";
+
+pub struct AttachedCatalog {
+    /// The catalog's name at the worker (the ATTACH path).
+    pub name: String,
+    pub location: String,
+    pub connect: ConnectOptions,
+    pub attach: CatalogAttachResult,
+    contents: Mutex<Option<Arc<Contents>>>,
+}
+
+/// Everything a catalog holds, loaded once per attach (per catalog version).
+#[derive(Default)]
+pub struct Contents {
+    pub schemas: Vec<SchemaContents>,
+}
+
+#[derive(Default)]
+pub struct SchemaContents {
+    /// DuckDB's name for the schema: the worker's path joined with '.'.
+    pub name: String,
+    pub path: Vec<String>,
+    pub comment: Option<String>,
+    pub tables: Vec<TableInfo>,
+    pub views: Vec<ViewInfo>,
+    pub functions: Vec<FunctionInfo>,
+}
+
+impl AttachedCatalog {
+    /// ATTACH: checks the options against what the worker declares, then `catalog_attach`.
+    pub fn attach(name: &str, options: &RecordBatch) -> Result<AttachedCatalog> {
+        let mut user: BTreeMap<String, ArrayRef> = BTreeMap::new();
+        for (field, column) in options.schema().fields().iter().zip(options.columns()) {
+            user.insert(field.name().to_ascii_lowercase(), column.clone());
+        }
+        let text = |user: &mut BTreeMap<String, ArrayRef>, key: &str| -> Result<Option<String>> {
+            match user.remove(key) {
+                None => Ok(None),
+                Some(value) => {
+                    let s = worker_client::wire::string_at(value.as_ref(), 0)
+                        .map_err(|_| Error::invalid_input(format!("ATTACH option {key} must be a string")))?;
+                    Ok(s)
+                }
+            }
+        };
+        let location = text(&mut user, LOCATION)?
+            .ok_or_else(|| Error::binder("ATTACH ... (TYPE vgi) needs a LOCATION: a worker command, http(s)://, unix:// or launch: address"))?;
+        let connect = ConnectOptions { bearer_token: text(&mut user, BEARER_TOKEN)?, ..Default::default() };
+        let data_version = text(&mut user, DATA_VERSION)?;
+        let implementation_version = text(&mut user, IMPLEMENTATION_VERSION)?;
+
+        let mut client = Pool::global().get(&location, &connect)?;
+        let catalogs = client.catalogs()?;
+        let info = catalogs.iter().find(|c| c.name == name).ok_or_else(|| {
+            let names: Vec<_> = catalogs.iter().map(|c| c.name.as_str()).collect();
+            Error::new(ErrorKind::Catalog, format!("the worker at '{location}' has no catalog '{name}' (it offers: {})", names.join(", ")))
+        })?;
+        let specs = worker_client::records::decode_all::<AttachOptionSpec>(&info.attach_option_specs)?;
+        let worker_options = validate_options(name, &specs, user)?;
+        let capabilities = ClientCapabilities {
+            engine: "duckdb".into(),
+            native_formats: vec![],
+            catalogs: vec![],
+            can_stream: true,
+            filter_encodings: vec![worker_client::filters::FILTER_ENCODING.into()],
+        };
+        let request = CatalogAttachRequest {
+            name: name.into(),
+            options: worker_options,
+            data_version_spec: data_version,
+            implementation_version,
+            client_capabilities: Some(capabilities.to_blob()),
+        };
+        let attach = client.attach(&request)?;
+        Pool::global().put(client);
+        Ok(AttachedCatalog { name: name.into(), location, connect, attach, contents: Mutex::new(None) })
+    }
+
+    /// Runs `f` on a pooled connection to the worker, returning it to the pool afterwards.
+    pub fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> worker_client::Result<T>) -> Result<T> {
+        let mut client = Pool::global().get(&self.location, &self.connect)?;
+        let result = f(&mut client);
+        Pool::global().put(client);
+        Ok(result?)
+    }
+
+    pub fn scope(&self) -> AttachScope {
+        AttachScope { attach_opaque_data: self.attach.attach_opaque_data.clone(), transaction_opaque_data: None }
+    }
+
+    pub fn attach_data(&self) -> Blob {
+        self.attach.attach_opaque_data.clone()
+    }
+
+    /// DETACH: tells the worker and drops its pooled connections.
+    pub fn detach(&self) {
+        let _ = self.with_client(|c| c.detach(&self.attach.attach_opaque_data));
+        Pool::global().evict(&self.location);
+    }
+
+    /// The catalog's contents, loading them on first use.
+    pub fn contents(&self) -> Result<Arc<Contents>> {
+        let mut cached = self.contents.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(contents) = cached.as_ref() {
+            return Ok(contents.clone());
+        }
+        let loaded = Arc::new(self.load()?);
+        *cached = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Forgets cached metadata (the worker's catalog version changed, or DDL ran).
+    pub fn invalidate(&self) {
+        *self.contents.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    fn load(&self) -> Result<Contents> {
+        if self.attach.supports_catalog_contents {
+            if let Ok(contents) = self.load_bulk() {
+                return Ok(contents);
+            }
+        }
+        self.load_per_schema()
+    }
+
+    /// One `catalog_contents` call: every category is an IPC stream, one record per row.
+    fn load_bulk(&self) -> Result<Contents> {
+        let params = ContentsParams { attach_opaque_data: self.attach_data(), if_none_match: None };
+        let response = self.with_client(|c| c.catalog_contents(&params))?;
+        let schemas: Vec<SchemaInfo> = rows(&response.schemas)?;
+        let mut contents = Contents { schemas: schemas.into_iter().map(SchemaContents::from_info).collect() };
+        for table in rows::<TableInfo>(&response.tables)? {
+            contents.schema_mut(&table.schema_path).tables.push(table);
+        }
+        for view in rows::<ViewInfo>(&response.views)? {
+            contents.schema_mut(&view.schema_path).views.push(view);
+        }
+        for function in rows::<FunctionInfo>(&response.functions)? {
+            contents.schema_mut(&function.schema_path).functions.push(function);
+        }
+        Ok(contents)
+    }
+
+    fn load_per_schema(&self) -> Result<Contents> {
+        let scope = self.scope();
+        self.with_client(|client| {
+            let mut schemas = Vec::new();
+            for info in client.schemas(&scope)? {
+                let counts = info.estimated_object_count.clone().unwrap_or_default();
+                let has = |kind: &str| counts.get(kind).is_none_or(|n| *n > 0);
+                let mut schema = SchemaContents::from_info(info);
+                let at = SchemaScope { attach_opaque_data: scope.attach_opaque_data.clone(), path: schema.path.clone(), transaction_opaque_data: None };
+                if has("table") {
+                    schema.tables = client.tables(&at)?;
+                }
+                if has("view") {
+                    schema.views = client.views(&at)?;
+                }
+                for (kind, key) in [
+                    (SchemaObjectType::TableFunction, "table_function"),
+                    (SchemaObjectType::ScalarFunction, "scalar_function"),
+                    (SchemaObjectType::AggregateFunction, "aggregate_function"),
+                ] {
+                    if has(key) {
+                        let objects = SchemaObjectsScope { attach_opaque_data: at.attach_opaque_data.clone(), path: at.path.clone(), r#type: kind, transaction_opaque_data: None };
+                        schema.functions.extend(client.functions(&objects)?);
+                    }
+                }
+                schemas.push(schema);
+            }
+            Ok(Contents { schemas })
+        })
+    }
+
+    /// The schema DuckDB uses when a query names none.
+    pub fn default_schema(&self) -> &str {
+        if self.attach.default_schema.is_empty() {
+            "main"
+        } else {
+            &self.attach.default_schema
+        }
+    }
+}
+
+impl Contents {
+    fn schema_mut(&mut self, path: &[String]) -> &mut SchemaContents {
+        let name = path.join(".");
+        if let Some(i) = self.schemas.iter().position(|s| s.name == name) {
+            return &mut self.schemas[i];
+        }
+        self.schemas.push(SchemaContents { name, path: path.to_vec(), ..Default::default() });
+        self.schemas.last_mut().expect("just pushed")
+    }
+
+    pub fn schema(&self, name: &str) -> Option<&SchemaContents> {
+        self.schemas.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+    }
+}
+
+impl SchemaContents {
+    fn from_info(info: SchemaInfo) -> Self {
+        SchemaContents { name: info.path.join("."), path: info.path, comment: info.comment, ..Default::default() }
+    }
+
+    pub fn table(&self, name: &str) -> Option<&TableInfo> {
+        self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Table functions callable as `FROM schema.fn(...)`.
+    pub fn table_functions(&self) -> impl Iterator<Item = &FunctionInfo> {
+        self.functions.iter().filter(|f| f.function_type == FunctionType::Table)
+    }
+}
+
+/// Decodes a `catalog_contents` category: an IPC stream of possibly several batches whose
+/// rows are records.
+fn rows<R: Record>(category: &Option<Blob>) -> Result<Vec<R>> {
+    let Some(blob) = category else { return Ok(Vec::new()) };
+    let mut reader = MessageReader::new(&blob.0[..]);
+    reader.read_schema()?;
+    let mut out = Vec::new();
+    while let Some((batch, _)) = reader.read_batch()? {
+        for row in 0..batch.num_rows() {
+            out.push(R::from_batch(&batch, row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Checks user options against the worker's declared specs and builds the `options` batch:
+/// unknown or missing required options are errors, values are cast to the declared types.
+fn validate_options(catalog: &str, specs: &[AttachOptionSpec], mut user: BTreeMap<String, ArrayRef>) -> Result<Option<Blob>> {
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for spec in specs {
+        let declared = decode_schema(&spec.r#type.0)?;
+        let target = declared.field_with_name("value").map(|f| f.data_type().clone()).unwrap_or(arrow_schema::DataType::Utf8);
+        match user.remove(&spec.name.to_ascii_lowercase()) {
+            Some(value) => {
+                let cast = arrow_cast::cast(value.as_ref(), &target).ok().filter(|c| c.null_count() == value.null_count());
+                let Some(cast) = cast else {
+                    return Err(Error::invalid_input(format!(
+                        "ATTACH option '{}' of catalog '{catalog}' expects {target}, got {}",
+                        spec.name,
+                        value.data_type()
+                    )));
+                };
+                fields.push(Field::new(&spec.name, target, true));
+                columns.push(cast);
+            }
+            None if spec.required == Some(true) && spec.default_value.is_none() => {
+                return Err(Error::invalid_input(format!(
+                    "catalog '{catalog}' requires the ATTACH option '{}' ({})",
+                    spec.name, spec.description
+                )));
+            }
+            None => {}
+        }
+    }
+    if let Some(unknown) = user.keys().next() {
+        let known: Vec<_> = specs.iter().map(|s| s.name.as_str()).chain([LOCATION, BEARER_TOKEN, DATA_VERSION, IMPLEMENTATION_VERSION]).collect();
+        return Err(Error::invalid_input(format!(
+            "unknown ATTACH option '{unknown}' for catalog '{catalog}' (known options: {})",
+            known.join(", ")
+        )));
+    }
+    if fields.is_empty() {
+        return Ok(None);
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+    Ok(Some(Blob(worker_client::framing::encode_stream(&batch, &[])?)))
+}
+
+/// A table's columns as DuckDB should see them: the worker's schema with its NOT NULL
+/// constraints applied to the fields.
+pub fn table_columns(table: &TableInfo) -> Result<SchemaRef> {
+    let schema = decode_schema(&table.columns.0)?;
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let mut f = f.as_ref().clone();
+            if table.not_null_constraints.contains(&(i as i32)) {
+                f.set_nullable(false);
+            }
+            f
+        })
+        .collect();
+    Ok(Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
+}
