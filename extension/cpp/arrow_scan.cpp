@@ -44,6 +44,10 @@ struct ScanLocalState : public ArrowScanLocalState {
 unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFunctionInitInput &input) {
 	auto &bind = input.bind_data->Cast<ArrowScanBindData>();
 	auto state = make_uniq<ScanGlobalState>();
+	if (!bind.projection_pushdown) {
+		ThrowIfError(vgi_binding_open(bind.binding.get(), nullptr, 0, &state->scan));
+		return std::move(state);
+	}
 	// Ask for the real columns DuckDB needs, in its order (count(*) needs none).
 	vector<uint64_t> columns;
 	for (auto id : input.column_ids) {
@@ -58,7 +62,9 @@ unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFun
 unique_ptr<LocalTableFunctionState> InitLocal(ExecutionContext &context, TableFunctionInitInput &input,
                                               GlobalTableFunctionState *global) {
 	auto local = make_uniq<ScanLocalState>(context.client);
-	local->column_ids = input.column_ids;
+	if (input.bind_data->Cast<ArrowScanBindData>().projection_pushdown) {
+		local->column_ids = input.column_ids;
+	}
 	return std::move(local);
 }
 
@@ -93,8 +99,8 @@ void Scan(ClientContext &context, TableFunctionInput &input, DataChunk &output) 
 	}
 	auto remaining = static_cast<idx_t>(local.chunk->arrow_array.length) - local.chunk_offset;
 	output.SetChildCardinality(MinValue<idx_t>(STANDARD_VECTOR_SIZE, remaining));
-	// Rust sends exactly the projected columns, in order.
-	ArrowTableFunction::ArrowToDuckDB(local, bind.arrow_table.GetColumns(), output, true);
+	// With projection pushdown Rust sends exactly the projected columns, in order.
+	ArrowTableFunction::ArrowToDuckDB(local, bind.arrow_table.GetColumns(), output, bind.projection_pushdown);
 	local.chunk_offset += output.size();
 }
 

@@ -10,9 +10,9 @@ namespace vgi {
 struct ArrowScanBindData : public duckdb::TableFunctionData {
 	BindingPtr binding;
 	duckdb::ArrowTableSchema arrow_table;
+	//! The function has projection_pushdown: the scan produces only the columns DuckDB asks for.
+	bool projection_pushdown = false;
 };
-
-// The callbacks honour projection pushdown when the function enables it.
 
 // Fills return types and names from the Arrow schema Rust produced at bind, and adopts the
 // binding.

@@ -104,10 +104,20 @@ public:
 		vector<LogicalType> types;
 		vector<Identifier> names;
 		auto data = FinishArrowBind(context, binding, schema, types, names);
+		// DuckDB reads the batches into vectors of the declared types: they must agree.
 		if (types.size() != GetColumns().LogicalColumnCount()) {
 			throw IOException("vgi: the worker bound %s.%s with %llu columns, but the table declares %llu", schema_name,
 			                  table_name, types.size(), GetColumns().LogicalColumnCount());
 		}
+		for (idx_t i = 0; i < types.size(); i++) {
+			auto &column = GetColumns().GetColumn(LogicalIndex(i));
+			if (types[i] != column.Type()) {
+				throw IOException("vgi: the worker's scan of %s.%s returns column %s as %s, but the table declares %s",
+				                  schema_name, table_name, column.Name().GetIdentifierName(), types[i].ToString(),
+				                  column.Type().ToString());
+			}
+		}
+		data->projection_pushdown = true;
 		bind_data = std::move(data);
 		TableFunction function("vgi_scan", {}, nullptr, nullptr);
 		SetArrowScanCallbacks(function);
@@ -209,7 +219,9 @@ static unique_ptr<FunctionData> WorkerFunctionBind(ClientContext &context, Table
 	schema.release = nullptr;
 	ThrowIfError(vgi_table_function_bind(info.handle->rust, info.schema.c_str(), info.function.c_str(),
 	                                     &args_schema.arrow_schema, &args.arrow_array, &binding, &schema));
-	return FinishArrowBind(context, binding, schema, return_types, names);
+	auto data = FinishArrowBind(context, binding, schema, return_types, names);
+	data->projection_pushdown = true;
+	return std::move(data);
 }
 
 static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalog &catalog,

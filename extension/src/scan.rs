@@ -79,7 +79,11 @@ pub struct WorkerBinding {
     catalog: Arc<AttachedCatalog>,
     request: BindRequest,
     response: BindResponse,
+    /// The schema DuckDB sees (a catalog table's columns, or the bound output).
     schema: SchemaRef,
+    /// For each column of `schema`, its index in the worker's bound output schema (the
+    /// indices `projection_ids` refer to).
+    output_index: Vec<usize>,
 }
 
 impl WorkerBinding {
@@ -95,7 +99,28 @@ impl WorkerBinding {
         };
         let response = catalog.with_client(|c| c.bind(&request, None))?;
         let schema = Arc::new(decode_schema(&response.output_schema.0)?);
-        Ok(WorkerBinding { catalog, request, response, schema })
+        let output_index = (0..schema.fields().len()).collect();
+        Ok(WorkerBinding { catalog, request, response, schema, output_index })
+    }
+
+    /// Presents the bound output in the order of a catalog table's declared columns (a scan
+    /// function may return them in another order, or more of them).
+    fn with_table_columns(mut self, table: &Schema, name: &str) -> Result<Self> {
+        let mut fields = Vec::new();
+        let mut output_index = Vec::new();
+        for column in table.fields() {
+            let (index, field) = self.schema.column_with_name(column.name()).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("the worker's scan of {name} has no column `{}` (it returns: {})", column.name(), field_names(&self.schema)),
+                )
+            })?;
+            fields.push(field.clone());
+            output_index.push(index);
+        }
+        self.schema = Arc::new(Schema::new(fields));
+        self.output_index = output_index;
+        Ok(self)
     }
 
     /// Binds the scan function of a catalog table.
@@ -120,7 +145,17 @@ impl WorkerBinding {
             }
         };
         let arguments = Arguments::from_scan_function_result(&scan.arguments.0)?;
-        Self::bind(catalog, &scan.function_name, scan.schema_path.or(Some(schema_path)), &arguments)
+        let columns = catalog
+            .contents()?
+            .schema(&schema_path.join("."))
+            .and_then(|s| s.table(table))
+            .map(crate::catalog::table_columns)
+            .transpose()?;
+        let bound = Self::bind(catalog, &scan.function_name, scan.schema_path.or(Some(schema_path)), &arguments)?;
+        match columns {
+            Some(columns) => bound.with_table_columns(&columns, table),
+            None => Ok(bound),
+        }
     }
 }
 
@@ -135,7 +170,8 @@ impl Binding for WorkerBinding {
             None => self.schema.clone(),
         };
         // No columns (count(*)): ask for everything and count rows, the worker's contract.
-        let projection_ids = projection.filter(|ids| !ids.is_empty()).map(|ids| ids.iter().map(|&i| i as i64).collect());
+        let projection_ids =
+            projection.filter(|ids| !ids.is_empty()).map(|ids| ids.iter().map(|&i| self.output_index[i] as i64).collect());
         let init = InitRequest {
             bind_call: self.request.to_blob(),
             output_schema: self.response.output_schema.clone(),

@@ -77,6 +77,8 @@ impl Peer for WorkerProcess {
                 }
                 Error::Disconnected(how)
             }
+            // The worker reported the error itself: its message says it all.
+            Error::Worker(w) => return Error::Worker(w),
             other => other,
         };
         err.with_stderr(self.stderr.text())
