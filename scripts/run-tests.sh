@@ -12,7 +12,7 @@ VGI_CACHE_DIR="${VGI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vgi}"
 # shellcheck source=/dev/null
 source "$VGI_CACHE_DIR/env.sh"
 EXTENSION="${EXTENSION:-$here/build/vgi.duckdb_extension}"
-MIN_SQL_RECORDS="${MIN_SQL_RECORDS:-10}"
+MIN_SQL_RECORDS="${MIN_SQL_RECORDS:-50}"
 failed=0
 
 echo "==> cargo tests (real workers over stdio and HTTP)"
