@@ -437,6 +437,22 @@ public:
 		vgi_catalog_detach(handle->rust);
 	}
 
+	// Called at transaction start. Entries DuckDB may still hold are retired, not freed.
+	void Refresh() {
+		uint64_t current = generation;
+		auto error = vgi_catalog_refresh(handle->rust, &current);
+		if (error) {
+			// An unreachable worker surfaces on the query's own calls; keep what we have.
+			vgi_error_free(error);
+			return;
+		}
+		lock_guard<mutex> guard(lock);
+		if (current != generation && schemas) {
+			retired.push_back(std::move(schemas));
+		}
+		generation = current;
+	}
+
 	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateSchema(CatalogTransaction, CreateSchemaInfo &))
 	VGI_READ_ONLY(void DropSchema(ClientContext &, DropInfo &))
 	VGI_READ_ONLY(PhysicalOperator &PlanCreateTableAs(ClientContext &, PhysicalPlanGenerator &, LogicalCreateTable &,
@@ -462,6 +478,8 @@ private:
 	using SchemaMap = case_insensitive_map_t<unique_ptr<SchemaCatalogEntry>>;
 	mutex lock;
 	unique_ptr<SchemaMap> schemas;
+	vector<unique_ptr<SchemaMap>> retired;
+	uint64_t generation = 0;
 
 	SchemaMap &LoadSchemas() {
 		lock_guard<mutex> guard(lock);
@@ -485,9 +503,13 @@ private:
 
 class VgiTransactionManager : public TransactionManager {
 public:
-	explicit VgiTransactionManager(AttachedDatabase &db) : TransactionManager(db) {
+	VgiTransactionManager(AttachedDatabase &db, VgiCatalogAdapter &catalog_p)
+	    : TransactionManager(db), catalog(catalog_p) {
 	}
+	VgiCatalogAdapter &catalog;
+
 	Transaction &StartTransaction(ClientContext &context) override {
+		catalog.Refresh();
 		auto transaction = make_uniq<Transaction>(*this, context);
 		auto &result = *transaction;
 		lock_guard<mutex> guard(lock);
@@ -546,7 +568,7 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 
 static unique_ptr<TransactionManager> CreateTransactionManager(optional_ptr<StorageExtensionInfo>, AttachedDatabase &db,
                                                                Catalog &catalog) {
-	return make_uniq<VgiTransactionManager>(db);
+	return make_uniq<VgiTransactionManager>(db, catalog.Cast<VgiCatalogAdapter>());
 }
 
 void RegisterStorage(ExtensionLoader &loader) {

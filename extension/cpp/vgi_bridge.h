@@ -85,6 +85,9 @@ typedef struct VgiCatalog VgiCatalog;
 VgiError *vgi_catalog_attach(const char *name, struct ArrowSchema *options_schema, struct ArrowArray *options,
                              VgiCatalog **out_catalog);
 const char *vgi_catalog_default_schema(const VgiCatalog *catalog);
+// At transaction start: revalidates cached metadata (catalog_version); `generation` changes
+// when cached entries must be rebuilt.
+VgiError *vgi_catalog_refresh(const VgiCatalog *catalog, uint64_t *generation);
 void vgi_catalog_detach(const VgiCatalog *catalog);
 void vgi_catalog_free(VgiCatalog *catalog);
 

@@ -1,6 +1,7 @@
 //! An attached worker catalog: ATTACH option handling, `catalog_attach`, and the cached
 //! metadata (schemas, tables, views, functions) DuckDB's catalog entries are built from.
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
@@ -29,6 +30,10 @@ pub struct AttachedCatalog {
     pub connect: ConnectOptions,
     pub attach: CatalogAttachResult,
     contents: Mutex<Option<Arc<Contents>>>,
+    /// The worker's catalog version the cached contents belong to.
+    version: Mutex<i64>,
+    /// Bumped whenever cached metadata is dropped, so the adapter rebuilds its entries.
+    generation: AtomicU64,
 }
 
 /// Everything a catalog holds, loaded once per attach (per catalog version).
@@ -95,7 +100,8 @@ impl AttachedCatalog {
         };
         let attach = client.attach(&request)?;
         Pool::global().put(client);
-        Ok(AttachedCatalog { name: name.into(), location, connect, attach, contents: Mutex::new(None) })
+        let version = Mutex::new(attach.catalog_version);
+        Ok(AttachedCatalog { name: name.into(), location, connect, attach, contents: Mutex::new(None), version, generation: AtomicU64::new(0) })
     }
 
     /// Runs `f` on a pooled connection to the worker, returning it to the pool afterwards.
@@ -134,6 +140,21 @@ impl AttachedCatalog {
     /// Forgets cached metadata (the worker's catalog version changed, or DDL ran).
     pub fn invalidate(&self) {
         *self.contents.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// At transaction start: asks the worker for its catalog version (unless it declared it
+    /// frozen) and drops cached metadata when it changed. Returns the metadata generation.
+    pub fn refresh(&self) -> Result<u64> {
+        if !self.attach.catalog_version_frozen {
+            let current = self.with_client(|c| c.catalog_version(&self.scope()))?;
+            let mut known = self.version.lock().unwrap_or_else(|p| p.into_inner());
+            if current != *known {
+                *known = current;
+                self.invalidate();
+            }
+        }
+        Ok(self.generation.load(Ordering::SeqCst))
     }
 
     fn load(&self) -> Result<Contents> {

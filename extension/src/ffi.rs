@@ -195,6 +195,16 @@ pub unsafe extern "C" fn vgi_catalog_default_schema(catalog: *const VgiCatalog) 
     (*catalog).default_schema.as_ptr()
 }
 
+/// At transaction start: revalidates cached metadata against the worker's catalog version;
+/// `generation` changes when the adapter must rebuild its entries.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_refresh(catalog: *const VgiCatalog, generation: *mut u64) -> *mut VgiError {
+    guard(|| {
+        *generation = (*catalog).catalog.refresh()?;
+        Ok(())
+    })
+}
+
 /// DETACH: tells the worker and releases its pooled connections.
 #[no_mangle]
 pub unsafe extern "C" fn vgi_catalog_detach(catalog: *const VgiCatalog) {
