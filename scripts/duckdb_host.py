@@ -10,7 +10,7 @@ import importlib.machinery
 import os
 import sys
 
-import duckdb
+import duckdb  # noqa: F401 - re-exported for callers (duckdb_host.duckdb)
 
 
 def promote_duckdb_symbols() -> None:

@@ -41,11 +41,15 @@ struct ScanLocalState : public ArrowScanLocalState {
 	}
 };
 
+int32_t IsInterrupted(void *context) {
+	return static_cast<ClientContext *>(context)->IsInterrupted() ? 1 : 0;
+}
+
 unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFunctionInitInput &input) {
 	auto &bind = input.bind_data->Cast<ArrowScanBindData>();
 	auto state = make_uniq<ScanGlobalState>();
 	if (!bind.projection_pushdown) {
-		ThrowIfError(vgi_binding_open(bind.binding.get(), nullptr, 0, &state->scan));
+		ThrowIfError(vgi_binding_open(bind.binding.get(), nullptr, 0, IsInterrupted, &context, &state->scan));
 		return std::move(state);
 	}
 	// Ask for the real columns DuckDB needs, in its order (count(*) needs none).
@@ -55,7 +59,8 @@ unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFun
 			columns.push_back(id);
 		}
 	}
-	ThrowIfError(vgi_binding_open(bind.binding.get(), columns.data(), columns.size(), &state->scan));
+	ThrowIfError(vgi_binding_open(bind.binding.get(), columns.data(), columns.size(), IsInterrupted, &context,
+	                              &state->scan));
 	return std::move(state);
 }
 

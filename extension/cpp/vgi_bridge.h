@@ -66,9 +66,14 @@ const char *vgi_extension_version(void);
 // statements) and from several threads.
 typedef struct VgiBinding VgiBinding;
 typedef struct VgiScan VgiScan;
+// Polled (on the calling thread) while Rust waits for a worker: non-zero = the query was
+// interrupted, stop now.
+typedef int32_t (*VgiInterruptCheck)(void *context);
+
 // Starts an execution producing the columns `columns[0..n)` (indices into the bound schema),
-// or all columns when `columns` is NULL.
-VgiError *vgi_binding_open(const VgiBinding *binding, const uint64_t *columns, size_t n, VgiScan **out_scan);
+// or all columns when `columns` is NULL. `interrupted(context)` aborts waits when non-zero.
+VgiError *vgi_binding_open(const VgiBinding *binding, const uint64_t *columns, size_t n,
+                           VgiInterruptCheck interrupted, void *context, VgiScan **out_scan);
 void vgi_binding_free(VgiBinding *binding);
 // Next batch as a struct array (one child per column). Sets out->release = NULL at the end.
 VgiError *vgi_scan_next(VgiScan *scan, struct ArrowArray *out);

@@ -32,7 +32,7 @@ impl Binding for CatalogsBinding {
         schema()
     }
 
-    fn open(&self, _projection: Option<&[usize]>) -> Result<Box<dyn Scan>> {
+    fn open(&self, _projection: Option<&[usize]>, _cancel: worker_client::CancelHandle) -> Result<Box<dyn Scan>> {
         let mut client = Client::connect(&self.location, &ConnectOptions::default())?;
         let catalogs = client.catalogs()?;
         let column = |f: fn(&worker_client::records::CatalogInfo) -> Option<&str>| {

@@ -2,7 +2,7 @@
 //!
 //! Every function here catches panics (a panic unwinding into C++ would abort DuckDB) and
 //! reports failures as a `VgiError` the adapter turns into a DuckDB exception.
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
@@ -13,6 +13,8 @@ use arrow_schema::SchemaRef;
 
 use crate::error::{Error, ErrorKind, Result};
 use std::sync::Arc;
+
+use worker_client::CancelHandle;
 
 use crate::catalog::AttachedCatalog;
 use crate::scan::{check_batch, Binding, Scan, WorkerBinding};
@@ -98,6 +100,17 @@ unsafe fn import_batch(schema: *mut FFI_ArrowSchema, array: *mut FFI_ArrowArray)
     Ok(RecordBatch::from(StructArray::from(data)))
 }
 
+/// A C++ pointer carried into a Send + Sync closure.
+struct SendPtr(*mut c_void);
+// SAFETY: the pointee (a ClientContext) is thread-safe for the read-only check it serves.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+impl SendPtr {
+    fn get(&self) -> *mut c_void {
+        self.0
+    }
+}
+
 /// Publishes a binding and its schema to C++.
 unsafe fn export_binding(binding: Box<dyn Binding>, out: *mut *mut VgiBinding, out_schema: *mut FFI_ArrowSchema) -> Result<()> {
     let schema = FFI_ArrowSchema::try_from(binding.schema().as_ref())?;
@@ -109,12 +122,28 @@ unsafe fn export_binding(binding: Box<dyn Binding>, out: *mut *mut VgiBinding, o
 /// Opens an execution; `columns` (n of them) are the projected column indices, or NULL for
 /// all columns.
 #[no_mangle]
-pub unsafe extern "C" fn vgi_binding_open(binding: *const VgiBinding, columns: *const u64, n: usize, out: *mut *mut VgiScan) -> *mut VgiError {
+pub unsafe extern "C" fn vgi_binding_open(
+    binding: *const VgiBinding,
+    columns: *const u64,
+    n: usize,
+    interrupted: Option<unsafe extern "C" fn(*mut c_void) -> i32>,
+    context: *mut c_void,
+    out: *mut *mut VgiScan,
+) -> *mut VgiError {
     guard(|| {
         let binding = &(*binding).0;
         let projection: Option<Vec<usize>> =
             (!columns.is_null()).then(|| std::slice::from_raw_parts(columns, n).iter().map(|&c| c as usize).collect());
-        let scan = binding.open(projection.as_deref())?;
+        let cancel = match interrupted {
+            Some(check) => {
+                let context = SendPtr(context);
+                // SAFETY: DuckDB's ClientContext outlives the scans of its query, and the check
+                // runs on the thread that waits for the worker.
+                CancelHandle::with_check(move || unsafe { check(context.get()) != 0 })
+            }
+            None => CancelHandle::new(),
+        };
+        let scan = binding.open(projection.as_deref(), cancel)?;
         let schema = scan.schema();
         *out = Box::into_raw(Box::new(VgiScan { scan, schema }));
         Ok(())

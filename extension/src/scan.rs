@@ -19,7 +19,8 @@ pub trait Binding: Send + Sync {
     fn schema(&self) -> SchemaRef;
     /// Starts an execution producing the columns `projection` (indices into `schema()`, in
     /// that order; `None` = all columns).
-    fn open(&self, projection: Option<&[usize]>) -> Result<Box<dyn Scan>>;
+    /// `cancel` reports when DuckDB interrupted the query.
+    fn open(&self, projection: Option<&[usize]>, cancel: CancelHandle) -> Result<Box<dyn Scan>>;
 }
 
 /// One execution of a binding.
@@ -164,7 +165,7 @@ impl Binding for WorkerBinding {
         self.schema.clone()
     }
 
-    fn open(&self, projection: Option<&[usize]>) -> Result<Box<dyn Scan>> {
+    fn open(&self, projection: Option<&[usize]>, cancel: CancelHandle) -> Result<Box<dyn Scan>> {
         let projected = match projection {
             Some(ids) => Arc::new(self.schema.project(ids)?),
             None => self.schema.clone(),
@@ -179,7 +180,6 @@ impl Binding for WorkerBinding {
             projection_ids,
             ..Default::default()
         };
-        let cancel = CancelHandle::new();
         let client = Pool::global().get(&self.catalog.location, &self.catalog.connect)?;
         let stream = match client.init(&init, StreamKind::Producer, Some(cancel.clone())) {
             Ok(stream) => stream,

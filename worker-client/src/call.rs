@@ -9,18 +9,35 @@ use crate::framing::LogMessage;
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Lets another thread abort a call or stream promptly (DuckDB interrupts, LIMIT).
-#[derive(Clone, Default, Debug)]
-pub struct CancelHandle(Arc<AtomicBool>);
+#[derive(Clone, Default)]
+pub struct CancelHandle {
+    flag: Arc<AtomicBool>,
+    external: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
+}
+
+impl std::fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CancelHandle({})", self.flag.load(Ordering::SeqCst))
+    }
+}
 
 impl CancelHandle {
     pub fn new() -> Self {
         Self::default()
     }
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+
+    /// A handle that also reports cancelled when `check` says so (polled while a call
+    /// waits, e.g. DuckDB's "query interrupted" flag).
+    pub fn with_check(check: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        CancelHandle { flag: Arc::default(), external: Some(Arc::new(check)) }
     }
+
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+    }
+
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.flag.load(Ordering::SeqCst) || self.external.as_ref().is_some_and(|check| check())
     }
 }
 
