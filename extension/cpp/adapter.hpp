@@ -26,4 +26,7 @@ using BindingPtr = std::shared_ptr<VgiBinding>;
 
 BindingPtr AdoptBinding(VgiBinding *binding);
 
+// The VgiInterruptCheck for a ClientContext: Rust polls it while it waits for a worker.
+int32_t IsInterrupted(void *context);
+
 } // namespace vgi

@@ -5,6 +5,10 @@
 namespace vgi {
 using namespace duckdb;
 
+int32_t IsInterrupted(void *context) {
+	return static_cast<ClientContext *>(context)->IsInterrupted() ? 1 : 0;
+}
+
 unique_ptr<ArrowScanBindData> FinishArrowBind(ClientContext &context, VgiBinding *binding, ArrowSchema &schema,
                                               vector<LogicalType> &return_types, vector<Identifier> &names) {
 	auto data = make_uniq<ArrowScanBindData>();
@@ -40,10 +44,6 @@ struct ScanLocalState : public ArrowScanLocalState {
 	explicit ScanLocalState(ClientContext &context) : ArrowScanLocalState(make_uniq<ArrowArrayWrapper>(), context) {
 	}
 };
-
-int32_t IsInterrupted(void *context) {
-	return static_cast<ClientContext *>(context)->IsInterrupted() ? 1 : 0;
-}
 
 unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFunctionInitInput &input) {
 	auto &bind = input.bind_data->Cast<ArrowScanBindData>();

@@ -3,6 +3,7 @@
 // DuckDB's catalog classes.
 #include "adapter.hpp"
 #include "arrow_scan.hpp"
+#include "catalog.hpp"
 
 #include "duckdb/catalog/catalog.hpp"
 #include "duckdb/catalog/catalog_entry/schema_catalog_entry.hpp"
@@ -31,18 +32,6 @@
 
 namespace vgi {
 using namespace duckdb;
-
-// The Rust catalog handle, shared by the catalog and every function/binding made from it, so
-// a DETACH never leaves them dangling.
-struct CatalogHandle {
-	VgiCatalog *rust;
-	explicit CatalogHandle(VgiCatalog *rust_p) : rust(rust_p) {
-	}
-	~CatalogHandle() {
-		vgi_catalog_free(rust);
-	}
-};
-using CatalogHandlePtr = std::shared_ptr<CatalogHandle>;
 
 // Owns a Rust entry list.
 struct Entries {
@@ -172,27 +161,8 @@ static unique_ptr<CatalogEntry> MakeView(ClientContext &context, Catalog &catalo
 
 // ------------------------------------------------------------------------------ table functions
 
-struct VgiFunctionInfo : public TableFunctionInfo {
-	CatalogHandlePtr handle;
-	string schema;
-	string function;
-	// Declared positional parameter count; DuckDB passes the ones the user gave.
-	idx_t positional = 0;
-};
-
-// Arguments as the wire's layout (positional_<i>, named_<name>), exported as one Arrow row.
-static void ExportArguments(ClientContext &context, TableFunctionBindInput &input, ArrowSchema &schema,
-                            ArrowArray &array) {
-	vector<string> names;
-	vector<Value> values;
-	for (idx_t i = 0; i < input.inputs.size(); i++) {
-		names.push_back("positional_" + std::to_string(i));
-		values.push_back(input.inputs[i]);
-	}
-	for (auto &named : input.named_parameters) {
-		names.push_back("named_" + named.first.GetIdentifierName());
-		values.push_back(named.second);
-	}
+void ExportRow(ClientContext &context, const vector<string> &names, const vector<Value> &values, ArrowSchema &schema,
+               ArrowArray &array) {
 	vector<LogicalType> types;
 	for (auto &v : values) {
 		types.push_back(v.type());
@@ -206,6 +176,23 @@ static void ExportArguments(ClientContext &context, TableFunctionBindInput &inpu
 	}
 	chunk.SetCardinality(1);
 	ArrowConverter::ToArrowArray(chunk, &array, properties, {});
+}
+
+void ExportArguments(ClientContext &context, TableFunctionBindInput &input, ArrowSchema &schema, ArrowArray &array) {
+	vector<string> names;
+	vector<Value> values;
+	for (auto &value : input.inputs) {
+		if (value.type().id() == LogicalTypeId::TABLE) {
+			continue; // the input relation of a table-in-out call is not an argument
+		}
+		names.push_back("positional_" + std::to_string(names.size()));
+		values.push_back(value);
+	}
+	for (auto &named : input.named_parameters) {
+		names.push_back("named_" + named.first.GetIdentifierName());
+		values.push_back(named.second);
+	}
+	ExportRow(context, names, values, schema, array);
 }
 
 static unique_ptr<FunctionData> WorkerFunctionBind(ClientContext &context, TableFunctionBindInput &input,
@@ -239,14 +226,17 @@ static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalo
 	vector<Param> positional, named;
 	optional<Param> varargs;
 	idx_t required = 0;
+	bool table_input = false;
 	for (idx_t p = 0; p < idx_t(params.arrow_schema.n_children); p++) {
 		auto &field = *params.arrow_schema.children[p];
 		ArrowSchemaMetadata metadata(field.metadata);
 		auto kind = metadata.GetOption("vgi_type");
+		Param param {field.name, kind == "table" ? LogicalType::TABLE
+		                         : kind == "any" ? LogicalType::ANY
+		                                         : ArrowFieldType(context, field)};
 		if (kind == "table") {
-			return nullptr; // table-in-out functions are adapted separately
+			table_input = true;
 		}
-		Param param {field.name, kind == "any" ? LogicalType::ANY : ArrowFieldType(context, field)};
 		if (metadata.GetOption("vgi_arg") == "named") {
 			named.push_back(std::move(param));
 		} else if (metadata.GetOption("vgi_varargs") == "true") {
@@ -262,11 +252,11 @@ static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalo
 	function_info->handle = handle;
 	function_info->schema = schema.name.GetIdentifierName();
 	function_info->function = name;
-	function_info->positional = positional.size();
 	// Trailing positional parameters with defaults may be omitted: one overload per arity.
 	TableFunctionSet set {Identifier(name)};
 	for (idx_t arity = required; arity <= positional.size(); arity++) {
-		TableFunction function(Identifier(name), vector<LogicalType>(), nullptr, WorkerFunctionBind);
+		auto function = table_input ? MakeInOutFunction(name, function_info)
+		                            : TableFunction(Identifier(name), vector<LogicalType>(), nullptr, WorkerFunctionBind);
 		auto &signature = function.GetSignature();
 		for (idx_t p = 0; p < arity; p++) {
 			signature.AddPositionalOnly(Identifier(positional[p].name), positional[p].type);
@@ -282,8 +272,10 @@ static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalo
 				}
 			});
 		}
-		SetArrowScanCallbacks(function);
-		function.projection_pushdown = true;
+		if (!table_input) {
+			SetArrowScanCallbacks(function);
+			function.projection_pushdown = true;
+		}
 		function.function_info = function_info;
 		set.AddFunction(std::move(function));
 	}

@@ -120,6 +120,26 @@ VgiError *vgi_table_function_bind(const VgiCatalog *catalog, const char *schema,
                                   struct ArrowSchema *args_schema, struct ArrowArray *args,
                                   VgiBinding **out_binding, struct ArrowSchema *out_schema);
 
+// ---- table-in-out functions: f((SELECT ...)) ----------------------------------------------------
+typedef struct VgiInOutBinding VgiInOutBinding;
+typedef struct VgiInOut VgiInOut;
+typedef struct VgiBatches VgiBatches;
+VgiError *vgi_in_out_bind(const VgiCatalog *catalog, const char *schema, const char *function,
+                          struct ArrowSchema *args_schema, struct ArrowArray *args, struct ArrowSchema *input_schema,
+                          VgiInOutBinding **out_binding, struct ArrowSchema *out_schema);
+void vgi_in_out_binding_free(VgiInOutBinding *binding);
+VgiError *vgi_in_out_open(const VgiInOutBinding *binding, VgiInterruptCheck interrupted, void *context,
+                          VgiInOut **out);
+// One input chunk in, the output batches for it out.
+VgiError *vgi_in_out_process(VgiInOut *execution, struct ArrowSchema *input_schema, struct ArrowArray *input,
+                             VgiBatches **out);
+// End of input; the FINALIZE phase's batches (possibly none).
+VgiError *vgi_in_out_finish(VgiInOut *execution, VgiBatches **out);
+void vgi_in_out_free(VgiInOut *execution);
+// Pops the next batch (struct array); out->release == NULL when the list is empty.
+VgiError *vgi_batches_next(VgiBatches *batches, struct ArrowArray *out);
+void vgi_batches_free(VgiBatches *batches);
+
 // ---- implemented in C++ ---------------------------------------------------------------------
 #ifdef __cplusplus
 }

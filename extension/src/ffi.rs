@@ -17,6 +17,7 @@ use std::sync::Arc;
 use worker_client::CancelHandle;
 
 use crate::catalog::AttachedCatalog;
+use crate::functions::{InOutBinding, InOutExecution};
 use crate::scan::{check_batch, Binding, Scan, WorkerBinding};
 
 /// An error handed to C++; freed with `vgi_error_free`.
@@ -111,6 +112,19 @@ impl SendPtr {
     }
 }
 
+/// A cancel handle that reports DuckDB's "query interrupted" flag.
+unsafe fn interrupt_handle(interrupted: Option<unsafe extern "C" fn(*mut c_void) -> i32>, context: *mut c_void) -> CancelHandle {
+    match interrupted {
+        Some(check) => {
+            let context = SendPtr(context);
+            // SAFETY: DuckDB's ClientContext outlives the executions of its query, and the
+            // check runs on the thread that waits for the worker.
+            CancelHandle::with_check(move || unsafe { check(context.get()) != 0 })
+        }
+        None => CancelHandle::new(),
+    }
+}
+
 /// Publishes a binding and its schema to C++.
 unsafe fn export_binding(binding: Box<dyn Binding>, out: *mut *mut VgiBinding, out_schema: *mut FFI_ArrowSchema) -> Result<()> {
     let schema = FFI_ArrowSchema::try_from(binding.schema().as_ref())?;
@@ -134,16 +148,7 @@ pub unsafe extern "C" fn vgi_binding_open(
         let binding = &(*binding).0;
         let projection: Option<Vec<usize>> =
             (!columns.is_null()).then(|| std::slice::from_raw_parts(columns, n).iter().map(|&c| c as usize).collect());
-        let cancel = match interrupted {
-            Some(check) => {
-                let context = SendPtr(context);
-                // SAFETY: DuckDB's ClientContext outlives the scans of its query, and the check
-                // runs on the thread that waits for the worker.
-                CancelHandle::with_check(move || unsafe { check(context.get()) != 0 })
-            }
-            None => CancelHandle::new(),
-        };
-        let scan = binding.open(projection.as_deref(), cancel)?;
+        let scan = binding.open(projection.as_deref(), interrupt_handle(interrupted, context))?;
         let schema = scan.schema();
         *out = Box::into_raw(Box::new(VgiScan { scan, schema }));
         Ok(())
@@ -375,16 +380,120 @@ pub unsafe extern "C" fn vgi_table_function_bind(
         let catalog = (*catalog).catalog.clone();
         let schema = str_arg(schema, "the schema name")?;
         let path = catalog.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]);
-        let batch = import_batch(args_schema, args)?;
-        let mut arguments = worker_client::arguments::Arguments::default();
-        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-            if let Some(name) = field.name().strip_prefix("named_") {
-                arguments.named.push((name.to_string(), column.clone()));
-            } else {
-                arguments.positional.push(column.clone());
-            }
-        }
+        let arguments = arguments_from_row(&import_batch(args_schema, args)?);
         let binding = WorkerBinding::bind(catalog, str_arg(function, "the function name")?, Some(path), &arguments)?;
         export_binding(Box::new(binding), out, out_schema)
     })
+}
+
+// ---- table-in-out functions ------------------------------------------------------------------
+
+pub struct VgiInOutBinding(Arc<InOutBinding>);
+pub struct VgiInOut(InOutExecution);
+pub struct VgiBatches(std::vec::IntoIter<RecordBatch>);
+
+/// Splits the adapter's argument row into the wire's positional and named arguments.
+fn arguments_from_row(batch: &RecordBatch) -> worker_client::arguments::Arguments {
+    let mut arguments = worker_client::arguments::Arguments::default();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if let Some(name) = field.name().strip_prefix("named_") {
+            arguments.named.push((name.to_string(), column.clone()));
+        } else {
+            arguments.positional.push(column.clone());
+        }
+    }
+    arguments
+}
+
+/// Binds a table-in-out function to its input relation (`input_schema`).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_in_out_bind(
+    catalog: *const VgiCatalog,
+    schema: *const c_char,
+    function: *const c_char,
+    args_schema: *mut FFI_ArrowSchema,
+    args: *mut FFI_ArrowArray,
+    input_schema: *mut FFI_ArrowSchema,
+    out: *mut *mut VgiInOutBinding,
+    out_schema: *mut FFI_ArrowSchema,
+) -> *mut VgiError {
+    guard(|| {
+        let catalog = (*catalog).catalog.clone();
+        let schema = str_arg(schema, "the schema name")?;
+        let path = catalog.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]);
+        let arguments = arguments_from_row(&import_batch(args_schema, args)?);
+        let input = ptr::replace(input_schema, FFI_ArrowSchema::empty());
+        let input = Arc::new(arrow_schema::Schema::try_from(&input)?);
+        let binding = InOutBinding::bind(catalog, path, str_arg(function, "the function name")?, &arguments, input)?;
+        ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
+        *out = Box::into_raw(Box::new(VgiInOutBinding(Arc::new(binding))));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_in_out_binding_free(binding: *mut VgiInOutBinding) {
+    guard_void(|| drop(Box::from_raw(binding)));
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_in_out_open(
+    binding: *const VgiInOutBinding,
+    interrupted: Option<unsafe extern "C" fn(*mut c_void) -> i32>,
+    context: *mut c_void,
+    out: *mut *mut VgiInOut,
+) -> *mut VgiError {
+    guard(|| {
+        let execution = (*binding).0.open(interrupt_handle(interrupted, context))?;
+        *out = Box::into_raw(Box::new(VgiInOut(execution)));
+        Ok(())
+    })
+}
+
+/// Sends one input chunk; `out` receives the output batches for it.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_in_out_process(
+    execution: *mut VgiInOut,
+    input_schema: *mut FFI_ArrowSchema,
+    input: *mut FFI_ArrowArray,
+    out: *mut *mut VgiBatches,
+) -> *mut VgiError {
+    guard(|| {
+        let batch = import_batch(input_schema, input)?;
+        let outputs = (*execution).0.process(&batch)?;
+        *out = Box::into_raw(Box::new(VgiBatches(outputs.into_iter())));
+        Ok(())
+    })
+}
+
+/// Ends the input; `out` receives the FINALIZE phase's batches (possibly none).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_in_out_finish(execution: *mut VgiInOut, out: *mut *mut VgiBatches) -> *mut VgiError {
+    guard(|| {
+        let outputs = (*execution).0.finish()?;
+        *out = Box::into_raw(Box::new(VgiBatches(outputs.into_iter())));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_in_out_free(execution: *mut VgiInOut) {
+    guard_void(|| drop(Box::from_raw(execution)));
+}
+
+/// The next batch of a list as a struct array; `out->release` is NULL when none is left.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_batches_next(batches: *mut VgiBatches, out: *mut FFI_ArrowArray) -> *mut VgiError {
+    ptr::write(out, FFI_ArrowArray::empty());
+    guard(|| {
+        if let Some(batch) = (*batches).0.next() {
+            ptr::write(out, FFI_ArrowArray::new(&StructArray::from(batch).to_data()));
+        }
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_batches_free(batches: *mut VgiBatches) {
+    guard_void(|| drop(Box::from_raw(batches)));
 }

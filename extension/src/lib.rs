@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod discovery;
 pub mod error;
 pub mod ffi;
+pub mod functions;
 pub mod scan;
 
 extern "C-unwind" {

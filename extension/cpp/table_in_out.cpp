@@ -1,0 +1,186 @@
+// f((SELECT ...)): a worker table-in-out function as a DuckDB in-out table function. Input
+// chunks go to Rust as Arrow, output batches come back as Arrow and are converted with DuckDB's
+// own Arrow reader, at most one vector at a time.
+#include "arrow_scan.hpp"
+#include "catalog.hpp"
+
+#include "duckdb/common/arrow/arrow_converter.hpp"
+
+namespace vgi {
+using namespace duckdb;
+
+namespace {
+
+struct InOutBindData : public TableFunctionData {
+	std::shared_ptr<VgiInOutBinding> binding;
+	ArrowTableSchema arrow_table;
+	vector<LogicalType> input_types;
+	vector<string> input_names;
+};
+
+// One worker stream per query, shared by DuckDB's threads (calls are serialized): the
+// worker sees one substream and FINALIZE runs once, after the last thread's input.
+struct InOutGlobalState : public GlobalTableFunctionState {
+	mutex lock;
+	VgiInOut *execution = nullptr;
+	idx_t threads = 0;
+	idx_t finished_threads = 0;
+	bool finalized = false;
+	~InOutGlobalState() override {
+		if (execution) {
+			vgi_in_out_free(execution);
+		}
+	}
+};
+
+struct InOutLocalState : public ArrowScanLocalState {
+	explicit InOutLocalState(ClientContext &context) : ArrowScanLocalState(make_uniq<ArrowArrayWrapper>(), context) {
+	}
+	VgiBatches *pending = nullptr;
+	//! The current input chunk went to the worker (DuckDB repeats it while we have output).
+	bool input_sent = false;
+	//! This thread's input ended (in_out_function_final was called).
+	bool reached_end = false;
+	~InOutLocalState() override {
+		if (pending) {
+			vgi_batches_free(pending);
+		}
+	}
+	// Makes the next pending batch current; false when none is left.
+	bool NextBatch() {
+		while (pending) {
+			auto chunk = make_shared_ptr<ArrowArrayWrapper>();
+			ThrowIfError(vgi_batches_next(pending, &chunk->arrow_array));
+			if (!chunk->arrow_array.release) {
+				vgi_batches_free(pending);
+				pending = nullptr;
+				break;
+			}
+			if (chunk->arrow_array.length == 0) {
+				continue;
+			}
+			Reset();
+			this->chunk = std::move(chunk);
+			return true;
+		}
+		return false;
+	}
+	bool HasRows() const {
+		return chunk && chunk_offset < static_cast<idx_t>(chunk->arrow_array.length);
+	}
+	// Emits up to one vector of the current batch; true if rows remain to emit.
+	bool Emit(const InOutBindData &bind, DataChunk &output) {
+		if (!HasRows() && !NextBatch()) {
+			return false;
+		}
+		auto remaining = static_cast<idx_t>(chunk->arrow_array.length) - chunk_offset;
+		output.SetChildCardinality(MinValue<idx_t>(STANDARD_VECTOR_SIZE, remaining));
+		ArrowTableFunction::ArrowToDuckDB(*this, bind.arrow_table.GetColumns(), output, false);
+		chunk_offset += output.size();
+		return HasRows() || pending;
+	}
+};
+
+// Input rows are exported losslessly (UUID, HUGEINT, TIMETZ keep their types as Arrow
+// extension types) so an echo of them comes back as what went in.
+ClientProperties InputProperties(ClientContext &context) {
+	auto properties = context.GetClientProperties();
+	properties.arrow_lossless_conversion = true;
+	return properties;
+}
+
+unique_ptr<FunctionData> InOutBind(ClientContext &context, TableFunctionBindInput &input,
+                                   vector<LogicalType> &return_types, vector<Identifier> &names) {
+	auto &info = input.info->Cast<VgiFunctionInfo>();
+	auto data = make_uniq<InOutBindData>();
+	data->input_types = input.input_table_types;
+	for (auto &name : input.input_table_names) {
+		data->input_names.push_back(name.GetIdentifierName());
+	}
+	ArrowSchemaWrapper args_schema, input_schema;
+	ArrowArrayWrapper args;
+	ExportArguments(context, input, args_schema.arrow_schema, args.arrow_array);
+	auto properties = InputProperties(context);
+	ArrowConverter::ToArrowSchema(&input_schema.arrow_schema, data->input_types, data->input_names, properties);
+	VgiInOutBinding *binding = nullptr;
+	ArrowSchemaWrapper output_schema;
+	ThrowIfError(vgi_in_out_bind(info.handle->rust, info.schema.c_str(), info.function.c_str(),
+	                             &args_schema.arrow_schema, &args.arrow_array, &input_schema.arrow_schema, &binding,
+	                             &output_schema.arrow_schema));
+	data->binding = std::shared_ptr<VgiInOutBinding>(binding, RustDeleter<VgiInOutBinding, vgi_in_out_binding_free>());
+	ArrowTableFunction::PopulateArrowTableSchema(context, data->arrow_table, output_schema.arrow_schema);
+	return_types = data->arrow_table.GetTypes();
+	for (auto &name : data->arrow_table.GetNames()) {
+		names.emplace_back(name);
+	}
+	return std::move(data);
+}
+
+unique_ptr<GlobalTableFunctionState> InOutInitGlobal(ClientContext &context, TableFunctionInitInput &input) {
+	auto &bind = input.bind_data->Cast<InOutBindData>();
+	auto state = make_uniq<InOutGlobalState>();
+	ThrowIfError(vgi_in_out_open(bind.binding.get(), IsInterrupted, &context, &state->execution));
+	return std::move(state);
+}
+
+unique_ptr<LocalTableFunctionState> InOutInitLocal(ExecutionContext &context, TableFunctionInitInput &input,
+                                                   GlobalTableFunctionState *global_p) {
+	auto &global = global_p->Cast<InOutGlobalState>();
+	lock_guard<mutex> guard(global.lock);
+	global.threads++;
+	return make_uniq<InOutLocalState>(context.client);
+}
+
+OperatorResultType InOut(ExecutionContext &context, TableFunctionInput &data, DataChunk &input, DataChunk &output) {
+	auto &bind = data.bind_data->Cast<InOutBindData>();
+	auto &global = data.global_state->Cast<InOutGlobalState>();
+	auto &local = data.local_state->Cast<InOutLocalState>();
+	if (!local.input_sent) {
+		local.input_sent = true;
+		if (input.size() > 0) {
+			input.Flatten();
+			ArrowSchemaWrapper schema;
+			ArrowArrayWrapper array;
+			auto properties = InputProperties(context.client);
+			ArrowConverter::ToArrowSchema(&schema.arrow_schema, bind.input_types, bind.input_names, properties);
+			ArrowConverter::ToArrowArray(input, &array.arrow_array, properties, {});
+			lock_guard<mutex> guard(global.lock);
+			ThrowIfError(vgi_in_out_process(global.execution, &schema.arrow_schema, &array.arrow_array, &local.pending));
+		}
+	}
+	if (local.Emit(bind, output)) {
+		return OperatorResultType::HAVE_MORE_OUTPUT;
+	}
+	local.input_sent = false;
+	return OperatorResultType::NEED_MORE_INPUT;
+}
+
+OperatorFinalizeResultType InOutFinal(ExecutionContext &context, TableFunctionInput &data, DataChunk &output) {
+	auto &bind = data.bind_data->Cast<InOutBindData>();
+	auto &global = data.global_state->Cast<InOutGlobalState>();
+	auto &local = data.local_state->Cast<InOutLocalState>();
+	if (!local.reached_end) {
+		local.reached_end = true;
+		lock_guard<mutex> guard(global.lock);
+		global.finished_threads++;
+		if (global.finished_threads == global.threads && !global.finalized) {
+			global.finalized = true;
+			ThrowIfError(vgi_in_out_finish(global.execution, &local.pending));
+		}
+	}
+	return local.Emit(bind, output) ? OperatorFinalizeResultType::HAVE_MORE_OUTPUT
+	                                : OperatorFinalizeResultType::FINISHED;
+}
+
+} // namespace
+
+TableFunction MakeInOutFunction(const std::string &name, shared_ptr<VgiFunctionInfo> info) {
+	TableFunction function(Identifier(name), vector<LogicalType>(), nullptr, InOutBind, InOutInitGlobal,
+	                       InOutInitLocal);
+	function.in_out_function = InOut;
+	function.in_out_function_final = InOutFinal;
+	function.function_info = std::move(info);
+	return function;
+}
+
+} // namespace vgi
