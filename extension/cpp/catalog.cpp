@@ -9,6 +9,8 @@
 #include "duckdb/catalog/catalog_entry/schema_catalog_entry.hpp"
 #include "duckdb/catalog/catalog_entry/table_catalog_entry.hpp"
 #include "duckdb/catalog/catalog_entry/table_function_catalog_entry.hpp"
+#include "duckdb/catalog/catalog_entry/scalar_function_catalog_entry.hpp"
+#include "duckdb/parser/parsed_data/create_scalar_function_info.hpp"
 #include "duckdb/catalog/catalog_entry/view_catalog_entry.hpp"
 #include "duckdb/catalog/entry_lookup_info.hpp"
 #include "duckdb/common/arrow/arrow_converter.hpp"
@@ -285,6 +287,46 @@ static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalo
 	return make_uniq<TableFunctionCatalogEntry>(catalog, schema, info);
 }
 
+// A worker scalar function: positional parameters (some constant), overloads for trailing
+// defaulted ones; the declared result type is refined by the worker's bind.
+static unique_ptr<CatalogEntry> MakeScalarEntry(ClientContext &context, Catalog &catalog, SchemaCatalogEntry &schema,
+                                                const Entries &entries, idx_t i, const CatalogHandlePtr &handle) {
+	auto name = entries.Name(i);
+	ArrowSchemaWrapper params, output;
+	entries.Columns(i, params);
+	ThrowIfError(vgi_entries_output(entries.list, i, &output.arrow_schema));
+	vector<LogicalType> types;
+	vector<bool> constant;
+	idx_t required = 0;
+	for (idx_t p = 0; p < idx_t(params.arrow_schema.n_children); p++) {
+		auto &field = *params.arrow_schema.children[p];
+		ArrowSchemaMetadata metadata(field.metadata);
+		if (metadata.GetOption("vgi_arg") == "named" || metadata.GetOption("vgi_varargs") == "true" ||
+		    metadata.GetOption("vgi_type") == "table") {
+			return nullptr; // not expressible as a DuckDB scalar signature yet
+		}
+		types.push_back(metadata.GetOption("vgi_type") == "any" ? LogicalType::ANY : ArrowFieldType(context, field));
+		constant.push_back(metadata.GetOption("vgi_const") == "true");
+		if (metadata.GetOption("vgi_default").empty()) {
+			required = types.size();
+		}
+	}
+	LogicalType return_type = LogicalType::ANY;
+	if (output.arrow_schema.release && output.arrow_schema.n_children == 1) {
+		return_type = ArrowFieldType(context, *output.arrow_schema.children[0]);
+	}
+	ScalarFunctionSet set {Identifier(name)};
+	for (idx_t arity = required; arity <= types.size(); arity++) {
+		vector<LogicalType> arguments(types.begin(), types.begin() + NumericCast<int64_t>(arity));
+		set.AddFunction(MakeScalarFunction(name, handle, schema.name.GetIdentifierName(), arguments, constant,
+		                                   return_type));
+	}
+	CreateScalarFunctionInfo info(std::move(set));
+	info.SetQualification(catalog.GetName(), schema.name);
+	info.comment = entries.Comment(i);
+	return make_uniq<ScalarFunctionCatalogEntry>(catalog, schema, info);
+}
+
 // ------------------------------------------------------------------------------ schemas
 
 class VgiSchemaEntry : public SchemaCatalogEntry {
@@ -368,6 +410,15 @@ private:
 			LoadEntries(*handle, &schema_name, VGI_ENTRY_VIEWS, entries);
 			for (idx_t i = 0; i < entries.Count(); i++) {
 				map[entries.Name(i)] = MakeView(context, catalog, *this, entries, i);
+			}
+			break;
+		case CatalogType::SCALAR_FUNCTION_ENTRY:
+			LoadEntries(*handle, &schema_name, VGI_ENTRY_SCALAR_FUNCTIONS, entries);
+			for (idx_t i = 0; i < entries.Count(); i++) {
+				auto entry = MakeScalarEntry(context, catalog, *this, entries, i, handle);
+				if (entry) {
+					map[entries.Name(i)] = std::move(entry);
+				}
 			}
 			break;
 		case CatalogType::TABLE_FUNCTION_ENTRY:

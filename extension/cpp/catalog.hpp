@@ -32,6 +32,12 @@ void ExportRow(duckdb::ClientContext &context, const duckdb::vector<std::string>
 void ExportArguments(duckdb::ClientContext &context, duckdb::TableFunctionBindInput &input, ArrowSchema &schema,
                      ArrowArray &array);
 
+// A DuckDB scalar function calling a worker function. `constant[i]`: positional parameter i
+// must be a constant (vgi_const) and travels in the bind's Arguments.
+duckdb::ScalarFunction MakeScalarFunction(const std::string &name, CatalogHandlePtr handle, const std::string &schema,
+                                          const duckdb::vector<duckdb::LogicalType> &parameters,
+                                          const duckdb::vector<bool> &constant, duckdb::LogicalType return_type);
+
 // A DuckDB table-in-out function calling the worker function described by `info`.
 duckdb::TableFunction MakeInOutFunction(const std::string &name, duckdb::shared_ptr<VgiFunctionInfo> info);
 

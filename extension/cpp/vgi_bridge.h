@@ -102,6 +102,7 @@ enum VgiEntryKind {
 	VGI_ENTRY_TABLES = 1,           // columns: the table's columns (nullable flag, metadata)
 	VGI_ENTRY_VIEWS = 2,            // sql: the view's definition
 	VGI_ENTRY_TABLE_FUNCTIONS = 3,  // columns: the parameters (vgi_arg/vgi_type/... metadata)
+	VGI_ENTRY_SCALAR_FUNCTIONS = 4, // columns: the parameters; output: the declared result
 };
 typedef struct VgiEntries VgiEntries;
 VgiError *vgi_catalog_entries(const VgiCatalog *catalog, const char *schema, int32_t kind, VgiEntries **out);
@@ -110,6 +111,7 @@ const char *vgi_entries_name(const VgiEntries *entries, size_t i);
 const char *vgi_entries_comment(const VgiEntries *entries, size_t i); // NULL when none
 const char *vgi_entries_sql(const VgiEntries *entries, size_t i);     // NULL when none
 VgiError *vgi_entries_columns(const VgiEntries *entries, size_t i, struct ArrowSchema *out);
+VgiError *vgi_entries_output(const VgiEntries *entries, size_t i, struct ArrowSchema *out);
 void vgi_entries_free(VgiEntries *entries);
 
 // Scans of worker data: a catalog table, or a table function call whose `args` is one row of
@@ -139,6 +141,21 @@ void vgi_in_out_free(VgiInOut *execution);
 // Pops the next batch (struct array); out->release == NULL when the list is empty.
 VgiError *vgi_batches_next(VgiBatches *batches, struct ArrowArray *out);
 void vgi_batches_free(VgiBatches *batches);
+
+// ---- scalar functions: one exchange stream per DuckDB thread ----------------------------------
+typedef struct VgiScalarBinding VgiScalarBinding;
+typedef struct VgiScalar VgiScalar;
+// `args`: the constant arguments (wire layout); `input_schema`: the column arguments col_<i>.
+VgiError *vgi_scalar_bind(const VgiCatalog *catalog, const char *schema, const char *function,
+                          struct ArrowSchema *args_schema, struct ArrowArray *args, struct ArrowSchema *input_schema,
+                          VgiScalarBinding **out_binding, struct ArrowSchema *out_schema);
+void vgi_scalar_binding_free(VgiScalarBinding *binding);
+VgiError *vgi_scalar_open(const VgiScalarBinding *binding, VgiInterruptCheck interrupted, void *context,
+                          VgiScalar **out);
+// One chunk of `rows` rows in; `out` is a struct array holding the result column.
+VgiError *vgi_scalar_call(VgiScalar *execution, struct ArrowSchema *input_schema, struct ArrowArray *input,
+                          uint64_t rows, struct ArrowArray *out);
+void vgi_scalar_free(VgiScalar *execution);
 
 // ---- implemented in C++ ---------------------------------------------------------------------
 #ifdef __cplusplus

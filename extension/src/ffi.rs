@@ -17,7 +17,7 @@ use std::sync::Arc;
 use worker_client::CancelHandle;
 
 use crate::catalog::AttachedCatalog;
-use crate::functions::{InOutBinding, InOutExecution};
+use crate::functions::{InOutBinding, InOutExecution, ScalarBinding, ScalarExecution};
 use crate::scan::{check_batch, Binding, Scan, WorkerBinding};
 
 /// An error handed to C++; freed with `vgi_error_free`.
@@ -255,12 +255,15 @@ const ENTRY_SCHEMAS: i32 = 0;
 const ENTRY_TABLES: i32 = 1;
 const ENTRY_VIEWS: i32 = 2;
 const ENTRY_TABLE_FUNCTIONS: i32 = 3;
+const ENTRY_SCALAR_FUNCTIONS: i32 = 4;
 
 struct EntryItem {
     name: CString,
     comment: Option<CString>,
     sql: Option<CString>,
     columns: Option<SchemaRef>,
+    /// Functions: the declared output schema.
+    output: Option<SchemaRef>,
 }
 
 pub struct VgiEntries(Vec<EntryItem>);
@@ -274,7 +277,13 @@ fn c_string(s: &str) -> CString {
 pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema: *const c_char, kind: i32, out: *mut *mut VgiEntries) -> *mut VgiError {
     guard(|| {
         let contents = (*catalog).catalog.contents()?;
-        let item = |name: &str, comment: &Option<String>| EntryItem { name: c_string(name), comment: comment.as_deref().map(c_string), sql: None, columns: None };
+        let item = |name: &str, comment: &Option<String>| EntryItem {
+            name: c_string(name),
+            comment: comment.as_deref().map(c_string),
+            sql: None,
+            columns: None,
+            output: None,
+        };
         let items = if kind == ENTRY_SCHEMAS {
             contents.schemas.iter().map(|s| item(&s.name, &s.comment)).collect()
         } else {
@@ -288,11 +297,25 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                         .map(|t| Ok(EntryItem { columns: Some(crate::catalog::table_columns(t)?), ..item(&t.name, &t.comment) }))
                         .collect::<Result<_>>()?,
                     ENTRY_VIEWS => s.views.iter().map(|v| EntryItem { sql: Some(c_string(&v.definition)), ..item(&v.name, &v.comment) }).collect(),
-                    ENTRY_TABLE_FUNCTIONS => s
-                        .table_functions()
+                    ENTRY_TABLE_FUNCTIONS | ENTRY_SCALAR_FUNCTIONS => s
+                        .functions
+                        .iter()
+                        .filter(|f| {
+                            f.function_type
+                                == if kind == ENTRY_TABLE_FUNCTIONS {
+                                    worker_client::records::FunctionType::Table
+                                } else {
+                                    worker_client::records::FunctionType::Scalar
+                                }
+                        })
                         .map(|f| {
                             let arguments = worker_client::framing::decode_schema(&f.arguments.0 .0)?;
-                            Ok(EntryItem { columns: Some(Arc::new(arguments)), ..item(&f.name, &f.comment) })
+                            let output = worker_client::framing::decode_schema(&f.output_schema.0 .0)?;
+                            Ok(EntryItem {
+                                columns: Some(Arc::new(arguments)),
+                                output: Some(Arc::new(output)),
+                                ..item(&f.name, &f.comment)
+                            })
                         })
                         .collect::<Result<_>>()?,
                     other => return Err(Error::internal(format!("unknown entry kind {other}"))),
@@ -336,6 +359,18 @@ pub unsafe extern "C" fn vgi_entries_columns(entries: *const VgiEntries, i: usiz
     guard(|| {
         if let Some(columns) = entry(entries, i).and_then(|e| e.columns.as_ref()) {
             ptr::write(out, FFI_ArrowSchema::try_from(columns.as_ref())?);
+        }
+        Ok(())
+    })
+}
+
+/// A function's declared output schema (empty when not a function).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_entries_output(entries: *const VgiEntries, i: usize, out: *mut FFI_ArrowSchema) -> *mut VgiError {
+    ptr::write(out, FFI_ArrowSchema::empty());
+    guard(|| {
+        if let Some(output) = entry(entries, i).and_then(|e| e.output.as_ref()) {
+            ptr::write(out, FFI_ArrowSchema::try_from(output.as_ref())?);
         }
         Ok(())
     })
@@ -496,4 +531,83 @@ pub unsafe extern "C" fn vgi_batches_next(batches: *mut VgiBatches, out: *mut FF
 #[no_mangle]
 pub unsafe extern "C" fn vgi_batches_free(batches: *mut VgiBatches) {
     guard_void(|| drop(Box::from_raw(batches)));
+}
+
+// ---- scalar functions ------------------------------------------------------------------------
+
+pub struct VgiScalarBinding(Arc<ScalarBinding>);
+pub struct VgiScalar(ScalarExecution);
+
+/// Binds a scalar function: `args` are its constant arguments, `input_schema` its column
+/// arguments (`col_<i>`).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_scalar_bind(
+    catalog: *const VgiCatalog,
+    schema: *const c_char,
+    function: *const c_char,
+    args_schema: *mut FFI_ArrowSchema,
+    args: *mut FFI_ArrowArray,
+    input_schema: *mut FFI_ArrowSchema,
+    out: *mut *mut VgiScalarBinding,
+    out_schema: *mut FFI_ArrowSchema,
+) -> *mut VgiError {
+    guard(|| {
+        let catalog = (*catalog).catalog.clone();
+        let schema = str_arg(schema, "the schema name")?;
+        let path = catalog.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]);
+        let arguments = arguments_from_row(&import_batch(args_schema, args)?);
+        let input = ptr::replace(input_schema, FFI_ArrowSchema::empty());
+        let input = Arc::new(arrow_schema::Schema::try_from(&input)?);
+        let binding = ScalarBinding::bind(catalog, path, str_arg(function, "the function name")?, &arguments, input)?;
+        ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
+        *out = Box::into_raw(Box::new(VgiScalarBinding(Arc::new(binding))));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_scalar_binding_free(binding: *mut VgiScalarBinding) {
+    guard_void(|| drop(Box::from_raw(binding)));
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_scalar_open(
+    binding: *const VgiScalarBinding,
+    interrupted: Option<unsafe extern "C" fn(*mut c_void) -> i32>,
+    context: *mut c_void,
+    out: *mut *mut VgiScalar,
+) -> *mut VgiError {
+    guard(|| {
+        let execution = (*binding).0.open(interrupt_handle(interrupted, context))?;
+        *out = Box::into_raw(Box::new(VgiScalar(execution)));
+        Ok(())
+    })
+}
+
+/// Evaluates one chunk of `rows` rows (the column arguments; zero columns for a function
+/// without them). `out` receives a struct array with the one result column.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_scalar_call(
+    execution: *mut VgiScalar,
+    input_schema: *mut FFI_ArrowSchema,
+    input: *mut FFI_ArrowArray,
+    rows: u64,
+    out: *mut FFI_ArrowArray,
+) -> *mut VgiError {
+    ptr::write(out, FFI_ArrowArray::empty());
+    guard(|| {
+        let mut batch = import_batch(input_schema, input)?;
+        if batch.num_columns() == 0 {
+            let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows as usize));
+            batch = RecordBatch::try_new_with_options(batch.schema(), vec![], &options)?;
+        }
+        let result = (*execution).0.call(&batch)?;
+        ptr::write(out, FFI_ArrowArray::new(&StructArray::from(result).to_data()));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_scalar_free(execution: *mut VgiScalar) {
+    guard_void(|| drop(Box::from_raw(execution)));
 }

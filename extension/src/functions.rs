@@ -174,3 +174,96 @@ impl Drop for InOutExecution {
         }
     }
 }
+
+/// A scalar function bound to the types of its column arguments (constant arguments travel
+/// in `Arguments`).
+pub struct ScalarBinding {
+    catalog: Arc<AttachedCatalog>,
+    request: BindRequest,
+    response: BindResponse,
+    input_schema: SchemaRef,
+    output_schema: SchemaRef,
+}
+
+impl ScalarBinding {
+    pub fn bind(
+        catalog: Arc<AttachedCatalog>,
+        schema_path: Vec<String>,
+        function: &str,
+        constants: &Arguments,
+        input_schema: SchemaRef,
+    ) -> Result<Self> {
+        let request = BindRequest {
+            function_name: function.into(),
+            arguments: constants.to_blob()?,
+            function_type: FunctionType::Scalar,
+            input_schema: Some(Blob(encode_schema(&input_schema))),
+            attach_opaque_data: Some(catalog.attach_data()),
+            schema_path: Some(schema_path),
+            ..Default::default()
+        };
+        let response = catalog.with_client(|c| c.bind(&request, None))?;
+        let output_schema = Arc::new(decode_schema(&response.output_schema.0)?);
+        if output_schema.fields().len() != 1 {
+            return Err(Error::new(ErrorKind::Io, format!("scalar function {function} must return one column, its bind returned {}", output_schema.fields().len())));
+        }
+        Ok(ScalarBinding { catalog, request, response, input_schema, output_schema })
+    }
+
+    pub fn output_schema(&self) -> SchemaRef {
+        self.output_schema.clone()
+    }
+
+    /// Opens the exchange stream one DuckDB thread uses for its chunks.
+    pub fn open(self: &Arc<Self>, cancel: CancelHandle) -> Result<ScalarExecution> {
+        let init = InitRequest {
+            bind_call: self.request.to_blob(),
+            output_schema: self.response.output_schema.clone(),
+            bind_opaque_data: self.response.opaque_data.clone(),
+            ..Default::default()
+        };
+        let client = Pool::global().get(&self.catalog.location, &self.catalog.connect)?;
+        let stream = open_or_return(client, &init, StreamKind::Exchange(self.input_schema.clone()), cancel.clone())?;
+        Ok(ScalarExecution { binding: self.clone(), stream: Some(stream), cancel })
+    }
+}
+
+/// One thread's exchange stream for a scalar function.
+pub struct ScalarExecution {
+    binding: Arc<ScalarBinding>,
+    stream: Option<Stream>,
+    cancel: CancelHandle,
+}
+
+impl ScalarExecution {
+    /// Evaluates one chunk: the result has exactly one row per input row.
+    pub fn call(&mut self, input: &RecordBatch) -> Result<RecordBatch> {
+        let stream = self.stream.as_mut().ok_or_else(|| Error::internal("scalar call after close"))?;
+        let (output, _) = stream.exchange(input, &[])?;
+        let expected_rows = input.num_rows();
+        if output.num_rows() != expected_rows || output.schema().fields() != self.binding.output_schema.fields() {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "the worker's scalar result has {} rows of {:?}, expected {} rows of {:?}",
+                    output.num_rows(),
+                    output.schema().fields().iter().map(|f| f.data_type().to_string()).collect::<Vec<_>>(),
+                    expected_rows,
+                    self.binding.output_schema.fields().iter().map(|f| f.data_type().to_string()).collect::<Vec<_>>()
+                ),
+            ));
+        }
+        Ok(output)
+    }
+}
+
+impl Drop for ScalarExecution {
+    fn drop(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            let done = if self.cancel.is_cancelled() { stream.cancel() } else { stream.finish() };
+            if let Ok(client) = done {
+                Pool::global().put(client);
+            }
+        }
+    }
+}

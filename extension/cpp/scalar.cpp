@@ -1,0 +1,149 @@
+// ex.main.f(col, 3): a worker scalar function as a DuckDB scalar function. Constant arguments
+// are folded at bind and sent once; each DuckDB thread evaluates its chunks through its own
+// exchange stream.
+#include "catalog.hpp"
+
+#include "duckdb/common/arrow/arrow_converter.hpp"
+#include "duckdb/execution/expression_executor.hpp"
+#include "duckdb/function/table/arrow.hpp"
+#include "duckdb/planner/expression/bound_function_expression.hpp"
+
+namespace vgi {
+using namespace duckdb;
+
+namespace {
+
+struct VgiScalarInfo : public ScalarFunctionInfo {
+	CatalogHandlePtr handle;
+	string schema;
+	string function;
+	vector<bool> constant;
+};
+
+struct ScalarBindData : public FunctionData {
+	std::shared_ptr<VgiScalarBinding> binding;
+	std::shared_ptr<ArrowTableSchema> output;
+	vector<LogicalType> input_types;
+	vector<string> input_names;
+
+	unique_ptr<FunctionData> Copy() const override {
+		return make_uniq<ScalarBindData>(*this);
+	}
+	bool Equals(const FunctionData &other) const override {
+		return binding == other.Cast<ScalarBindData>().binding;
+	}
+};
+
+struct ScalarLocalState : public FunctionLocalState {
+	VgiScalar *execution = nullptr;
+	~ScalarLocalState() override {
+		if (execution) {
+			vgi_scalar_free(execution);
+		}
+	}
+};
+
+ClientProperties LosslessProperties(ClientContext &context) {
+	auto properties = context.GetClientProperties();
+	properties.arrow_lossless_conversion = true;
+	return properties;
+}
+
+unique_ptr<FunctionData> ScalarBind(BindScalarFunctionInput &input) {
+	auto &bound = input.GetBoundFunction();
+	auto &info = bound.GetDefinition()->GetExtraFunctionInfo().Cast<VgiScalarInfo>();
+	auto &context = input.GetClientContext();
+	auto &arguments = input.GetArguments();
+	auto data = make_uniq<ScalarBindData>();
+	vector<string> const_names;
+	vector<Value> const_values;
+	vector<idx_t> folded;
+	for (idx_t i = 0; i < arguments.size(); i++) {
+		if (i < info.constant.size() && info.constant[i]) {
+			const_names.push_back("positional_" + std::to_string(const_values.size()));
+			const_values.push_back(input.GetConstant(i));
+			folded.push_back(i);
+		} else {
+			data->input_names.push_back("col_" + std::to_string(data->input_types.size()));
+			data->input_types.push_back(arguments[i]->GetReturnType());
+		}
+	}
+	ArrowSchemaWrapper args_schema, input_schema, output_schema;
+	ArrowArrayWrapper args;
+	ExportRow(context, const_names, const_values, args_schema.arrow_schema, args.arrow_array);
+	auto properties = LosslessProperties(context);
+	ArrowConverter::ToArrowSchema(&input_schema.arrow_schema, data->input_types, data->input_names, properties);
+	VgiScalarBinding *binding = nullptr;
+	ThrowIfError(vgi_scalar_bind(info.handle->rust, info.schema.c_str(), info.function.c_str(),
+	                             &args_schema.arrow_schema, &args.arrow_array, &input_schema.arrow_schema, &binding,
+	                             &output_schema.arrow_schema));
+	data->binding =
+	    std::shared_ptr<VgiScalarBinding>(binding, RustDeleter<VgiScalarBinding, vgi_scalar_binding_free>());
+	data->output = std::make_shared<ArrowTableSchema>();
+	ArrowTableFunction::PopulateArrowTableSchema(context, *data->output, output_schema.arrow_schema);
+	bound.SetReturnType(data->output->GetTypes()[0]);
+	// The folded constants are not inputs of the execution.
+	for (auto it = folded.rbegin(); it != folded.rend(); ++it) {
+		arguments.erase(arguments.begin() + NumericCast<int64_t>(*it));
+		bound.GetArguments().erase(bound.GetArguments().begin() + NumericCast<int64_t>(*it));
+	}
+	return std::move(data);
+}
+
+unique_ptr<FunctionLocalState> ScalarInitLocal(ExpressionState &state, const BoundFunctionExpression &expr,
+                                               FunctionData *bind_data) {
+	auto &data = bind_data->Cast<ScalarBindData>();
+	auto local = make_uniq<ScalarLocalState>();
+	auto &context = state.GetContext();
+	ThrowIfError(vgi_scalar_open(data.binding.get(), IsInterrupted, &context, &local->execution));
+	return std::move(local);
+}
+
+void ScalarExecute(DataChunk &args, ExpressionState &state, Vector &result) {
+	auto &expr = state.expr.Cast<BoundFunctionExpression>();
+	auto &data = expr.BindInfo()->Cast<ScalarBindData>();
+	auto &local = ExecuteFunctionState::GetFunctionState(state)->Cast<ScalarLocalState>();
+	auto &context = state.GetContext();
+	ArrowSchemaWrapper schema;
+	ArrowArrayWrapper input;
+	auto properties = LosslessProperties(context);
+	ArrowConverter::ToArrowSchema(&schema.arrow_schema, data.input_types, data.input_names, properties);
+	ArrowConverter::ToArrowArray(args, &input.arrow_array, properties, {});
+	auto output = make_uniq<ArrowArrayWrapper>();
+	ThrowIfError(vgi_scalar_call(local.execution, &schema.arrow_schema, &input.arrow_array, args.size(),
+	                             &output->arrow_array));
+	// Convert the result column into a chunk of our own, then copy it out: the Arrow buffers
+	// are released when this call ends.
+	ArrowScanLocalState scan(std::move(output), context);
+	DataChunk converted;
+	converted.Initialize(Allocator::DefaultAllocator(), data.output->GetTypes(), args.size());
+	converted.SetChildCardinality(args.size());
+	ArrowTableFunction::ArrowToDuckDB(scan, data.output->GetColumns(), converted, false);
+	VectorOperations::Copy(converted.data[0], result, args.size(), 0, 0);
+	if (args.AllConstant()) {
+		result.SetVectorType(VectorType::CONSTANT_VECTOR);
+	}
+}
+
+} // namespace
+
+ScalarFunction MakeScalarFunction(const std::string &name, CatalogHandlePtr handle, const std::string &schema,
+                                  const vector<LogicalType> &parameters, const vector<bool> &constant,
+                                  LogicalType return_type) {
+	ScalarFunction function(Identifier(name), parameters, std::move(return_type), ScalarExecute);
+	auto info = make_shared_ptr<VgiScalarInfo>();
+	info->handle = std::move(handle);
+	info->schema = schema;
+	info->function = name;
+	info->constant = constant;
+	function.SetExtraFunctionInfo(std::move(info));
+	function.SetBindCallback(ScalarBind);
+	function.SetInitStateCallback(ScalarInitLocal);
+	// The worker decides; DuckDB must not constant-fold or deduplicate calls it cannot see.
+	function.SetStability(FunctionStability::VOLATILE);
+	function.SetFallible();
+	function.SetNullHandling(FunctionNullHandling::SPECIAL_HANDLING);
+	return function;
+}
+
+} // namespace vgi
