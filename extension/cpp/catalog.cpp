@@ -287,10 +287,12 @@ static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalo
 	return make_uniq<TableFunctionCatalogEntry>(catalog, schema, info);
 }
 
-// A worker scalar function: positional parameters (some constant), overloads for trailing
-// defaulted ones; the declared result type is refined by the worker's bind.
-static unique_ptr<CatalogEntry> MakeScalarEntry(ClientContext &context, Catalog &catalog, SchemaCatalogEntry &schema,
-                                                const Entries &entries, idx_t i, const CatalogHandlePtr &handle) {
+// Adds the overloads of one worker scalar function entry (a name may have several entries,
+// one per signature): positional parameters, some constant; trailing defaulted ones may be
+// omitted. The declared result type is refined by the worker's bind. False when the
+// signature is not expressible as a DuckDB scalar function yet (named, varargs, table).
+static bool AddScalarOverloads(ClientContext &context, ScalarFunctionSet &set, const Entries &entries, idx_t i,
+                               const CatalogHandlePtr &handle, const string &schema_name) {
 	auto name = entries.Name(i);
 	ArrowSchemaWrapper params, output;
 	entries.Columns(i, params);
@@ -303,7 +305,7 @@ static unique_ptr<CatalogEntry> MakeScalarEntry(ClientContext &context, Catalog 
 		ArrowSchemaMetadata metadata(field.metadata);
 		if (metadata.GetOption("vgi_arg") == "named" || metadata.GetOption("vgi_varargs") == "true" ||
 		    metadata.GetOption("vgi_type") == "table") {
-			return nullptr; // not expressible as a DuckDB scalar signature yet
+			return false;
 		}
 		types.push_back(metadata.GetOption("vgi_type") == "any" ? LogicalType::ANY : ArrowFieldType(context, field));
 		constant.push_back(metadata.GetOption("vgi_const") == "true");
@@ -313,18 +315,16 @@ static unique_ptr<CatalogEntry> MakeScalarEntry(ClientContext &context, Catalog 
 	}
 	LogicalType return_type = LogicalType::ANY;
 	if (output.arrow_schema.release && output.arrow_schema.n_children == 1) {
-		return_type = ArrowFieldType(context, *output.arrow_schema.children[0]);
+		auto declared = ArrowFieldType(context, *output.arrow_schema.children[0]);
+		if (declared.id() != LogicalTypeId::SQLNULL) {
+			return_type = declared;
+		}
 	}
-	ScalarFunctionSet set {Identifier(name)};
 	for (idx_t arity = required; arity <= types.size(); arity++) {
 		vector<LogicalType> arguments(types.begin(), types.begin() + NumericCast<int64_t>(arity));
-		set.AddFunction(MakeScalarFunction(name, handle, schema.name.GetIdentifierName(), arguments, constant,
-		                                   return_type));
+		set.AddFunction(MakeScalarFunction(name, handle, schema_name, arguments, constant, return_type));
 	}
-	CreateScalarFunctionInfo info(std::move(set));
-	info.SetQualification(catalog.GetName(), schema.name);
-	info.comment = entries.Comment(i);
-	return make_uniq<ScalarFunctionCatalogEntry>(catalog, schema, info);
+	return true;
 }
 
 // ------------------------------------------------------------------------------ schemas
@@ -413,14 +413,30 @@ private:
 			}
 			break;
 		case CatalogType::SCALAR_FUNCTION_ENTRY:
+		{
 			LoadEntries(*handle, &schema_name, VGI_ENTRY_SCALAR_FUNCTIONS, entries);
+			case_insensitive_map_t<ScalarFunctionSet> sets;
+			case_insensitive_map_t<Value> comments;
 			for (idx_t i = 0; i < entries.Count(); i++) {
-				auto entry = MakeScalarEntry(context, catalog, *this, entries, i, handle);
-				if (entry) {
-					map[entries.Name(i)] = std::move(entry);
+				auto name = entries.Name(i);
+				auto it = sets.find(name);
+				if (it == sets.end()) {
+					it = sets.emplace(name, ScalarFunctionSet(Identifier(name))).first;
+					comments[name] = entries.Comment(i);
 				}
+				AddScalarOverloads(context, it->second, entries, i, handle, schema_name);
+			}
+			for (auto &named_set : sets) {
+				if (named_set.second.Size() == 0) {
+					continue;
+				}
+				CreateScalarFunctionInfo info(std::move(named_set.second));
+				info.SetQualification(catalog.GetName(), name);
+				info.comment = comments[named_set.first];
+				map[named_set.first] = make_uniq<ScalarFunctionCatalogEntry>(catalog, *this, info);
 			}
 			break;
+		}
 		case CatalogType::TABLE_FUNCTION_ENTRY:
 			LoadEntries(*handle, &schema_name, VGI_ENTRY_TABLE_FUNCTIONS, entries);
 			for (idx_t i = 0; i < entries.Count(); i++) {
