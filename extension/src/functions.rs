@@ -239,8 +239,22 @@ impl ScalarExecution {
     /// Evaluates one chunk: the result has exactly one row per input row.
     pub fn call(&mut self, input: &RecordBatch) -> Result<RecordBatch> {
         let stream = self.stream.as_mut().ok_or_else(|| Error::internal("scalar call after close"))?;
-        let (output, _) = stream.exchange(input, &[])?;
+        let (mut output, _) = stream.exchange(input, &[])?;
         let expected_rows = input.num_rows();
+        if input.num_columns() == 0 && output.num_rows() == 1 && expected_rows > 1 {
+            // A zero-argument call over HTTP loses the row count of its column-less input
+            // (the worker answers one row): evaluate it once per row instead.
+            let one_row = RecordBatch::try_new_with_options(
+                input.schema(),
+                vec![],
+                &arrow_array::RecordBatchOptions::new().with_row_count(Some(1)),
+            )?;
+            let mut rows = vec![output];
+            for _ in 1..expected_rows {
+                rows.push(stream.exchange(&one_row, &[])?.0);
+            }
+            output = arrow_select::concat::concat_batches(&rows[0].schema(), &rows)?;
+        }
         if output.num_rows() != expected_rows || output.schema().fields() != self.binding.output_schema.fields() {
             return Err(Error::new(
                 ErrorKind::Io,

@@ -111,7 +111,7 @@ impl Client {
                 Frame::Log(log) => logs(&log),
                 Frame::Error(e) => error = Some(e),
                 Frame::Data(batch, _) => result = Some(batch),
-                Frame::Sentinel(_) => return Err(Error::protocol("stream sentinel in a unary response")),
+                Frame::Sentinel(..) => return Err(Error::protocol("stream sentinel in a unary response")),
             }
         }
         match (error, result) {

@@ -381,8 +381,9 @@ pub enum Frame {
     Data(RecordBatch, Metadata),
     Log(LogMessage),
     Error(crate::error::WorkerError),
-    /// HTTP continuation sentinel: a zero-row batch carrying the next stream state.
-    Sentinel(Metadata),
+    /// HTTP continuation sentinel: a zero-row batch carrying the next stream state (in an
+    /// exchange it is also the answer, when the answer has no rows).
+    Sentinel(RecordBatch, Metadata),
 }
 
 /// An in-band log record sent by the worker.
@@ -410,7 +411,7 @@ pub fn classify(batch: RecordBatch, md: Metadata) -> Result<Frame> {
         return Err(Error::protocol("the worker sent a shared-memory batch, which this client did not negotiate"));
     }
     if meta_get(&md, keys::STREAM_STATE).is_some() {
-        return Ok(Frame::Sentinel(md));
+        return Ok(Frame::Sentinel(batch, md));
     }
     Ok(Frame::Data(batch, md))
 }

@@ -40,6 +40,8 @@ pub struct Stream {
     client: Option<Client>,
     header: GlobalInitResponse,
     input_schema: SchemaRef,
+    /// An exchange (answers per input) rather than a producer.
+    exchange: bool,
     io: StreamIo,
     finished: bool,
     cancel: Option<CancelHandle>,
@@ -66,6 +68,7 @@ impl Client {
         cancel: Option<CancelHandle>,
     ) -> std::result::Result<Stream, OpenError> {
         let watch = Watch::new(self.timeout(), cancel.clone());
+        let exchange = matches!(kind, StreamKind::Exchange(_));
         let input_schema = match &kind {
             StreamKind::Producer => Arc::new(Schema::empty()),
             StreamKind::Exchange(schema) => schema.clone(),
@@ -76,7 +79,7 @@ impl Client {
             Transport::Http(http) => open_http(http, &logs, request, &watch),
         };
         match opened {
-            Ok((header, io)) => Ok(Stream { client: Some(self), header, input_schema, io, finished: false, cancel }),
+            Ok((header, io)) => Ok(Stream { client: Some(self), header, input_schema, exchange, io, finished: false, cancel }),
             Err(e) => {
                 let in_band = matches!(e, Error::Worker(_));
                 let error = self.transport.explain(e);
@@ -89,7 +92,7 @@ impl Client {
 
 /// Reads one response stream: logs go to the sink, an error batch becomes the error (after
 /// reading to EOS so the channel stays in sync), data batches are returned.
-fn read_frames<R: Read + ?Sized>(decoder: &mut StreamDecoder, input: &mut R, logs: &LogSink, limit: Option<usize>) -> Result<(Vec<StreamBatch>, Vec<Metadata>, bool)> {
+fn read_frames<R: Read + ?Sized>(decoder: &mut StreamDecoder, input: &mut R, logs: &LogSink, limit: Option<usize>) -> Result<(Vec<StreamBatch>, Vec<StreamBatch>, bool)> {
     let mut data = Vec::new();
     let mut sentinels = Vec::new();
     let mut error = None;
@@ -107,7 +110,7 @@ fn read_frames<R: Read + ?Sized>(decoder: &mut StreamDecoder, input: &mut R, log
                 Frame::Log(log) => logs(&log),
                 Frame::Error(e) => error = Some(e),
                 Frame::Data(batch, md) => data.push((batch, md)),
-                Frame::Sentinel(md) => sentinels.push(md),
+                Frame::Sentinel(batch, md) => sentinels.push((batch, md)),
             },
         }
     }
@@ -238,7 +241,7 @@ fn open_http(
     let (mut data, sentinels, _) = read_frames(&mut decoder, &mut response, logs, None)?;
     let call_token = sentinels
         .iter()
-        .find_map(|md| meta_get(md, keys::CALL_STATE))
+        .find_map(|(_, md)| meta_get(md, keys::CALL_STATE))
         .ok_or_else(|| Error::protocol("init response carries no call token"))?
         .to_string();
     let stream_token = next_stream_token(&data, &sentinels);
@@ -248,11 +251,11 @@ fn open_http(
 
 /// The cursor for the next turn: on the sentinel, or (exchange) on the data batch itself.
 /// `None` means the worker finished.
-fn next_stream_token(data: &[StreamBatch], sentinels: &[Metadata]) -> Option<String> {
+fn next_stream_token(data: &[StreamBatch], sentinels: &[StreamBatch]) -> Option<String> {
     sentinels
         .iter()
-        .chain(data.iter().map(|(_, md)| md))
-        .find_map(|md| meta_get(md, keys::STREAM_STATE))
+        .chain(data.iter())
+        .find_map(|(_, md)| meta_get(md, keys::STREAM_STATE))
         .map(str::to_string)
 }
 
@@ -271,6 +274,7 @@ fn http_turn(
     stream_token: &str,
     batch: &RecordBatch,
     metadata: &[(&str, &str)],
+    exchange: bool,
 ) -> Result<(Option<StreamBatch>, Option<String>)> {
     let mut md: Vec<(&str, &str)> = metadata.to_vec();
     md.push((keys::STREAM_STATE, stream_token));
@@ -279,8 +283,12 @@ fn http_turn(
     let mut response = http.post(&format!("/{PROTOCOL}/init/exchange"), &body, watch)?;
     let mut decoder = StreamDecoder::default();
     decoder.read_schema(&mut response)?;
-    let (mut data, sentinels, _) = read_frames(&mut decoder, &mut response, logs, None)?;
+    let (mut data, mut sentinels, _) = read_frames(&mut decoder, &mut response, logs, None)?;
     let next = next_stream_token(&data, &sentinels);
+    // In an exchange a zero-row answer carries the next cursor, so it looks like a sentinel.
+    if data.is_empty() && exchange {
+        data = sentinels.pop().into_iter().collect();
+    }
     Ok((data.pop().map(strip_tokens), next))
 }
 
@@ -325,7 +333,7 @@ impl Stream {
                     self.finished = true;
                     return Ok(None);
                 };
-                let r = http_turn(http, &logs, &watch, call_token, &token, batch, metadata);
+                let r = http_turn(http, &logs, &watch, call_token, &token, batch, metadata, self.exchange);
                 match r {
                     Ok((data, next)) => {
                         if next.is_none() {
