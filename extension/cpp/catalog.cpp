@@ -19,7 +19,9 @@
 #include "duckdb/main/attached_database.hpp"
 #include "duckdb/main/config.hpp"
 #include "duckdb/main/extension/extension_loader.hpp"
+#include "duckdb/parser/constraints/check_constraint.hpp"
 #include "duckdb/parser/constraints/not_null_constraint.hpp"
+#include "duckdb/parser/constraints/unique_constraint.hpp"
 #include "duckdb/parser/parsed_data/attach_info.hpp"
 #include "duckdb/parser/parsed_data/create_schema_info.hpp"
 #include "duckdb/parser/parsed_data/create_table_function_info.hpp"
@@ -147,6 +149,28 @@ static unique_ptr<CatalogEntry> MakeTable(ClientContext &context, Catalog &catal
 			info.constraints.push_back(make_uniq<NotNullConstraint>(LogicalIndex(c)));
 		}
 		info.columns.AddColumn(std::move(column));
+	}
+	// Key and check constraints (schema metadata set by catalog.rs: RS between constraints,
+	// US between the columns of one).
+	ArrowSchemaMetadata table_metadata(columns.arrow_schema.metadata);
+	for (auto primary : {true, false}) {
+		auto keys = table_metadata.GetOption(primary ? "vgi.primary_key" : "vgi.unique");
+		for (auto &key : StringUtil::Split(keys, '\x1e')) {
+			vector<Identifier> key_columns;
+			for (auto &column : StringUtil::Split(key, '\x1f')) {
+				key_columns.emplace_back(column);
+			}
+			if (!key_columns.empty()) {
+				info.constraints.push_back(make_uniq<UniqueConstraint>(std::move(key_columns), primary));
+			}
+		}
+	}
+	for (auto &check : StringUtil::Split(table_metadata.GetOption("vgi.check"), '\x1e')) {
+		Parser parser(context);
+		auto expressions = parser.ParseExpressionList(check);
+		if (expressions.size() == 1) {
+			info.constraints.push_back(make_uniq<CheckConstraint>(std::move(expressions[0])));
+		}
 	}
 	return make_uniq<VgiTableEntry>(catalog, schema, info, handle);
 }

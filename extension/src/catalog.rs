@@ -330,5 +330,26 @@ pub fn table_columns(table: &TableInfo) -> Result<SchemaRef> {
             f
         })
         .collect();
-    Ok(Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
+    // Key constraints travel to the adapter as schema metadata: constraints separated by
+    // RS (0x1e), the columns of one constraint by US (0x1f).
+    let mut metadata = schema.metadata().clone();
+    let column_name = |i: &i32| schema.fields().get(*i as usize).map(|f| f.name().clone()).unwrap_or_default();
+    let keys = |constraints: &[Vec<i32>]| {
+        constraints.iter().map(|cols| cols.iter().map(column_name).collect::<Vec<_>>().join("\x1f")).collect::<Vec<_>>().join("\x1e")
+    };
+    if !table.primary_key_constraints.is_empty() {
+        metadata.insert(PRIMARY_KEY_METADATA.to_string(), keys(&table.primary_key_constraints));
+    }
+    if !table.unique_constraints.is_empty() {
+        metadata.insert(UNIQUE_METADATA.to_string(), keys(&table.unique_constraints));
+    }
+    if !table.check_constraints.is_empty() {
+        metadata.insert(CHECK_METADATA.to_string(), table.check_constraints.join("\x1e"));
+    }
+    Ok(Arc::new(Schema::new_with_metadata(fields, metadata)))
 }
+
+/// Schema metadata keys of `table_columns` (read by `cpp/catalog.cpp`).
+pub const PRIMARY_KEY_METADATA: &str = "vgi.primary_key";
+pub const UNIQUE_METADATA: &str = "vgi.unique";
+pub const CHECK_METADATA: &str = "vgi.check";
