@@ -111,6 +111,30 @@ void Scan(ClientContext &context, TableFunctionInput &input, DataChunk &output) 
 
 } // namespace
 
+void CopyArrowResult(ClientContext &context, const ArrowTableSchema &schema, unique_ptr<ArrowArrayWrapper> array,
+                     idx_t count, Vector &result, idx_t offset) {
+	if (static_cast<idx_t>(array->arrow_array.length) != count) {
+		throw IOException("vgi: the worker returned %lld result rows for %llu inputs", array->arrow_array.length, count);
+	}
+	// Convert into a chunk of our own, then copy out: the Arrow buffers are released when the
+	// scan state goes away at the end of this call.
+	ArrowScanLocalState scan(std::move(array), context);
+	DataChunk converted;
+	auto types = const_cast<ArrowTableSchema &>(schema).GetTypes();
+	converted.Initialize(Allocator::DefaultAllocator(), types, STANDARD_VECTOR_SIZE);
+	idx_t done = 0;
+	while (done < count) {
+		// DuckDB converts at most one vector per call.
+		auto rows = MinValue<idx_t>(STANDARD_VECTOR_SIZE, count - done);
+		converted.Reset();
+		converted.SetChildCardinality(rows);
+		scan.chunk_offset = done;
+		ArrowTableFunction::ArrowToDuckDB(scan, schema.GetColumns(), converted, false);
+		VectorOperations::Copy(converted.data[0], result, rows, 0, offset + done);
+		done += rows;
+	}
+}
+
 void SetArrowScanCallbacks(TableFunction &function) {
 	function.init_global = InitGlobal;
 	function.init_local = InitLocal;

@@ -10,6 +10,8 @@
 #include "duckdb/catalog/catalog_entry/table_catalog_entry.hpp"
 #include "duckdb/catalog/catalog_entry/table_function_catalog_entry.hpp"
 #include "duckdb/catalog/catalog_entry/scalar_function_catalog_entry.hpp"
+#include "duckdb/catalog/catalog_entry/aggregate_function_catalog_entry.hpp"
+#include "duckdb/parser/parsed_data/create_aggregate_function_info.hpp"
 #include "duckdb/parser/parsed_data/create_scalar_function_info.hpp"
 #include "duckdb/catalog/catalog_entry/view_catalog_entry.hpp"
 #include "duckdb/catalog/entry_lookup_info.hpp"
@@ -311,19 +313,21 @@ static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalo
 	return make_uniq<TableFunctionCatalogEntry>(catalog, schema, info);
 }
 
-// Adds the overloads of one worker scalar function entry (a name may have several entries,
-// one per signature): positional parameters, some constant; trailing defaulted ones may be
-// omitted. The declared result type is refined by the worker's bind. False when the
-// signature is not expressible as a DuckDB scalar function yet (named, varargs, table).
-static bool AddScalarOverloads(ClientContext &context, ScalarFunctionSet &set, const Entries &entries, idx_t i,
-                               const CatalogHandlePtr &handle, const string &schema_name) {
-	auto name = entries.Name(i);
-	ArrowSchemaWrapper params, output;
-	entries.Columns(i, params);
-	ThrowIfError(vgi_entries_output(entries.list, i, &output.arrow_schema));
+// The DuckDB signature of a worker scalar or aggregate function entry (a name may have several
+// entries, one per signature): positional parameters, some constant; the declared result
+// type is refined by the worker's bind. False when the signature is not expressible as a
+// DuckDB function of this kind yet (named, varargs, table parameters).
+struct SimpleSignature {
 	vector<LogicalType> types;
 	vector<bool> constant;
 	idx_t required = 0;
+	LogicalType return_type = LogicalType::ANY;
+};
+
+static bool ReadSimpleSignature(ClientContext &context, const Entries &entries, idx_t i, SimpleSignature &out) {
+	ArrowSchemaWrapper params, output;
+	entries.Columns(i, params);
+	ThrowIfError(vgi_entries_output(entries.list, i, &output.arrow_schema));
 	for (idx_t p = 0; p < idx_t(params.arrow_schema.n_children); p++) {
 		auto &field = *params.arrow_schema.children[p];
 		ArrowSchemaMetadata metadata(field.metadata);
@@ -331,24 +335,53 @@ static bool AddScalarOverloads(ClientContext &context, ScalarFunctionSet &set, c
 		    metadata.GetOption("vgi_type") == "table") {
 			return false;
 		}
-		types.push_back(metadata.GetOption("vgi_type") == "any" ? LogicalType::ANY : ArrowFieldType(context, field));
-		constant.push_back(metadata.GetOption("vgi_const") == "true");
+		out.types.push_back(metadata.GetOption("vgi_type") == "any" ? LogicalType::ANY
+		                                                            : ArrowFieldType(context, field));
+		out.constant.push_back(metadata.GetOption("vgi_const") == "true");
 		if (metadata.GetOption("vgi_default").empty()) {
-			required = types.size();
+			out.required = out.types.size();
 		}
 	}
-	LogicalType return_type = LogicalType::ANY;
 	if (output.arrow_schema.release && output.arrow_schema.n_children == 1) {
 		auto declared = ArrowFieldType(context, *output.arrow_schema.children[0]);
 		if (declared.id() != LogicalTypeId::SQLNULL) {
-			return_type = declared;
+			out.return_type = declared;
 		}
 	}
-	for (idx_t arity = required; arity <= types.size(); arity++) {
-		vector<LogicalType> arguments(types.begin(), types.begin() + NumericCast<int64_t>(arity));
-		set.AddFunction(MakeScalarFunction(name, handle, schema_name, arguments, constant, return_type));
-	}
 	return true;
+}
+
+// Builds one catalog entry per function name, with every overload of that name; trailing
+// defaulted parameters may be omitted (one overload per arity).
+template <class SET, class CREATE_INFO, class ENTRY, class MAKE>
+static void AddFunctionEntries(ClientContext &context, Catalog &catalog, SchemaCatalogEntry &schema,
+                               const Entries &entries, case_insensitive_map_t<unique_ptr<CatalogEntry>> &map,
+                               MAKE make) {
+	case_insensitive_map_t<SET> sets;
+	case_insensitive_map_t<Value> comments;
+	for (idx_t i = 0; i < entries.Count(); i++) {
+		auto name = entries.Name(i);
+		SimpleSignature signature;
+		if (!ReadSimpleSignature(context, entries, i, signature)) {
+			continue;
+		}
+		auto it = sets.find(name);
+		if (it == sets.end()) {
+			it = sets.emplace(name, SET(Identifier(name))).first;
+			comments[name] = entries.Comment(i);
+		}
+		for (idx_t arity = signature.required; arity <= signature.types.size(); arity++) {
+			vector<LogicalType> arguments(signature.types.begin(),
+			                              signature.types.begin() + NumericCast<int64_t>(arity));
+			it->second.AddFunction(make(name, arguments, signature.constant, signature.return_type));
+		}
+	}
+	for (auto &named_set : sets) {
+		CREATE_INFO info(std::move(named_set.second));
+		info.SetQualification(catalog.GetName(), schema.name);
+		info.comment = comments[named_set.first];
+		map[named_set.first] = make_uniq<ENTRY>(catalog, schema, info);
+	}
 }
 
 // ------------------------------------------------------------------------------ schemas
@@ -380,10 +413,14 @@ public:
 		if (!transaction.HasContext()) {
 			return nullptr;
 		}
-		// A table reference may name a table or a view.
+		// A table reference may name a table or a view; a function call a scalar or an aggregate
+		// (DuckDB keeps both in one function namespace).
 		vector<CatalogType> types {type};
 		if (type == CatalogType::TABLE_ENTRY) {
 			types.push_back(CatalogType::VIEW_ENTRY);
+		}
+		if (type == CatalogType::SCALAR_FUNCTION_ENTRY) {
+			types.push_back(CatalogType::AGGREGATE_FUNCTION_ENTRY);
 		}
 		for (auto t : types) {
 			auto &entries = Load(transaction.GetContext(), t);
@@ -437,30 +474,21 @@ private:
 			}
 			break;
 		case CatalogType::SCALAR_FUNCTION_ENTRY:
-		{
 			LoadEntries(*handle, &schema_name, VGI_ENTRY_SCALAR_FUNCTIONS, entries);
-			case_insensitive_map_t<ScalarFunctionSet> sets;
-			case_insensitive_map_t<Value> comments;
-			for (idx_t i = 0; i < entries.Count(); i++) {
-				auto name = entries.Name(i);
-				auto it = sets.find(name);
-				if (it == sets.end()) {
-					it = sets.emplace(name, ScalarFunctionSet(Identifier(name))).first;
-					comments[name] = entries.Comment(i);
-				}
-				AddScalarOverloads(context, it->second, entries, i, handle, schema_name);
-			}
-			for (auto &named_set : sets) {
-				if (named_set.second.Size() == 0) {
-					continue;
-				}
-				CreateScalarFunctionInfo info(std::move(named_set.second));
-				info.SetQualification(catalog.GetName(), name);
-				info.comment = comments[named_set.first];
-				map[named_set.first] = make_uniq<ScalarFunctionCatalogEntry>(catalog, *this, info);
-			}
+			AddFunctionEntries<ScalarFunctionSet, CreateScalarFunctionInfo, ScalarFunctionCatalogEntry>(
+			    context, catalog, *this, entries, map,
+			    [&](const string &fn, const vector<LogicalType> &args, const vector<bool> &constant,
+			        const LogicalType &ret) { return MakeScalarFunction(fn, handle, schema_name, args, constant, ret); });
 			break;
-		}
+		case CatalogType::AGGREGATE_FUNCTION_ENTRY:
+			LoadEntries(*handle, &schema_name, VGI_ENTRY_AGGREGATE_FUNCTIONS, entries);
+			AddFunctionEntries<AggregateFunctionSet, CreateAggregateFunctionInfo, AggregateFunctionCatalogEntry>(
+			    context, catalog, *this, entries, map,
+			    [&](const string &fn, const vector<LogicalType> &args, const vector<bool> &constant,
+			        const LogicalType &ret) {
+				    return MakeAggregateFunction(fn, handle, schema_name, args, constant, ret);
+			    });
+			break;
 		case CatalogType::TABLE_FUNCTION_ENTRY:
 			LoadEntries(*handle, &schema_name, VGI_ENTRY_TABLE_FUNCTIONS, entries);
 			for (idx_t i = 0; i < entries.Count(); i++) {

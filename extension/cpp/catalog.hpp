@@ -2,6 +2,7 @@
 #pragma once
 
 #include "adapter.hpp"
+#include "duckdb/function/table/arrow.hpp"
 
 namespace vgi {
 
@@ -37,6 +38,52 @@ void ExportArguments(duckdb::ClientContext &context, duckdb::TableFunctionBindIn
 duckdb::ScalarFunction MakeScalarFunction(const std::string &name, CatalogHandlePtr handle, const std::string &schema,
                                           const duckdb::vector<duckdb::LogicalType> &parameters,
                                           const duckdb::vector<bool> &constant, duckdb::LogicalType return_type);
+
+// A DuckDB aggregate function calling a worker aggregate (same parameter conventions).
+duckdb::AggregateFunction MakeAggregateFunction(const std::string &name, CatalogHandlePtr handle,
+                                                const std::string &schema,
+                                                const duckdb::vector<duckdb::LogicalType> &parameters,
+                                                const duckdb::vector<bool> &constant,
+                                                duckdb::LogicalType return_type);
+
+// Converts a Rust struct array (one result column) into `result[offset, offset + count)`.
+void CopyArrowResult(duckdb::ClientContext &context, const duckdb::ArrowTableSchema &schema,
+                     duckdb::unique_ptr<duckdb::ArrowArrayWrapper> array, duckdb::idx_t count, duckdb::Vector &result,
+                     duckdb::idx_t offset);
+
+// A scalar/aggregate call split into its constant arguments (`constant[i]`: sent once at
+// bind, in the wire's Arguments layout) and its column inputs (col_<i>).
+struct FoldedArguments {
+	duckdb::vector<std::string> const_names;
+	duckdb::vector<duckdb::Value> const_values;
+	duckdb::vector<duckdb::LogicalType> input_types;
+	duckdb::vector<std::string> input_names;
+
+	// Evaluates the constants and removes them from the call (the function only sees columns).
+	template <class BIND_INPUT>
+	void Fold(BIND_INPUT &input, const duckdb::vector<bool> &constant) {
+		auto &arguments = input.GetArguments();
+		auto &bound = input.GetBoundFunction();
+		duckdb::vector<duckdb::idx_t> folded;
+		for (duckdb::idx_t i = 0; i < arguments.size(); i++) {
+			if (i < constant.size() && constant[i]) {
+				const_names.push_back("positional_" + std::to_string(const_values.size()));
+				const_values.push_back(input.GetConstant(i));
+				folded.push_back(i);
+			} else {
+				// DuckDB casts each argument to the declared type (ANY parameters keep theirs).
+				auto declared = i < bound.GetArguments().size() ? bound.GetArguments()[i] : duckdb::LogicalType::ANY;
+				input_names.push_back("col_" + std::to_string(input_types.size()));
+				input_types.push_back(declared.id() == duckdb::LogicalTypeId::ANY ? arguments[i]->GetReturnType()
+				                                                                   : declared);
+			}
+		}
+		for (auto it = folded.rbegin(); it != folded.rend(); ++it) {
+			arguments.erase(arguments.begin() + static_cast<int64_t>(*it));
+			bound.GetArguments().erase(bound.GetArguments().begin() + static_cast<int64_t>(*it));
+		}
+	}
+};
 
 // A DuckDB table-in-out function calling the worker function described by `info`.
 duckdb::TableFunction MakeInOutFunction(const std::string &name, duckdb::shared_ptr<VgiFunctionInfo> info);

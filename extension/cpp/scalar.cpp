@@ -53,24 +53,14 @@ unique_ptr<FunctionData> ScalarBind(BindScalarFunctionInput &input) {
 	auto &bound = input.GetBoundFunction();
 	auto &info = bound.GetDefinition()->GetExtraFunctionInfo().Cast<VgiScalarInfo>();
 	auto &context = input.GetClientContext();
-	auto &arguments = input.GetArguments();
 	auto data = make_uniq<ScalarBindData>();
-	vector<string> const_names;
-	vector<Value> const_values;
-	vector<idx_t> folded;
-	for (idx_t i = 0; i < arguments.size(); i++) {
-		if (i < info.constant.size() && info.constant[i]) {
-			const_names.push_back("positional_" + std::to_string(const_values.size()));
-			const_values.push_back(input.GetConstant(i));
-			folded.push_back(i);
-		} else {
-			data->input_names.push_back("col_" + std::to_string(data->input_types.size()));
-			data->input_types.push_back(arguments[i]->GetReturnType());
-		}
-	}
+	FoldedArguments folded;
+	folded.Fold(input, info.constant);
+	data->input_types = folded.input_types;
+	data->input_names = folded.input_names;
 	ArrowSchemaWrapper args_schema, input_schema, output_schema;
 	ArrowArrayWrapper args;
-	ExportRow(context, const_names, const_values, args_schema.arrow_schema, args.arrow_array);
+	ExportRow(context, folded.const_names, folded.const_values, args_schema.arrow_schema, args.arrow_array);
 	auto properties = LosslessProperties(context);
 	ArrowConverter::ToArrowSchema(&input_schema.arrow_schema, data->input_types, data->input_names, properties);
 	VgiScalarBinding *binding = nullptr;
@@ -82,11 +72,6 @@ unique_ptr<FunctionData> ScalarBind(BindScalarFunctionInput &input) {
 	data->output = std::make_shared<ArrowTableSchema>();
 	ArrowTableFunction::PopulateArrowTableSchema(context, *data->output, output_schema.arrow_schema);
 	bound.SetReturnType(data->output->GetTypes()[0]);
-	// The folded constants are not inputs of the execution.
-	for (auto it = folded.rbegin(); it != folded.rend(); ++it) {
-		arguments.erase(arguments.begin() + NumericCast<int64_t>(*it));
-		bound.GetArguments().erase(bound.GetArguments().begin() + NumericCast<int64_t>(*it));
-	}
 	return std::move(data);
 }
 
@@ -112,14 +97,7 @@ void ScalarExecute(DataChunk &args, ExpressionState &state, Vector &result) {
 	auto output = make_uniq<ArrowArrayWrapper>();
 	ThrowIfError(vgi_scalar_call(local.execution, &schema.arrow_schema, &input.arrow_array, args.size(),
 	                             &output->arrow_array));
-	// Convert the result column into a chunk of our own, then copy it out: the Arrow buffers
-	// are released when this call ends.
-	ArrowScanLocalState scan(std::move(output), context);
-	DataChunk converted;
-	converted.Initialize(Allocator::DefaultAllocator(), data.output->GetTypes(), args.size());
-	converted.SetChildCardinality(args.size());
-	ArrowTableFunction::ArrowToDuckDB(scan, data.output->GetColumns(), converted, false);
-	VectorOperations::Copy(converted.data[0], result, args.size(), 0, 0);
+	CopyArrowResult(context, *data.output, std::move(output), args.size(), result, 0);
 	if (args.AllConstant()) {
 		result.SetVectorType(VectorType::CONSTANT_VECTOR);
 	}

@@ -103,6 +103,7 @@ enum VgiEntryKind {
 	VGI_ENTRY_VIEWS = 2,            // sql: the view's definition
 	VGI_ENTRY_TABLE_FUNCTIONS = 3,  // columns: the parameters (vgi_arg/vgi_type/... metadata)
 	VGI_ENTRY_SCALAR_FUNCTIONS = 4, // columns: the parameters; output: the declared result
+	VGI_ENTRY_AGGREGATE_FUNCTIONS = 5,
 };
 typedef struct VgiEntries VgiEntries;
 VgiError *vgi_catalog_entries(const VgiCatalog *catalog, const char *schema, int32_t kind, VgiEntries **out);
@@ -156,6 +157,23 @@ VgiError *vgi_scalar_open(const VgiScalarBinding *binding, VgiInterruptCheck int
 VgiError *vgi_scalar_call(VgiScalar *execution, struct ArrowSchema *input_schema, struct ArrowArray *input,
                           uint64_t rows, struct ArrowArray *out);
 void vgi_scalar_free(VgiScalar *execution);
+
+// ---- aggregate functions: DuckDB states are int64 group ids; the worker holds the values --------
+typedef struct VgiAggregate VgiAggregate;
+VgiError *vgi_aggregate_bind(const VgiCatalog *catalog, const char *schema, const char *function,
+                             struct ArrowSchema *args_schema, struct ArrowArray *args,
+                             struct ArrowSchema *input_schema, VgiAggregate **out, struct ArrowSchema *out_schema);
+// Reserves `count` consecutive group ids; returns the first.
+int64_t vgi_aggregate_group_ids(uint64_t count);
+VgiError *vgi_aggregate_update(const VgiAggregate *aggregate, const int64_t *group_ids, size_t n,
+                               struct ArrowSchema *input_schema, struct ArrowArray *input);
+VgiError *vgi_aggregate_combine(const VgiAggregate *aggregate, const int64_t *sources, const int64_t *targets,
+                                size_t n);
+// A struct array holding the result column, one row per group id.
+VgiError *vgi_aggregate_finalize(const VgiAggregate *aggregate, const int64_t *group_ids, size_t n,
+                                 struct ArrowArray *out);
+// Runs the worker's destructor for the whole execution and releases the connection.
+void vgi_aggregate_free(VgiAggregate *aggregate);
 
 // ---- implemented in C++ ---------------------------------------------------------------------
 #ifdef __cplusplus

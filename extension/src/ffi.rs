@@ -17,7 +17,7 @@ use std::sync::Arc;
 use worker_client::CancelHandle;
 
 use crate::catalog::AttachedCatalog;
-use crate::functions::{InOutBinding, InOutExecution, ScalarBinding, ScalarExecution};
+use crate::functions::{AggregateBinding, InOutBinding, InOutExecution, ScalarBinding, ScalarExecution};
 use crate::scan::{check_batch, Binding, Scan, WorkerBinding};
 
 /// An error handed to C++; freed with `vgi_error_free`.
@@ -256,6 +256,7 @@ const ENTRY_TABLES: i32 = 1;
 const ENTRY_VIEWS: i32 = 2;
 const ENTRY_TABLE_FUNCTIONS: i32 = 3;
 const ENTRY_SCALAR_FUNCTIONS: i32 = 4;
+const ENTRY_AGGREGATE_FUNCTIONS: i32 = 5;
 
 struct EntryItem {
     name: CString,
@@ -297,15 +298,16 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                         .map(|t| Ok(EntryItem { columns: Some(crate::catalog::table_columns(t)?), ..item(&t.name, &t.comment) }))
                         .collect::<Result<_>>()?,
                     ENTRY_VIEWS => s.views.iter().map(|v| EntryItem { sql: Some(c_string(&v.definition)), ..item(&v.name, &v.comment) }).collect(),
-                    ENTRY_TABLE_FUNCTIONS | ENTRY_SCALAR_FUNCTIONS => s
+                    ENTRY_TABLE_FUNCTIONS | ENTRY_SCALAR_FUNCTIONS | ENTRY_AGGREGATE_FUNCTIONS => s
                         .functions
                         .iter()
                         .filter(|f| {
+                            use worker_client::records::FunctionType;
                             f.function_type
-                                == if kind == ENTRY_TABLE_FUNCTIONS {
-                                    worker_client::records::FunctionType::Table
-                                } else {
-                                    worker_client::records::FunctionType::Scalar
+                                == match kind {
+                                    ENTRY_TABLE_FUNCTIONS => FunctionType::Table,
+                                    ENTRY_SCALAR_FUNCTIONS => FunctionType::Scalar,
+                                    _ => FunctionType::Aggregate,
                                 }
                         })
                         .map(|f| {
@@ -610,4 +612,76 @@ pub unsafe extern "C" fn vgi_scalar_call(
 #[no_mangle]
 pub unsafe extern "C" fn vgi_scalar_free(execution: *mut VgiScalar) {
     guard_void(|| drop(Box::from_raw(execution)));
+}
+
+// ---- aggregate functions ---------------------------------------------------------------------
+
+pub struct VgiAggregate(AggregateBinding);
+
+/// Binds an aggregate: `args` its constant arguments, `input_schema` its value columns.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_aggregate_bind(
+    catalog: *const VgiCatalog,
+    schema: *const c_char,
+    function: *const c_char,
+    args_schema: *mut FFI_ArrowSchema,
+    args: *mut FFI_ArrowArray,
+    input_schema: *mut FFI_ArrowSchema,
+    out: *mut *mut VgiAggregate,
+    out_schema: *mut FFI_ArrowSchema,
+) -> *mut VgiError {
+    guard(|| {
+        let catalog = (*catalog).catalog.clone();
+        let schema = str_arg(schema, "the schema name")?;
+        let path = catalog.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]);
+        let arguments = arguments_from_row(&import_batch(args_schema, args)?);
+        let input = ptr::replace(input_schema, FFI_ArrowSchema::empty());
+        let input = Arc::new(arrow_schema::Schema::try_from(&input)?);
+        let binding = AggregateBinding::bind(catalog, path, str_arg(function, "the function name")?, &arguments, input)?;
+        ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
+        *out = Box::into_raw(Box::new(VgiAggregate(binding)));
+        Ok(())
+    })
+}
+
+/// Reserves `count` group ids (DuckDB aggregate states) and returns the first.
+#[no_mangle]
+pub extern "C" fn vgi_aggregate_group_ids(count: u64) -> i64 {
+    crate::functions::reserve_group_ids(count)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_aggregate_update(
+    aggregate: *const VgiAggregate,
+    group_ids: *const i64,
+    n: usize,
+    input_schema: *mut FFI_ArrowSchema,
+    input: *mut FFI_ArrowArray,
+) -> *mut VgiError {
+    guard(|| {
+        let values = import_batch(input_schema, input)?;
+        (*aggregate).0.update(std::slice::from_raw_parts(group_ids, n), &values)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_aggregate_combine(aggregate: *const VgiAggregate, sources: *const i64, targets: *const i64, n: usize) -> *mut VgiError {
+    guard(|| (*aggregate).0.combine(std::slice::from_raw_parts(sources, n), std::slice::from_raw_parts(targets, n)))
+}
+
+/// The final values of `group_ids` as a struct array holding the result column.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_aggregate_finalize(aggregate: *const VgiAggregate, group_ids: *const i64, n: usize, out: *mut FFI_ArrowArray) -> *mut VgiError {
+    ptr::write(out, FFI_ArrowArray::empty());
+    guard(|| {
+        let result = (*aggregate).0.finalize(std::slice::from_raw_parts(group_ids, n))?;
+        ptr::write(out, FFI_ArrowArray::new(&StructArray::from(result).to_data()));
+        Ok(())
+    })
+}
+
+/// Ends the aggregate's execution (the worker's destructor) and releases its connection.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_aggregate_free(aggregate: *mut VgiAggregate) {
+    guard_void(|| drop(Box::from_raw(aggregate)));
 }

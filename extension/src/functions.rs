@@ -281,3 +281,153 @@ impl Drop for ScalarExecution {
         }
     }
 }
+
+/// A worker aggregate function of one query: bound once, its group states live in one worker
+/// process for the whole execution, so the binding keeps its own connection. DuckDB's states
+/// are just group ids the client allocates.
+pub struct AggregateBinding {
+    client: std::sync::Mutex<Option<Client>>,
+    function: String,
+    schema_path: Vec<String>,
+    attach: Blob,
+    execution_id: Blob,
+    output_schema_blob: Blob,
+    output_schema: SchemaRef,
+}
+
+/// Group ids are unique in the process, so states of any execution never collide.
+static NEXT_GROUP_ID: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Reserves `count` consecutive group ids and returns the first.
+pub fn reserve_group_ids(count: u64) -> i64 {
+    NEXT_GROUP_ID.fetch_add(count as i64, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// How many groups one finalize call asks for (like vgi-python's own client).
+const FINALIZE_CHUNK: usize = 2048;
+
+impl AggregateBinding {
+    pub fn bind(catalog: Arc<AttachedCatalog>, schema_path: Vec<String>, function: &str, constants: &Arguments, input_schema: SchemaRef) -> Result<Self> {
+        use worker_client::records::AggregateBindRequest;
+        let mut client = Pool::global().get(&catalog.location, &catalog.connect)?;
+        let request = AggregateBindRequest {
+            function_name: function.into(),
+            arguments: constants.to_blob()?,
+            input_schema: (!input_schema.fields().is_empty()).then(|| Blob(encode_schema(&input_schema))),
+            attach_opaque_data: Some(catalog.attach_data()),
+            schema_path: Some(schema_path.clone()),
+            ..Default::default()
+        };
+        let response = match client.aggregate_bind(&request) {
+            Ok(r) => r,
+            Err(e) => {
+                Pool::global().put(client);
+                return Err(e.into());
+            }
+        };
+        let output_schema = Arc::new(decode_schema(&response.output_schema.0)?);
+        Ok(AggregateBinding {
+            client: std::sync::Mutex::new(Some(client)),
+            function: function.into(),
+            schema_path,
+            attach: catalog.attach_data(),
+            execution_id: response.execution_id,
+            output_schema_blob: response.output_schema,
+            output_schema,
+        })
+    }
+
+    pub fn output_schema(&self) -> SchemaRef {
+        self.output_schema.clone()
+    }
+
+    fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> worker_client::Result<T>) -> Result<T> {
+        let mut guard = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        let client = guard.as_mut().ok_or_else(|| Error::internal("aggregate used after its destructor"))?;
+        Ok(f(client)?)
+    }
+
+    fn ipc(batch: &RecordBatch) -> Result<Blob> {
+        Ok(Blob(worker_client::framing::encode_stream(batch, &[])?))
+    }
+
+    fn id_batch(columns: &[(&str, &[i64])]) -> Result<RecordBatch> {
+        let fields: Vec<arrow_schema::Field> = columns.iter().map(|(n, _)| arrow_schema::Field::new(*n, arrow_schema::DataType::Int64, false)).collect();
+        let arrays: Vec<arrow_array::ArrayRef> = columns.iter().map(|(_, v)| Arc::new(arrow_array::Int64Array::from(v.to_vec())) as _).collect();
+        Ok(RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), arrays)?)
+    }
+
+    /// Accumulates rows into their groups.
+    pub fn update(&self, group_ids: &[i64], values: &RecordBatch) -> Result<()> {
+        let mut fields = vec![Arc::new(arrow_schema::Field::new("__vgi_group_id", arrow_schema::DataType::Int64, false))];
+        fields.extend(values.schema().fields().iter().cloned());
+        let mut columns: Vec<arrow_array::ArrayRef> = vec![Arc::new(arrow_array::Int64Array::from(group_ids.to_vec()))];
+        columns.extend(values.columns().iter().cloned());
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(group_ids.len()));
+        let batch = RecordBatch::try_new_with_options(Arc::new(arrow_schema::Schema::new(fields)), columns, &options)?;
+        let request = worker_client::records::AggregateUpdateRequest {
+            function_name: self.function.clone(),
+            execution_id: self.execution_id.clone(),
+            input_batch: Self::ipc(&batch)?,
+            attach_opaque_data: Some(self.attach.clone()),
+            schema_path: Some(self.schema_path.clone()),
+        };
+        self.with_client(|c| c.aggregate_update(&request)).map(|_| ())
+    }
+
+    /// Merges source groups into target groups (DuckDB's thread-local -> global combine).
+    pub fn combine(&self, sources: &[i64], targets: &[i64]) -> Result<()> {
+        let merge = Self::id_batch(&[("source_group_id", sources), ("target_group_id", targets)])?;
+        let request = worker_client::records::AggregateCombineRequest {
+            function_name: self.function.clone(),
+            execution_id: self.execution_id.clone(),
+            merge_batch: Self::ipc(&merge)?,
+            attach_opaque_data: Some(self.attach.clone()),
+            schema_path: Some(self.schema_path.clone()),
+        };
+        self.with_client(|c| c.aggregate_combine(&request)).map(|_| ())
+    }
+
+    /// The final values of `group_ids`, one row each, in order.
+    pub fn finalize(&self, group_ids: &[i64]) -> Result<RecordBatch> {
+        let mut parts = Vec::new();
+        for chunk in group_ids.chunks(FINALIZE_CHUNK) {
+            let request = worker_client::records::AggregateFinalizeRequest {
+                function_name: self.function.clone(),
+                execution_id: self.execution_id.clone(),
+                group_ids_batch: Self::ipc(&Self::id_batch(&[("group_id", chunk)])?)?,
+                output_schema: self.output_schema_blob.clone(),
+                attach_opaque_data: Some(self.attach.clone()),
+                schema_path: Some(self.schema_path.clone()),
+            };
+            let response = self.with_client(|c| c.aggregate_finalize(&request))?;
+            let batch = worker_client::framing::decode_single_batch(&response.result_batch.0)?;
+            if batch.num_rows() != chunk.len() || batch.schema().fields() != self.output_schema.fields() {
+                return Err(Error::new(ErrorKind::Io, format!("aggregate {} finalized {} rows for {} groups, or with another schema", self.function, batch.num_rows(), chunk.len())));
+            }
+            parts.push(batch);
+        }
+        Ok(arrow_select::concat::concat_batches(&self.output_schema, &parts)?)
+    }
+}
+
+impl Drop for AggregateBinding {
+    fn drop(&mut self) {
+        // The destructor frees every state of the execution; best effort, always sent.
+        let client = self.client.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut client) = client {
+            let request = Self::id_batch(&[("group_id", &[0])]).and_then(|b| Self::ipc(&b)).map(|ids| worker_client::records::AggregateDestructorRequest {
+                function_name: self.function.clone(),
+                execution_id: self.execution_id.clone(),
+                group_ids_batch: ids,
+                attach_opaque_data: Some(self.attach.clone()),
+                schema_path: Some(self.schema_path.clone()),
+            });
+            if let Ok(request) = request {
+                if client.aggregate_destructor(&request).is_ok() {
+                    Pool::global().put(client);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+// ex.main.vgi_sum(v) ... GROUP BY k: a worker aggregate as a DuckDB aggregate function. Each
+// DuckDB state holds one int64 group id; update/combine/finalize ship ids and values to the
+// worker, which holds the real states for the query's execution.
+#include "catalog.hpp"
+
+#include "duckdb/common/arrow/arrow_converter.hpp"
+#include "duckdb/function/aggregate_function.hpp"
+
+namespace vgi {
+using namespace duckdb;
+
+namespace {
+
+struct VgiAggregateInfo : public AggregateFunctionInfo {
+	CatalogHandlePtr handle;
+	string schema;
+	string function;
+	vector<bool> constant;
+};
+
+struct AggregateBindData : public FunctionData {
+	std::shared_ptr<VgiAggregate> aggregate;
+	//! The query's context (finalize gets none; it outlives the query's aggregates).
+	ClientContext *context = nullptr;
+	ArrowTableSchema output;
+	vector<LogicalType> input_types;
+	vector<string> input_names;
+
+	unique_ptr<FunctionData> Copy() const override {
+		return make_uniq<AggregateBindData>(*this);
+	}
+	bool Equals(const FunctionData &other) const override {
+		return aggregate == other.Cast<AggregateBindData>().aggregate;
+	}
+};
+
+struct GroupState {
+	int64_t group_id;
+};
+
+ClientProperties Lossless(ClientContext &context) {
+	auto properties = context.GetClientProperties();
+	properties.arrow_lossless_conversion = true;
+	return properties;
+}
+
+unique_ptr<FunctionData> AggregateBind(BindAggregateFunctionInput &input) {
+	auto &bound = input.GetBoundFunction();
+	auto &info = bound.GetDefinition()->GetExtraFunctionInfo().Cast<VgiAggregateInfo>();
+	auto &context = input.GetClientContext();
+	auto data = make_uniq<AggregateBindData>();
+	data->context = &context;
+	FoldedArguments folded;
+	folded.Fold(input, info.constant);
+	data->input_types = folded.input_types;
+	data->input_names = folded.input_names;
+	ArrowSchemaWrapper args_schema, input_schema, output_schema;
+	ArrowArrayWrapper args;
+	ExportRow(context, folded.const_names, folded.const_values, args_schema.arrow_schema, args.arrow_array);
+	auto properties = Lossless(context);
+	ArrowConverter::ToArrowSchema(&input_schema.arrow_schema, data->input_types, data->input_names, properties);
+	VgiAggregate *aggregate = nullptr;
+	ThrowIfError(vgi_aggregate_bind(info.handle->rust, info.schema.c_str(), info.function.c_str(),
+	                                &args_schema.arrow_schema, &args.arrow_array, &input_schema.arrow_schema,
+	                                &aggregate, &output_schema.arrow_schema));
+	data->aggregate = std::shared_ptr<VgiAggregate>(aggregate, RustDeleter<VgiAggregate, vgi_aggregate_free>());
+	ArrowTableFunction::PopulateArrowTableSchema(context, data->output, output_schema.arrow_schema);
+	bound.SetReturnType(data->output.GetTypes()[0]);
+	return std::move(data);
+}
+
+idx_t StateSize(AggregateStateInput &) {
+	return sizeof(GroupState);
+}
+
+void Initialize(AggregateStateInput &, data_ptr_t *states, idx_t count) {
+	auto first = vgi_aggregate_group_ids(count);
+	for (idx_t i = 0; i < count; i++) {
+		reinterpret_cast<GroupState *>(states[i])->group_id = first + int64_t(i);
+	}
+}
+
+// The group id of each row's state.
+vector<int64_t> GroupIds(Vector &states, idx_t count) {
+	UnifiedVectorFormat format;
+	states.ToUnifiedFormat(count, format);
+	auto pointers = UnifiedVectorFormat::GetData<GroupState *>(format);
+	vector<int64_t> ids(count);
+	for (idx_t i = 0; i < count; i++) {
+		ids[i] = pointers[format.sel->get_index(i)]->group_id;
+	}
+	return ids;
+}
+
+void Update(Vector inputs[], AggregateInputData &aggr_input, idx_t input_count, Vector &states, idx_t count) {
+	auto &data = aggr_input.bind_data->Cast<AggregateBindData>();
+	auto ids = GroupIds(states, count);
+	DataChunk chunk;
+	chunk.InitializeEmpty(data.input_types);
+	for (idx_t c = 0; c < input_count; c++) {
+		chunk.data[c].Reference(inputs[c]);
+	}
+	chunk.SetCardinality(count);
+	ArrowSchemaWrapper schema;
+	ArrowArrayWrapper array;
+	auto properties = Lossless(*data.context);
+	ArrowConverter::ToArrowSchema(&schema.arrow_schema, data.input_types, data.input_names, properties);
+	ArrowConverter::ToArrowArray(chunk, &array.arrow_array, properties, {});
+	ThrowIfError(vgi_aggregate_update(data.aggregate.get(), ids.data(), ids.size(), &schema.arrow_schema,
+	                                  &array.arrow_array));
+}
+
+void Combine(Vector &source, Vector &target, AggregateInputData &aggr_input, idx_t count) {
+	auto &data = aggr_input.bind_data->Cast<AggregateBindData>();
+	auto sources = GroupIds(source, count);
+	auto targets = GroupIds(target, count);
+	ThrowIfError(vgi_aggregate_combine(data.aggregate.get(), sources.data(), targets.data(), count));
+}
+
+void Finalize(Vector &states, AggregateFinalizeInputData &finalize_input, Vector &result, idx_t count,
+              idx_t offset) {
+	auto &data = finalize_input.bind_data->Cast<AggregateBindData>();
+	auto ids = GroupIds(states, count);
+	auto array = make_uniq<ArrowArrayWrapper>();
+	ThrowIfError(vgi_aggregate_finalize(data.aggregate.get(), ids.data(), ids.size(), &array->arrow_array));
+	CopyArrowResult(*data.context, data.output, std::move(array), count, result, offset);
+}
+
+} // namespace
+
+AggregateFunction MakeAggregateFunction(const std::string &name, CatalogHandlePtr handle, const std::string &schema,
+                                        const vector<LogicalType> &parameters, const vector<bool> &constant,
+                                        LogicalType return_type) {
+	AggregateFunction function(Identifier(name), parameters, return_type, StateSize, Initialize, Update, Combine,
+	                           Finalize, FunctionNullHandling::SPECIAL_HANDLING, nullptr, AggregateBind);
+	auto info = make_shared_ptr<VgiAggregateInfo>();
+	info->handle = std::move(handle);
+	info->schema = schema;
+	info->function = name;
+	info->constant = constant;
+	function.SetExtraFunctionInfo(std::move(info));
+	return function;
+}
+
+} // namespace vgi
