@@ -1,6 +1,7 @@
 // ex.main.vgi_sum(v) ... GROUP BY k: a worker aggregate as a DuckDB aggregate function. Each
 // DuckDB state holds one int64 group id; update/combine/finalize ship ids and values to the
 // worker, which holds the real states for the query's execution.
+#include "arrow_scan.hpp"
 #include "catalog.hpp"
 
 #include "duckdb/common/arrow/arrow_converter.hpp"
@@ -38,12 +39,6 @@ struct GroupState {
 	int64_t group_id;
 };
 
-ClientProperties Lossless(ClientContext &context) {
-	auto properties = context.GetClientProperties();
-	properties.arrow_lossless_conversion = true;
-	return properties;
-}
-
 unique_ptr<FunctionData> AggregateBind(BindAggregateFunctionInput &input) {
 	auto &bound = input.GetBoundFunction();
 	auto &info = bound.GetDefinition()->GetExtraFunctionInfo().Cast<VgiAggregateInfo>();
@@ -57,7 +52,7 @@ unique_ptr<FunctionData> AggregateBind(BindAggregateFunctionInput &input) {
 	ArrowSchemaWrapper args_schema, input_schema, output_schema;
 	ArrowArrayWrapper args;
 	ExportRow(context, folded.const_names, folded.const_values, args_schema.arrow_schema, args.arrow_array);
-	auto properties = Lossless(context);
+	auto properties = LosslessProperties(context);
 	ArrowConverter::ToArrowSchema(&input_schema.arrow_schema, data->input_types, data->input_names, properties);
 	VgiAggregate *aggregate = nullptr;
 	ThrowIfError(vgi_aggregate_bind(info.handle->rust, info.schema.c_str(), info.function.c_str(),
@@ -103,7 +98,7 @@ void Update(Vector inputs[], AggregateInputData &aggr_input, idx_t input_count, 
 	chunk.SetCardinality(count);
 	ArrowSchemaWrapper schema;
 	ArrowArrayWrapper array;
-	auto properties = Lossless(*data.context);
+	auto properties = LosslessProperties(*data.context);
 	ArrowConverter::ToArrowSchema(&schema.arrow_schema, data.input_types, data.input_names, properties);
 	ArrowConverter::ToArrowArray(chunk, &array.arrow_array, properties, {});
 	ThrowIfError(vgi_aggregate_update(data.aggregate.get(), ids.data(), ids.size(), &schema.arrow_schema,

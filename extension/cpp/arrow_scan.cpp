@@ -111,6 +111,12 @@ void Scan(ClientContext &context, TableFunctionInput &input, DataChunk &output) 
 
 } // namespace
 
+ClientProperties LosslessProperties(ClientContext &context) {
+	auto properties = context.GetClientProperties();
+	properties.arrow_lossless_conversion = true;
+	return properties;
+}
+
 void CopyArrowResult(ClientContext &context, const ArrowTableSchema &schema, unique_ptr<ArrowArrayWrapper> array,
                      idx_t count, Vector &result, idx_t offset) {
 	if (static_cast<idx_t>(array->arrow_array.length) != count) {

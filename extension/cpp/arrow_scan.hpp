@@ -21,6 +21,10 @@ duckdb::unique_ptr<ArrowScanBindData> FinishArrowBind(duckdb::ClientContext &con
                                                       duckdb::vector<duckdb::LogicalType> &return_types,
                                                       duckdb::vector<duckdb::Identifier> &names);
 
+// Client properties for rows sent to a worker: lossless, so UUID, HUGEINT and TIMETZ keep
+// their types as Arrow extension types (an echo comes back as what went in).
+duckdb::ClientProperties LosslessProperties(duckdb::ClientContext &context);
+
 // Sets the init/scan callbacks of a table function to run a Rust scan.
 void SetArrowScanCallbacks(duckdb::TableFunction &function);
 

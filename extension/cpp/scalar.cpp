@@ -1,6 +1,7 @@
 // ex.main.f(col, 3): a worker scalar function as a DuckDB scalar function. Constant arguments
 // are folded at bind and sent once; each DuckDB thread evaluates its chunks through its own
 // exchange stream.
+#include "arrow_scan.hpp"
 #include "catalog.hpp"
 
 #include "duckdb/common/arrow/arrow_converter.hpp"
@@ -42,12 +43,6 @@ struct ScalarLocalState : public FunctionLocalState {
 		}
 	}
 };
-
-ClientProperties LosslessProperties(ClientContext &context) {
-	auto properties = context.GetClientProperties();
-	properties.arrow_lossless_conversion = true;
-	return properties;
-}
 
 unique_ptr<FunctionData> ScalarBind(BindScalarFunctionInput &input) {
 	auto &bound = input.GetBoundFunction();

@@ -81,14 +81,6 @@ struct InOutLocalState : public ArrowScanLocalState {
 	}
 };
 
-// Input rows are exported losslessly (UUID, HUGEINT, TIMETZ keep their types as Arrow
-// extension types) so an echo of them comes back as what went in.
-ClientProperties InputProperties(ClientContext &context) {
-	auto properties = context.GetClientProperties();
-	properties.arrow_lossless_conversion = true;
-	return properties;
-}
-
 unique_ptr<FunctionData> InOutBind(ClientContext &context, TableFunctionBindInput &input,
                                    vector<LogicalType> &return_types, vector<Identifier> &names) {
 	auto &info = input.info->Cast<VgiFunctionInfo>();
@@ -100,7 +92,7 @@ unique_ptr<FunctionData> InOutBind(ClientContext &context, TableFunctionBindInpu
 	ArrowSchemaWrapper args_schema, input_schema;
 	ArrowArrayWrapper args;
 	ExportArguments(context, input, args_schema.arrow_schema, args.arrow_array);
-	auto properties = InputProperties(context);
+	auto properties = LosslessProperties(context);
 	ArrowConverter::ToArrowSchema(&input_schema.arrow_schema, data->input_types, data->input_names, properties);
 	VgiInOutBinding *binding = nullptr;
 	ArrowSchemaWrapper output_schema;
@@ -141,7 +133,7 @@ OperatorResultType InOut(ExecutionContext &context, TableFunctionInput &data, Da
 			input.Flatten();
 			ArrowSchemaWrapper schema;
 			ArrowArrayWrapper array;
-			auto properties = InputProperties(context.client);
+			auto properties = LosslessProperties(context.client);
 			ArrowConverter::ToArrowSchema(&schema.arrow_schema, bind.input_types, bind.input_names, properties);
 			ArrowConverter::ToArrowArray(input, &array.arrow_array, properties, {});
 			lock_guard<mutex> guard(global.lock);

@@ -9,7 +9,7 @@ use arrow_schema::{Field, Schema, SchemaRef};
 use worker_client::framing::{decode_schema, MessageReader};
 use worker_client::methods::{AttachScope, ContentsParams, SchemaObjectsScope, SchemaScope};
 use worker_client::records::{
-    AttachOptionSpec, CatalogAttachRequest, CatalogAttachResult, ClientCapabilities, FunctionInfo, FunctionType,
+    AttachOptionSpec, CatalogAttachRequest, CatalogAttachResult, ClientCapabilities, FunctionInfo,
     SchemaInfo, SchemaObjectType, TableInfo, ViewInfo,
 };
 use worker_client::wire::{Blob, Record};
@@ -215,6 +215,30 @@ impl AttachedCatalog {
         })
     }
 
+    /// `bind` of a worker function: the request (re-sent inside `init`), the response and the
+    /// decoded output schema.
+    pub fn bind_function(
+        &self,
+        function: &str,
+        function_type: worker_client::records::FunctionType,
+        schema_path: Option<Vec<String>>,
+        arguments: &worker_client::arguments::Arguments,
+        input_schema: Option<&Schema>,
+    ) -> Result<(worker_client::records::BindRequest, worker_client::records::BindResponse, SchemaRef)> {
+        let request = worker_client::records::BindRequest {
+            function_name: function.into(),
+            arguments: arguments.to_blob()?,
+            function_type,
+            input_schema: input_schema.map(|s| Blob(worker_client::framing::encode_schema(s))),
+            attach_opaque_data: Some(self.attach_data()),
+            schema_path,
+            ..Default::default()
+        };
+        let response = self.with_client(|c| c.bind(&request, None))?;
+        let output = Arc::new(decode_schema(&response.output_schema.0)?);
+        Ok((request, response, output))
+    }
+
     /// The schema DuckDB uses when a query names none.
     pub fn default_schema(&self) -> &str {
         if self.attach.default_schema.is_empty() {
@@ -247,11 +271,6 @@ impl SchemaContents {
 
     pub fn table(&self, name: &str) -> Option<&TableInfo> {
         self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(name))
-    }
-
-    /// Table functions callable as `FROM schema.fn(...)`.
-    pub fn table_functions(&self) -> impl Iterator<Item = &FunctionInfo> {
-        self.functions.iter().filter(|f| f.function_type == FunctionType::Table)
     }
 }
 

@@ -2,6 +2,11 @@
 //!
 //! Every function here catches panics (a panic unwinding into C++ would abort DuckDB) and
 //! reports failures as a `VgiError` the adapter turns into a DuckDB exception.
+//!
+//! Safety contract of every `unsafe extern "C"` function: its only caller is the C++ adapter,
+//! which passes pointers it got from these functions (or valid Arrow C structures and
+//! NUL-terminated strings) exactly as `cpp/vgi_bridge.h` documents.
+#![allow(clippy::missing_safety_doc)]
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -394,8 +399,7 @@ pub unsafe extern "C" fn vgi_table_scan_bind(
 ) -> *mut VgiError {
     guard(|| {
         let catalog = (*catalog).catalog.clone();
-        let schema = str_arg(schema, "the schema name")?;
-        let path = catalog.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]);
+        let path = schema_path(&catalog, str_arg(schema, "the schema name")?)?;
         let binding = WorkerBinding::bind_table(catalog, path, str_arg(table, "the table name")?)?;
         export_binding(Box::new(binding), out, out_schema)
     })
@@ -414,11 +418,8 @@ pub unsafe extern "C" fn vgi_table_function_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let catalog = (*catalog).catalog.clone();
-        let schema = str_arg(schema, "the schema name")?;
-        let path = catalog.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]);
-        let arguments = arguments_from_row(&import_batch(args_schema, args)?);
-        let binding = WorkerBinding::bind(catalog, str_arg(function, "the function name")?, Some(path), &arguments)?;
+        let call = function_call(catalog, schema, function, args_schema, args, ptr::null_mut())?;
+        let binding = WorkerBinding::bind(call.catalog, &call.function, Some(call.schema_path), &call.arguments)?;
         export_binding(Box::new(binding), out, out_schema)
     })
 }
@@ -442,6 +443,41 @@ fn arguments_from_row(batch: &RecordBatch) -> worker_client::arguments::Argument
     arguments
 }
 
+/// What every function bind receives from the adapter: the catalog, the function's schema
+/// path and name, its constant arguments and (for row functions) its input columns.
+struct FunctionCall {
+    catalog: Arc<AttachedCatalog>,
+    schema_path: Vec<String>,
+    function: String,
+    arguments: worker_client::arguments::Arguments,
+    input: SchemaRef,
+}
+
+unsafe fn function_call(
+    catalog: *const VgiCatalog,
+    schema: *const c_char,
+    function: *const c_char,
+    args_schema: *mut FFI_ArrowSchema,
+    args: *mut FFI_ArrowArray,
+    input_schema: *mut FFI_ArrowSchema,
+) -> Result<FunctionCall> {
+    let catalog = (*catalog).catalog.clone();
+    let schema_path = schema_path(&catalog, str_arg(schema, "the schema name")?)?;
+    let arguments = arguments_from_row(&import_batch(args_schema, args)?);
+    let input = if input_schema.is_null() {
+        Arc::new(arrow_schema::Schema::empty())
+    } else {
+        let ffi = ptr::replace(input_schema, FFI_ArrowSchema::empty());
+        Arc::new(arrow_schema::Schema::try_from(&ffi)?)
+    };
+    Ok(FunctionCall { catalog, schema_path, function: str_arg(function, "the function name")?.to_string(), arguments, input })
+}
+
+/// The worker's path of a schema DuckDB names (paths are joined with '.').
+fn schema_path(catalog: &AttachedCatalog, schema: &str) -> Result<Vec<String>> {
+    Ok(catalog.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]))
+}
+
 /// Binds a table-in-out function to its input relation (`input_schema`).
 #[no_mangle]
 pub unsafe extern "C" fn vgi_in_out_bind(
@@ -455,13 +491,8 @@ pub unsafe extern "C" fn vgi_in_out_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let catalog = (*catalog).catalog.clone();
-        let schema = str_arg(schema, "the schema name")?;
-        let path = catalog.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]);
-        let arguments = arguments_from_row(&import_batch(args_schema, args)?);
-        let input = ptr::replace(input_schema, FFI_ArrowSchema::empty());
-        let input = Arc::new(arrow_schema::Schema::try_from(&input)?);
-        let binding = InOutBinding::bind(catalog, path, str_arg(function, "the function name")?, &arguments, input)?;
+        let call = function_call(catalog, schema, function, args_schema, args, input_schema)?;
+        let binding = InOutBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input)?;
         ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiInOutBinding(Arc::new(binding))));
         Ok(())
@@ -554,13 +585,8 @@ pub unsafe extern "C" fn vgi_scalar_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let catalog = (*catalog).catalog.clone();
-        let schema = str_arg(schema, "the schema name")?;
-        let path = catalog.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]);
-        let arguments = arguments_from_row(&import_batch(args_schema, args)?);
-        let input = ptr::replace(input_schema, FFI_ArrowSchema::empty());
-        let input = Arc::new(arrow_schema::Schema::try_from(&input)?);
-        let binding = ScalarBinding::bind(catalog, path, str_arg(function, "the function name")?, &arguments, input)?;
+        let call = function_call(catalog, schema, function, args_schema, args, input_schema)?;
+        let binding = ScalarBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input)?;
         ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiScalarBinding(Arc::new(binding))));
         Ok(())
@@ -631,13 +657,8 @@ pub unsafe extern "C" fn vgi_aggregate_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let catalog = (*catalog).catalog.clone();
-        let schema = str_arg(schema, "the schema name")?;
-        let path = catalog.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]);
-        let arguments = arguments_from_row(&import_batch(args_schema, args)?);
-        let input = ptr::replace(input_schema, FFI_ArrowSchema::empty());
-        let input = Arc::new(arrow_schema::Schema::try_from(&input)?);
-        let binding = AggregateBinding::bind(catalog, path, str_arg(function, "the function name")?, &arguments, input)?;
+        let call = function_call(catalog, schema, function, args_schema, args, input_schema)?;
+        let binding = AggregateBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input)?;
         ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiAggregate(binding)));
         Ok(())

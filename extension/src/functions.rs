@@ -40,17 +40,8 @@ impl InOutBinding {
             .schema(&schema_path.join("."))
             .and_then(|s| s.functions.iter().find(|f| f.name == function))
             .is_some_and(|f| f.has_finalize);
-        let request = BindRequest {
-            function_name: function.into(),
-            arguments: arguments.to_blob()?,
-            function_type: FunctionType::Table,
-            input_schema: Some(Blob(encode_schema(&input_schema))),
-            attach_opaque_data: Some(catalog.attach_data()),
-            schema_path: Some(schema_path),
-            ..Default::default()
-        };
-        let response = catalog.with_client(|c| c.bind(&request, None))?;
-        let output_schema = Arc::new(decode_schema(&response.output_schema.0)?);
+        let (request, response, output_schema) =
+            catalog.bind_function(function, FunctionType::Table, Some(schema_path), arguments, Some(&input_schema))?;
         Ok(InOutBinding { catalog, request, response, input_schema, output_schema, has_finalize })
     }
 
@@ -193,17 +184,8 @@ impl ScalarBinding {
         constants: &Arguments,
         input_schema: SchemaRef,
     ) -> Result<Self> {
-        let request = BindRequest {
-            function_name: function.into(),
-            arguments: constants.to_blob()?,
-            function_type: FunctionType::Scalar,
-            input_schema: Some(Blob(encode_schema(&input_schema))),
-            attach_opaque_data: Some(catalog.attach_data()),
-            schema_path: Some(schema_path),
-            ..Default::default()
-        };
-        let response = catalog.with_client(|c| c.bind(&request, None))?;
-        let output_schema = Arc::new(decode_schema(&response.output_schema.0)?);
+        let (request, response, output_schema) =
+            catalog.bind_function(function, FunctionType::Scalar, Some(schema_path), constants, Some(&input_schema))?;
         if output_schema.fields().len() != 1 {
             return Err(Error::new(ErrorKind::Io, format!("scalar function {function} must return one column, its bind returned {}", output_schema.fields().len())));
         }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Schema, SchemaRef};
 use worker_client::arguments::Arguments;
-use worker_client::framing::decode_schema;
 use worker_client::records::{BindRequest, BindResponse, FunctionType, InitRequest};
 use worker_client::wire::Record;
 use worker_client::{CancelHandle, Pool, Stream, StreamKind};
@@ -90,16 +89,7 @@ pub struct WorkerBinding {
 impl WorkerBinding {
     /// `bind` on the worker.
     pub fn bind(catalog: Arc<AttachedCatalog>, function: &str, schema_path: Option<Vec<String>>, arguments: &Arguments) -> Result<Self> {
-        let request = BindRequest {
-            function_name: function.into(),
-            arguments: arguments.to_blob()?,
-            function_type: FunctionType::Table,
-            attach_opaque_data: Some(catalog.attach_data()),
-            schema_path,
-            ..Default::default()
-        };
-        let response = catalog.with_client(|c| c.bind(&request, None))?;
-        let schema = Arc::new(decode_schema(&response.output_schema.0)?);
+        let (request, response, schema) = catalog.bind_function(function, FunctionType::Table, schema_path, arguments, None)?;
         let output_index = (0..schema.fields().len()).collect();
         Ok(WorkerBinding { catalog, request, response, schema, output_index })
     }
