@@ -12,6 +12,12 @@
 #include "duckdb/catalog/catalog_entry/scalar_function_catalog_entry.hpp"
 #include "duckdb/catalog/catalog_entry/aggregate_function_catalog_entry.hpp"
 #include "duckdb/parser/parsed_data/create_aggregate_function_info.hpp"
+#include "duckdb/parser/parsed_data/create_macro_info.hpp"
+#include "duckdb/catalog/catalog_entry/scalar_macro_catalog_entry.hpp"
+#include "duckdb/catalog/catalog_entry/table_macro_catalog_entry.hpp"
+#include "duckdb/function/scalar_macro_function.hpp"
+#include "duckdb/function/table_macro_function.hpp"
+#include "duckdb/parser/expression/columnref_expression.hpp"
 #include "duckdb/parser/parsed_data/create_scalar_function_info.hpp"
 #include "duckdb/catalog/catalog_entry/view_catalog_entry.hpp"
 #include "duckdb/catalog/entry_lookup_info.hpp"
@@ -384,6 +390,39 @@ static void AddFunctionEntries(ClientContext &context, Catalog &catalog, SchemaC
 	}
 }
 
+// A worker macro as a DuckDB macro (scalar or table), expanded by DuckDB itself.
+static unique_ptr<CatalogEntry> MakeMacro(Catalog &catalog, SchemaCatalogEntry &schema, const Entries &entries,
+                                          idx_t i) {
+	ArrowSchemaWrapper params;
+	entries.Columns(i, params);
+	auto table = ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.macro_type") == "TABLE";
+	auto parser = Parser::GetBuiltinParser();
+	string definition = vgi_entries_sql(entries.list, i);
+	unique_ptr<MacroFunction> function;
+	if (table) {
+		function = make_uniq<TableMacroFunction>(parser.ParseSelectNode(definition));
+	} else {
+		function = make_uniq<ScalarMacroFunction>(parser.ParseSingleExpression(definition));
+	}
+	for (idx_t p = 0; p < idx_t(params.arrow_schema.n_children); p++) {
+		auto &field = *params.arrow_schema.children[p];
+		function->parameters.push_back(make_uniq<ColumnRefExpression>(Identifier(field.name)));
+		auto default_sql = ArrowSchemaMetadata(field.metadata).GetOption("default");
+		if (!default_sql.empty()) {
+			function->default_parameters.insert(Identifier(field.name), parser.ParseSingleExpression(default_sql));
+		}
+	}
+	CreateMacroInfo info(table ? CatalogType::TABLE_MACRO_ENTRY : CatalogType::MACRO_ENTRY);
+	info.SetQualification(catalog.GetName(), schema.name);
+	info.SetQualifiedName(QualifiedName(catalog.GetName(), schema.name, Identifier(entries.Name(i))));
+	info.comment = entries.Comment(i);
+	info.macros.push_back(std::move(function));
+	if (table) {
+		return make_uniq<TableMacroCatalogEntry>(catalog, schema, info);
+	}
+	return make_uniq<ScalarMacroCatalogEntry>(catalog, schema, info);
+}
+
 // ------------------------------------------------------------------------------ schemas
 
 class VgiSchemaEntry : public SchemaCatalogEntry {
@@ -394,8 +433,10 @@ public:
 	CatalogHandlePtr handle;
 
 	void Scan(ClientContext &context, CatalogType type, const std::function<void(CatalogEntry &)> &callback) override {
-		for (auto &entry : Load(context, type)) {
-			callback(*entry.second);
+		for (auto t : SharedNamespace(type)) {
+			for (auto &entry : Load(context, t)) {
+				callback(*entry.second);
+			}
 		}
 	}
 	void Scan(CatalogType type, const std::function<void(CatalogEntry &)> &callback) override {
@@ -413,16 +454,7 @@ public:
 		if (!transaction.HasContext()) {
 			return nullptr;
 		}
-		// A table reference may name a table or a view; a function call a scalar or an aggregate
-		// (DuckDB keeps both in one function namespace).
-		vector<CatalogType> types {type};
-		if (type == CatalogType::TABLE_ENTRY) {
-			types.push_back(CatalogType::VIEW_ENTRY);
-		}
-		if (type == CatalogType::SCALAR_FUNCTION_ENTRY) {
-			types.push_back(CatalogType::AGGREGATE_FUNCTION_ENTRY);
-		}
-		for (auto t : types) {
+		for (auto t : SharedNamespace(type)) {
 			auto &entries = Load(transaction.GetContext(), t);
 			auto it = entries.find(lookup.GetEntryName());
 			if (it != entries.end()) {
@@ -447,6 +479,22 @@ public:
 
 private:
 	using EntryMap = case_insensitive_map_t<unique_ptr<CatalogEntry>>;
+
+	// The kinds DuckDB keeps in one namespace with `type`: a table reference may name a table
+	// or a view; a function call a scalar, an aggregate or a macro; a table function call a
+	// table function or a table macro.
+	static vector<CatalogType> SharedNamespace(CatalogType type) {
+		switch (type) {
+		case CatalogType::TABLE_ENTRY:
+			return {type, CatalogType::VIEW_ENTRY};
+		case CatalogType::SCALAR_FUNCTION_ENTRY:
+			return {type, CatalogType::AGGREGATE_FUNCTION_ENTRY, CatalogType::MACRO_ENTRY};
+		case CatalogType::TABLE_FUNCTION_ENTRY:
+			return {type, CatalogType::TABLE_MACRO_ENTRY};
+		default:
+			return {type};
+		}
+	}
 	mutex lock;
 	unordered_map<CatalogType, EntryMap, EnumClassHash> loaded;
 
@@ -488,6 +536,16 @@ private:
 			        const LogicalType &ret) {
 				    return MakeAggregateFunction(fn, handle, schema_name, args, constant, ret);
 			    });
+			break;
+		case CatalogType::MACRO_ENTRY:
+		case CatalogType::TABLE_MACRO_ENTRY:
+			LoadEntries(*handle, &schema_name, VGI_ENTRY_MACROS, entries);
+			for (idx_t i = 0; i < entries.Count(); i++) {
+				auto entry = MakeMacro(catalog, *this, entries, i);
+				if (entry->type == type) {
+					map[entries.Name(i)] = std::move(entry);
+				}
+			}
 			break;
 		case CatalogType::TABLE_FUNCTION_ENTRY:
 			LoadEntries(*handle, &schema_name, VGI_ENTRY_TABLE_FUNCTIONS, entries);

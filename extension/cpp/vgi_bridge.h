@@ -104,6 +104,8 @@ enum VgiEntryKind {
 	VGI_ENTRY_TABLE_FUNCTIONS = 3,  // columns: the parameters (vgi_arg/vgi_type/... metadata)
 	VGI_ENTRY_SCALAR_FUNCTIONS = 4, // columns: the parameters; output: the declared result
 	VGI_ENTRY_AGGREGATE_FUNCTIONS = 5,
+	VGI_ENTRY_MACROS = 6,           // sql: definition; columns: parameters (default metadata),
+	                                // schema metadata vgi.macro_type = SCALAR | TABLE
 };
 typedef struct VgiEntries VgiEntries;
 VgiError *vgi_catalog_entries(const VgiCatalog *catalog, const char *schema, int32_t kind, VgiEntries **out);

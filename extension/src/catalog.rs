@@ -9,7 +9,7 @@ use arrow_schema::{Field, Schema, SchemaRef};
 use worker_client::framing::{decode_schema, MessageReader};
 use worker_client::methods::{AttachScope, ContentsParams, SchemaObjectsScope, SchemaScope};
 use worker_client::records::{
-    AttachOptionSpec, CatalogAttachRequest, CatalogAttachResult, ClientCapabilities, FunctionInfo,
+    AttachOptionSpec, CatalogAttachRequest, CatalogAttachResult, ClientCapabilities, FunctionInfo, MacroInfo, MacroType,
     SchemaInfo, SchemaObjectType, TableInfo, ViewInfo,
 };
 use worker_client::wire::{Blob, Record};
@@ -51,6 +51,7 @@ pub struct SchemaContents {
     pub tables: Vec<TableInfo>,
     pub views: Vec<ViewInfo>,
     pub functions: Vec<FunctionInfo>,
+    pub macros: Vec<MacroInfo>,
 }
 
 impl AttachedCatalog {
@@ -181,6 +182,9 @@ impl AttachedCatalog {
         for function in rows::<FunctionInfo>(&response.functions)? {
             contents.schema_mut(&function.schema_path).functions.push(function);
         }
+        for m in rows::<MacroInfo>(&response.macros)? {
+            contents.schema_mut(&m.schema_path).macros.push(m);
+        }
         Ok(contents)
     }
 
@@ -207,6 +211,12 @@ impl AttachedCatalog {
                     if has(key) {
                         let objects = SchemaObjectsScope { attach_opaque_data: at.attach_opaque_data.clone(), path: at.path.clone(), r#type: kind, transaction_opaque_data: None };
                         schema.functions.extend(client.functions(&objects)?);
+                    }
+                }
+                if has("macro") {
+                    for kind in [SchemaObjectType::ScalarMacro, SchemaObjectType::TableMacro] {
+                        let objects = SchemaObjectsScope { attach_opaque_data: at.attach_opaque_data.clone(), path: at.path.clone(), r#type: kind, transaction_opaque_data: None };
+                        schema.macros.extend(client.macros(&objects)?);
                     }
                 }
                 schemas.push(schema);
@@ -372,3 +382,45 @@ pub fn table_columns(table: &TableInfo) -> Result<SchemaRef> {
 pub const PRIMARY_KEY_METADATA: &str = "vgi.primary_key";
 pub const UNIQUE_METADATA: &str = "vgi.unique";
 pub const CHECK_METADATA: &str = "vgi.check";
+
+/// A macro's parameters as the adapter reads them: one field per parameter, in order, with
+/// its default as SQL text in the `default` metadata; the macro kind in the schema metadata.
+pub fn macro_parameters(m: &MacroInfo) -> Result<SchemaRef> {
+    let defaults = match &m.parameter_default_values {
+        Some(blob) => Some(worker_client::framing::decode_single_batch(&blob.0)?),
+        None => None,
+    };
+    let fields: Vec<Field> = m
+        .parameters
+        .iter()
+        .map(|name| {
+            let mut field = Field::new(name, arrow_schema::DataType::Utf8, true);
+            if let Some(value) = defaults.as_ref().and_then(|d| d.column_by_name(name)) {
+                let metadata: std::collections::HashMap<String, String> = [("default".to_string(), sql_literal(value.as_ref()))].into_iter().collect();
+                field = field.with_metadata(metadata);
+            }
+            field
+        })
+        .collect();
+    let kind = if m.macro_type == MacroType::Table { "TABLE" } else { "SCALAR" };
+    let metadata: std::collections::HashMap<String, String> = [(MACRO_TYPE_METADATA.to_string(), kind.to_string())].into_iter().collect();
+    Ok(Arc::new(Schema::new_with_metadata(fields, metadata)))
+}
+
+/// Schema metadata key of `macro_parameters`.
+pub const MACRO_TYPE_METADATA: &str = "vgi.macro_type";
+
+/// Row 0 of a one-value array as a SQL literal (numbers and booleans bare, NULL, others quoted).
+fn sql_literal(array: &dyn Array) -> String {
+    if array.is_null(0) {
+        return "NULL".into();
+    }
+    let text = arrow_cast::display::ArrayFormatter::try_new(array, &Default::default())
+        .map(|f| f.value(0).to_string())
+        .unwrap_or_default();
+    if array.data_type().is_numeric() || array.data_type() == &arrow_schema::DataType::Boolean {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "''"))
+    }
+}

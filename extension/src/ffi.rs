@@ -262,6 +262,7 @@ const ENTRY_VIEWS: i32 = 2;
 const ENTRY_TABLE_FUNCTIONS: i32 = 3;
 const ENTRY_SCALAR_FUNCTIONS: i32 = 4;
 const ENTRY_AGGREGATE_FUNCTIONS: i32 = 5;
+const ENTRY_MACROS: i32 = 6;
 
 struct EntryItem {
     name: CString,
@@ -303,6 +304,17 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                         .map(|t| Ok(EntryItem { columns: Some(crate::catalog::table_columns(t)?), ..item(&t.name, &t.comment) }))
                         .collect::<Result<_>>()?,
                     ENTRY_VIEWS => s.views.iter().map(|v| EntryItem { sql: Some(c_string(&v.definition)), ..item(&v.name, &v.comment) }).collect(),
+                    ENTRY_MACROS => s
+                        .macros
+                        .iter()
+                        .map(|m| {
+                            Ok(EntryItem {
+                                sql: Some(c_string(&m.definition)),
+                                columns: Some(crate::catalog::macro_parameters(m)?),
+                                ..item(&m.name, &m.comment)
+                            })
+                        })
+                        .collect::<Result<_>>()?,
                     ENTRY_TABLE_FUNCTIONS | ENTRY_SCALAR_FUNCTIONS | ENTRY_AGGREGATE_FUNCTIONS => s
                         .functions
                         .iter()

@@ -138,6 +138,12 @@ impl Client {
         decode_all(&r.items)
     }
 
+    /// `catalog_schema_contents_macros` for one macro kind.
+    pub fn macros(&mut self, scope: &SchemaObjectsScope) -> Result<Vec<MacroInfo>> {
+        let r: MacrosResponse = self.call_record("catalog_schema_contents_macros", &scope.to_batch(), None)?;
+        decode_all(&r.items)
+    }
+
     /// `catalog_table_get`: one table (or none).
     pub fn table(&mut self, scope: &TableAtScope) -> Result<Option<TableInfo>> {
         let r: TablesResponse = self.call_record("catalog_table_get", &scope.to_batch(), None)?;
