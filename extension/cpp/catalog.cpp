@@ -21,6 +21,7 @@
 #include "duckdb/parser/parsed_data/create_scalar_function_info.hpp"
 #include "duckdb/catalog/catalog_entry/view_catalog_entry.hpp"
 #include "duckdb/catalog/entry_lookup_info.hpp"
+#include "duckdb/planner/tableref/bound_at_clause.hpp"
 #include "duckdb/common/arrow/arrow_converter.hpp"
 #include "duckdb/common/arrow/schema_metadata.hpp"
 #include "duckdb/common/enum_class_hash.hpp"
@@ -86,9 +87,21 @@ public:
 	}
 	CatalogHandlePtr handle;
 	ColumnList columns;
+	//! Set on entries looked up with AT (...): the version/time every scan of it uses.
+	string at_unit, at_value;
 
 	const ColumnList &GetColumns() const override {
 		return columns;
+	}
+
+	TableFunction GetScanFunction(ClientContext &context, unique_ptr<FunctionData> &bind_data,
+	                              const EntryLookupInfo &lookup) override {
+		auto at = lookup.GetAtClause();
+		if (at && at_unit.empty()) {
+			at_unit = at->Unit().GetIdentifierName();
+			at_value = at->GetValue().ToString();
+		}
+		return GetScanFunction(context, bind_data);
 	}
 
 	unique_ptr<BaseStatistics> GetStatistics(ClientContext &context, column_t column_id) override {
@@ -101,7 +114,9 @@ public:
 		schema.release = nullptr;
 		auto schema_name = ParentSchema().name.GetIdentifierName();
 		auto table_name = name.GetIdentifierName();
-		ThrowIfError(vgi_table_scan_bind(handle->rust, schema_name.c_str(), table_name.c_str(), &binding, &schema));
+		ThrowIfError(vgi_table_scan_bind(handle->rust, schema_name.c_str(), table_name.c_str(),
+		                                 at_unit.empty() ? nullptr : at_unit.c_str(),
+		                                 at_unit.empty() ? nullptr : at_value.c_str(), &binding, &schema));
 		vector<LogicalType> types;
 		vector<Identifier> names;
 		auto data = FinishArrowBind(context, binding, schema, types, names);
@@ -454,6 +469,10 @@ public:
 		if (!transaction.HasContext()) {
 			return nullptr;
 		}
+		auto at = lookup.GetAtClause();
+		if (at && type == CatalogType::TABLE_ENTRY) {
+			return LookupTableAt(transaction.GetContext(), lookup.GetEntryName(), *at);
+		}
 		for (auto t : SharedNamespace(type)) {
 			auto &entries = Load(transaction.GetContext(), t);
 			auto it = entries.find(lookup.GetEntryName());
@@ -479,6 +498,28 @@ public:
 
 private:
 	using EntryMap = case_insensitive_map_t<unique_ptr<CatalogEntry>>;
+	//! Entries of tables as of an AT clause (their columns may differ per version); kept for
+	//! the catalog's lifetime because DuckDB holds references to them.
+	vector<unique_ptr<CatalogEntry>> at_entries;
+
+	optional_ptr<CatalogEntry> LookupTableAt(ClientContext &context, const string &table_name, BoundAtClause &at) {
+		auto unit = at.Unit().GetIdentifierName();
+		auto value = at.GetValue().ToString();
+		auto schema_name = name.GetIdentifierName();
+		Entries entries;
+		ThrowIfError(vgi_catalog_table_at(handle->rust, schema_name.c_str(), table_name.c_str(), unit.c_str(),
+		                                  value.c_str(), &entries.list));
+		if (entries.Count() == 0) {
+			return nullptr;
+		}
+		auto entry = MakeTable(context, catalog, *this, entries, 0, handle);
+		auto &table = entry->Cast<VgiTableEntry>();
+		table.at_unit = unit;
+		table.at_value = value;
+		lock_guard<mutex> guard(lock);
+		at_entries.push_back(std::move(entry));
+		return at_entries.back().get();
+	}
 
 	// The kinds DuckDB keeps in one namespace with `type`: a table reference may name a table
 	// or a view; a function call a scalar, an aggregate or a macro; a table function call a
@@ -641,6 +682,10 @@ public:
 	}
 	string GetDBPath() override {
 		return location;
+	}
+	// Rust refuses AT when the worker's catalog does not support time travel.
+	bool SupportsTimeTravel() const override {
+		return true;
 	}
 
 private:

@@ -234,8 +234,12 @@ impl AttachedCatalog {
         schema_path: Option<Vec<String>>,
         arguments: &worker_client::arguments::Arguments,
         input_schema: Option<&Schema>,
+        at: Option<(String, String)>,
     ) -> Result<(worker_client::records::BindRequest, worker_client::records::BindResponse, SchemaRef)> {
+        let (at_unit, at_value) = at.map_or((None, None), |(u, v)| (Some(u), Some(v)));
         let request = worker_client::records::BindRequest {
+            at_unit,
+            at_value,
             function_name: function.into(),
             arguments: arguments.to_blob()?,
             function_type,
@@ -247,6 +251,22 @@ impl AttachedCatalog {
         let response = self.with_client(|c| c.bind(&request, None))?;
         let output = Arc::new(decode_schema(&response.output_schema.0)?);
         Ok((request, response, output))
+    }
+
+    /// A table as of a version or time (`catalog_table_get` with `at_unit`/`at_value`).
+    pub fn table_at(&self, schema_path: &[String], table: &str, at: &(String, String)) -> Result<Option<TableInfo>> {
+        if !self.attach.supports_time_travel {
+            return Err(Error::binder(format!("catalog '{}' does not support AT (time travel)", self.name)));
+        }
+        let scope = worker_client::methods::TableAtScope {
+            attach_opaque_data: self.attach_data(),
+            schema_path: schema_path.to_vec(),
+            name: table.into(),
+            at_unit: Some(at.0.clone()),
+            at_value: Some(at.1.clone()),
+            transaction_opaque_data: None,
+        };
+        self.with_client(|c| c.table(&scope))
     }
 
     /// The schema DuckDB uses when a query names none.

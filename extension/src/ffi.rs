@@ -400,19 +400,59 @@ pub unsafe extern "C" fn vgi_entries_free(entries: *mut VgiEntries) {
     guard_void(|| drop(Box::from_raw(entries)));
 }
 
-/// Binds the scan of a catalog table.
+/// `AT (unit => value)` from two nullable strings.
+unsafe fn at_clause(unit: *const c_char, value: *const c_char) -> Result<Option<(String, String)>> {
+    if unit.is_null() {
+        return Ok(None);
+    }
+    Ok(Some((str_arg(unit, "the AT unit")?.to_ascii_uppercase(), str_arg(value, "the AT value")?.to_string())))
+}
+
+/// A table as of `AT (unit => value)`: one TABLES entry (none when it did not exist).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_table_at(
+    catalog: *const VgiCatalog,
+    schema: *const c_char,
+    table: *const c_char,
+    at_unit: *const c_char,
+    at_value: *const c_char,
+    out: *mut *mut VgiEntries,
+) -> *mut VgiError {
+    guard(|| {
+        let catalog = &(*catalog).catalog;
+        let path = schema_path(catalog, str_arg(schema, "the schema name")?)?;
+        let at = at_clause(at_unit, at_value)?.ok_or_else(|| Error::internal("AT lookup without a unit"))?;
+        let items = match catalog.table_at(&path, str_arg(table, "the table name")?, &at)? {
+            Some(t) => vec![EntryItem {
+                name: c_string(&t.name),
+                comment: t.comment.as_deref().map(c_string),
+                sql: None,
+                columns: Some(crate::catalog::table_columns(&t)?),
+                output: None,
+            }],
+            None => Vec::new(),
+        };
+        *out = Box::into_raw(Box::new(VgiEntries(items)));
+        Ok(())
+    })
+}
+
+/// Binds the scan of a catalog table; `at_unit`/`at_value` (both NULL for none) select a
+/// version or time.
 #[no_mangle]
 pub unsafe extern "C" fn vgi_table_scan_bind(
     catalog: *const VgiCatalog,
     schema: *const c_char,
     table: *const c_char,
+    at_unit: *const c_char,
+    at_value: *const c_char,
     out: *mut *mut VgiBinding,
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
         let catalog = (*catalog).catalog.clone();
         let path = schema_path(&catalog, str_arg(schema, "the schema name")?)?;
-        let binding = WorkerBinding::bind_table(catalog, path, str_arg(table, "the table name")?)?;
+        let binding = WorkerBinding::bind_table(catalog, path, str_arg(table, "the table name")?, at_clause(at_unit, at_value)?)?;
         export_binding(Box::new(binding), out, out_schema)
     })
 }

@@ -41,7 +41,7 @@ impl InOutBinding {
             .and_then(|s| s.functions.iter().find(|f| f.name == function))
             .is_some_and(|f| f.has_finalize);
         let (request, response, output_schema) =
-            catalog.bind_function(function, FunctionType::Table, Some(schema_path), arguments, Some(&input_schema))?;
+            catalog.bind_function(function, FunctionType::Table, Some(schema_path), arguments, Some(&input_schema), None)?;
         Ok(InOutBinding { catalog, request, response, input_schema, output_schema, has_finalize })
     }
 
@@ -185,7 +185,7 @@ impl ScalarBinding {
         input_schema: SchemaRef,
     ) -> Result<Self> {
         let (request, response, output_schema) =
-            catalog.bind_function(function, FunctionType::Scalar, Some(schema_path), constants, Some(&input_schema))?;
+            catalog.bind_function(function, FunctionType::Scalar, Some(schema_path), constants, Some(&input_schema), None)?;
         if output_schema.fields().len() != 1 {
             return Err(Error::new(ErrorKind::Io, format!("scalar function {function} must return one column, its bind returned {}", output_schema.fields().len())));
         }

@@ -89,7 +89,17 @@ pub struct WorkerBinding {
 impl WorkerBinding {
     /// `bind` on the worker.
     pub fn bind(catalog: Arc<AttachedCatalog>, function: &str, schema_path: Option<Vec<String>>, arguments: &Arguments) -> Result<Self> {
-        let (request, response, schema) = catalog.bind_function(function, FunctionType::Table, schema_path, arguments, None)?;
+        Self::bind_at(catalog, function, schema_path, arguments, None)
+    }
+
+    fn bind_at(
+        catalog: Arc<AttachedCatalog>,
+        function: &str,
+        schema_path: Option<Vec<String>>,
+        arguments: &Arguments,
+        at: Option<(String, String)>,
+    ) -> Result<Self> {
+        let (request, response, schema) = catalog.bind_function(function, FunctionType::Table, schema_path, arguments, None, at)?;
         let output_index = (0..schema.fields().len()).collect();
         Ok(WorkerBinding { catalog, request, response, schema, output_index })
     }
@@ -114,13 +124,14 @@ impl WorkerBinding {
         Ok(self)
     }
 
-    /// Binds the scan function of a catalog table.
-    pub fn bind_table(catalog: Arc<AttachedCatalog>, schema_path: Vec<String>, table: &str) -> Result<Self> {
-        let inline = catalog
-            .contents()?
-            .schema(&schema_path.join("."))
-            .and_then(|s| s.table(table))
-            .and_then(|t| t.scan_function.clone());
+    /// Binds the scan function of a catalog table, optionally as of `at` (unit, value: DuckDB's
+    /// `AT (VERSION => ...)` / `AT (TIMESTAMP => ...)`).
+    pub fn bind_table(catalog: Arc<AttachedCatalog>, schema_path: Vec<String>, table: &str, at: Option<(String, String)>) -> Result<Self> {
+        let info = match &at {
+            Some(at) => catalog.table_at(&schema_path, table, at)?,
+            None => catalog.contents()?.schema(&schema_path.join(".")).and_then(|s| s.table(table)).cloned(),
+        };
+        let inline = if at.is_some() { None } else { info.as_ref().and_then(|t| t.scan_function.clone()) };
         let scan = match inline {
             Some(blob) => worker_client::records::ScanFunctionResult::from_blob(&blob.0)?,
             None => {
@@ -128,21 +139,16 @@ impl WorkerBinding {
                     attach_opaque_data: catalog.attach_data(),
                     schema_path: schema_path.clone(),
                     name: table.into(),
-                    at_unit: None,
-                    at_value: None,
+                    at_unit: at.as_ref().map(|a| a.0.clone()),
+                    at_value: at.as_ref().map(|a| a.1.clone()),
                     transaction_opaque_data: None,
                 };
                 catalog.with_client(|c| c.table_scan_function(&scope))?
             }
         };
         let arguments = Arguments::from_scan_function_result(&scan.arguments.0)?;
-        let columns = catalog
-            .contents()?
-            .schema(&schema_path.join("."))
-            .and_then(|s| s.table(table))
-            .map(crate::catalog::table_columns)
-            .transpose()?;
-        let bound = Self::bind(catalog, &scan.function_name, scan.schema_path.or(Some(schema_path)), &arguments)?;
+        let columns = info.as_ref().map(crate::catalog::table_columns).transpose()?;
+        let bound = Self::bind_at(catalog, &scan.function_name, scan.schema_path.or(Some(schema_path)), &arguments, at)?;
         match columns {
             Some(columns) => bound.with_table_columns(&columns, table),
             None => Ok(bound),
