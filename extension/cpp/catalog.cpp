@@ -260,10 +260,11 @@ static unique_ptr<FunctionData> WorkerFunctionBind(ClientContext &context, Table
 	return std::move(data);
 }
 
-static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalog &catalog,
-                                                  SchemaCatalogEntry &schema, const Entries &entries, idx_t i,
-                                                  const CatalogHandlePtr &handle) {
-	auto name = entries.Name(i);
+// The DuckDB overloads of a worker table (or table-in-out) function: `worker_name` in
+// `worker_schema` at the worker, `name` in DuckDB.
+static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entries &entries, idx_t i,
+                                           const CatalogHandlePtr &handle, const string &worker_schema,
+                                           const string &worker_name, const string &name) {
 	ArrowSchemaWrapper params;
 	entries.Columns(i, params);
 	// The worker's parameters: positional (trailing ones may have defaults), named
@@ -299,8 +300,8 @@ static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalo
 	}
 	auto function_info = make_shared_ptr<VgiFunctionInfo>();
 	function_info->handle = handle;
-	function_info->schema = schema.name.GetIdentifierName();
-	function_info->function = name;
+	function_info->schema = worker_schema;
+	function_info->function = worker_name;
 	// Trailing positional parameters with defaults may be omitted: one overload per arity.
 	TableFunctionSet set {Identifier(name)};
 	for (idx_t arity = required; arity <= positional.size(); arity++) {
@@ -328,7 +329,15 @@ static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalo
 		function.function_info = function_info;
 		set.AddFunction(std::move(function));
 	}
-	CreateTableFunctionInfo info(std::move(set));
+	return set;
+}
+
+static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalog &catalog,
+                                                  SchemaCatalogEntry &schema, const Entries &entries, idx_t i,
+                                                  const CatalogHandlePtr &handle) {
+	auto name = entries.Name(i);
+	CreateTableFunctionInfo info(
+	    BuildTableFunctions(context, entries, i, handle, schema.name.GetIdentifierName(), name, name));
 	info.SetQualification(catalog.GetName(), schema.name);
 	info.comment = entries.Comment(i);
 	return make_uniq<TableFunctionCatalogEntry>(catalog, schema, info);
@@ -436,6 +445,59 @@ static unique_ptr<CatalogEntry> MakeMacro(Catalog &catalog, SchemaCatalogEntry &
 		return make_uniq<TableMacroCatalogEntry>(catalog, schema, info);
 	}
 	return make_uniq<ScalarMacroCatalogEntry>(catalog, schema, info);
+}
+
+// Publishes the catalog's global functions (`<prefix>_<name>`) in the system catalog, where
+// unqualified calls find them.
+static void RegisterGlobalFunctions(ClientContext &context, const CatalogHandlePtr &handle) {
+	Entries entries;
+	LoadEntries(*handle, nullptr, VGI_ENTRY_GLOBAL_FUNCTIONS, entries);
+	auto &system = Catalog::GetSystemCatalog(context);
+	for (idx_t i = 0; i < entries.Count(); i++) {
+		auto published = entries.Name(i);
+		string worker_name = vgi_entries_sql(entries.list, i);
+		ArrowSchemaWrapper params;
+		entries.Columns(i, params);
+		ArrowSchemaMetadata metadata(params.arrow_schema.metadata);
+		auto kind = metadata.GetOption("vgi.function_type");
+		auto schema = metadata.GetOption("vgi.schema");
+		unique_ptr<CreateFunctionInfo> info;
+		if (kind == "TABLE") {
+			info = make_uniq<CreateTableFunctionInfo>(
+			    BuildTableFunctions(context, entries, i, handle, schema, worker_name, published));
+		} else if (kind == "SCALAR" || kind == "AGGREGATE") {
+			SimpleSignature signature;
+			if (!ReadSimpleSignature(context, entries, i, signature)) {
+				continue;
+			}
+			ScalarFunctionSet scalars {Identifier(published)};
+			AggregateFunctionSet aggregates {Identifier(published)};
+			for (idx_t arity = signature.required; arity <= signature.types.size(); arity++) {
+				vector<LogicalType> args(signature.types.begin(), signature.types.begin() + NumericCast<int64_t>(arity));
+				if (kind == "SCALAR") {
+					auto f = MakeScalarFunction(worker_name, handle, schema, args, signature.constant,
+					                            signature.return_type);
+					f.SetName(Identifier(published));
+					scalars.AddFunction(std::move(f));
+				} else {
+					auto f = MakeAggregateFunction(worker_name, handle, schema, args, signature.constant,
+					                               signature.return_type);
+					f.SetName(Identifier(published));
+					aggregates.AddFunction(std::move(f));
+				}
+			}
+			if (kind == "SCALAR") {
+				info = make_uniq<CreateScalarFunctionInfo>(std::move(scalars));
+			} else {
+				info = make_uniq<CreateAggregateFunctionInfo>(std::move(aggregates));
+			}
+		} else {
+			continue; // buffering functions are not supported yet
+		}
+		info->on_conflict = OnCreateConflict::REPLACE_ON_CONFLICT;
+		info->comment = entries.Comment(i);
+		system.CreateFunction(context, *info);
+	}
 }
 
 // ------------------------------------------------------------------------------ schemas
@@ -775,6 +837,7 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 	VgiCatalog *rust = nullptr;
 	ThrowIfError(vgi_catalog_attach(info.path.c_str(), &schema.arrow_schema, &array.arrow_array, &rust));
 	auto handle = std::make_shared<CatalogHandle>(rust);
+	RegisterGlobalFunctions(context, handle);
 	auto location_it = std::find(names.begin(), names.end(), "location");
 	auto location = location_it == names.end() ? string() : values[location_it - names.begin()].ToString();
 	return make_uniq<VgiCatalogAdapter>(db, std::move(handle), location);

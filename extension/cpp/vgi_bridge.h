@@ -106,6 +106,8 @@ enum VgiEntryKind {
 	VGI_ENTRY_AGGREGATE_FUNCTIONS = 5,
 	VGI_ENTRY_MACROS = 6,           // sql: definition; columns: parameters (default metadata),
 	                                // schema metadata vgi.macro_type = SCALAR | TABLE
+	VGI_ENTRY_GLOBAL_FUNCTIONS = 7, // schema: ignored; name: published name; sql: the worker's name;
+	                                // columns metadata vgi.function_type, vgi.schema
 };
 typedef struct VgiEntries VgiEntries;
 VgiError *vgi_catalog_entries(const VgiCatalog *catalog, const char *schema, int32_t kind, VgiEntries **out);

@@ -263,6 +263,7 @@ const ENTRY_TABLE_FUNCTIONS: i32 = 3;
 const ENTRY_SCALAR_FUNCTIONS: i32 = 4;
 const ENTRY_AGGREGATE_FUNCTIONS: i32 = 5;
 const ENTRY_MACROS: i32 = 6;
+const ENTRY_GLOBAL_FUNCTIONS: i32 = 7;
 
 struct EntryItem {
     name: CString,
@@ -293,6 +294,8 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
         };
         let items = if kind == ENTRY_SCHEMAS {
             contents.schemas.iter().map(|s| item(&s.name, &s.comment)).collect()
+        } else if kind == ENTRY_GLOBAL_FUNCTIONS {
+            global_function_items(&(*catalog).catalog)?
         } else {
             let schema = str_arg(schema, "the schema name")?;
             match contents.schema(schema) {
@@ -344,6 +347,31 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
         *out = Box::into_raw(Box::new(VgiEntries(items)));
         Ok(())
     })
+}
+
+/// The functions a catalog publishes unqualified as `<prefix>_<name>`: `name` is the published
+/// name, `sql` the worker's name; the parameters' schema metadata carries `vgi.function_type`
+/// and `vgi.schema` (the worker schema the function lives in).
+fn global_function_items(catalog: &AttachedCatalog) -> Result<Vec<EntryItem>> {
+    let prefix = &catalog.attach.global_function_prefix;
+    worker_client::records::decode_all::<worker_client::records::FunctionInfo>(&catalog.attach.global_functions)?
+        .into_iter()
+        .map(|f| {
+            let published = if prefix.is_empty() { f.name.clone() } else { format!("{prefix}_{}", f.name) };
+            let arguments = worker_client::framing::decode_schema(&f.arguments.0 .0)?;
+            let mut metadata = arguments.metadata().clone();
+            metadata.insert("vgi.function_type".to_string(), f.function_type.wire_name().to_string());
+            metadata.insert("vgi.schema".to_string(), f.schema_path.join("."));
+            let output = worker_client::framing::decode_schema(&f.output_schema.0 .0)?;
+            Ok(EntryItem {
+                name: c_string(&published),
+                comment: f.comment.as_deref().map(c_string),
+                sql: Some(c_string(&f.name)),
+                columns: Some(Arc::new(arrow_schema::Schema::new_with_metadata(arguments.fields().clone(), metadata))),
+                output: Some(Arc::new(output)),
+            })
+        })
+        .collect()
 }
 
 /// Entry `i`, or `None` out of range (never panics across the boundary).
