@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Function benchmark (issue: functions), printed as a table with ratios; see BENCHMARKS.md.
+
+  scalar: sum(multiply(x, 3)) over ROWS rows through the extension (worker `multiply`), vs the
+          same pyarrow arithmetic as an in-process DuckDB Python UDF (arrow type), vs native SQL.
+  aggregate: vgi_sum(x) over ROWS rows in 1000 groups vs native sum(x).
+
+Usage: bench_functions.py EXTENSION WORKER [ROWS] [THREADS]
+"""
+import sys
+import time
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+import duckdb_host
+
+
+def timed(con, sql):
+    started = time.perf_counter()
+    result = con.execute(sql).fetchall()
+    return time.perf_counter() - started, result
+
+
+def main() -> None:
+    extension, worker = sys.argv[1], sys.argv[2]
+    rows = int(sys.argv[3]) if len(sys.argv) > 3 else 10_000_000
+    threads = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+    con = duckdb_host.connect(extension)
+    con.execute(f"SET threads = {threads}")
+    con.execute(f"ATTACH 'example' AS ex (TYPE vgi, LOCATION '{worker}')")
+
+    def py_multiply(values: pa.Array, factor: pa.Array) -> pa.Array:
+        return pc.multiply(values, factor)
+
+    con.create_function("py_multiply", py_multiply, ["BIGINT", "BIGINT"], "BIGINT", type="arrow")
+    # Warm up: start the worker processes and load metadata outside the timings.
+    con.execute("SELECT sum(ex.main.multiply(range, 3)) FROM range(100000)").fetchall()
+
+    cases = [
+        ("scalar  extension  multiply", f"SELECT sum(ex.main.multiply(range, 3)) FROM range({rows})"),
+        ("scalar  Python UDF (arrow)", f"SELECT sum(py_multiply(range, 3)) FROM range({rows})"),
+        ("scalar  native SQL", f"SELECT sum(range * 3) FROM range({rows})"),
+        ("agg     extension  vgi_sum", f"SELECT sum(s) FROM (SELECT range % 1000 AS k, ex.main.vgi_sum(range) AS s FROM range({rows}) GROUP BY k)"),
+        ("agg     native sum", f"SELECT sum(s) FROM (SELECT range % 1000 AS k, sum(range) AS s FROM range({rows}) GROUP BY k)"),
+    ]
+    results = {}
+    print(f"{rows:,} rows, {threads} threads, worker `{worker}`")
+    for name, sql in cases:
+        seconds, value = timed(con, sql)
+        results[name] = (seconds, value)
+        print(f"  {name:30s} {seconds:8.2f} s  {rows / seconds:14,.0f} rows/s  -> {value[0][0]}")
+    ext = results["scalar  extension  multiply"][0]
+    udf = results["scalar  Python UDF (arrow)"][0]
+    native = results["scalar  native SQL"][0]
+    agg = results["agg     extension  vgi_sum"][0]
+    agg_native = results["agg     native sum"][0]
+    print(f"  scalar: extension is {udf / ext:.2f}x the in-process Python UDF's speed, {native / ext:.3f}x native's")
+    print(f"  aggregate: extension is {agg_native / agg:.3f}x native's speed")
+    values = {r[1][0][0] for k, r in results.items() if k.startswith("scalar")}
+    assert len(values) == 1, f"scalar results disagree: {values}"
+
+
+if __name__ == "__main__":
+    main()
