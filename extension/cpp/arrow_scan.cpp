@@ -30,6 +30,8 @@ struct ScanGlobalState : public GlobalTableFunctionState {
 	VgiScan *scan = nullptr;
 	mutex lock;
 	bool done = false;
+	//! Rows handed to DuckDB so far (progress bar).
+	atomic<idx_t> rows {0};
 	~ScanGlobalState() override {
 		if (scan) {
 			vgi_scan_free(scan);
@@ -104,6 +106,7 @@ void Scan(ClientContext &context, TableFunctionInput &input, DataChunk &output) 
 	}
 	auto remaining = static_cast<idx_t>(local.chunk->arrow_array.length) - local.chunk_offset;
 	output.SetChildCardinality(MinValue<idx_t>(STANDARD_VECTOR_SIZE, remaining));
+	global.rows += output.size();
 	// With projection pushdown Rust sends exactly the projected columns, in order.
 	ArrowTableFunction::ArrowToDuckDB(local, bind.arrow_table.GetColumns(), output, bind.projection_pushdown);
 	local.chunk_offset += output.size();
@@ -141,10 +144,32 @@ void CopyArrowResult(ClientContext &context, const ArrowTableSchema &schema, uni
 	}
 }
 
+unique_ptr<NodeStatistics> Cardinality(ClientContext &context, const FunctionData *bind_data) {
+	uint64_t estimate = 0;
+	int64_t max = -1;
+	if (!vgi_binding_cardinality(bind_data->Cast<ArrowScanBindData>().binding.get(), &estimate, &max)) {
+		return make_uniq<NodeStatistics>();
+	}
+	return max >= 0 ? make_uniq<NodeStatistics>(estimate, static_cast<idx_t>(max)) : make_uniq<NodeStatistics>(estimate);
+}
+
+double Progress(ClientContext &context, const FunctionData *bind_data, const GlobalTableFunctionState *global) {
+	uint64_t estimate = 0;
+	int64_t max = -1;
+	if (!global || !vgi_binding_cardinality(bind_data->Cast<ArrowScanBindData>().binding.get(), &estimate, &max) ||
+	    estimate == 0) {
+		return -1; // unknown
+	}
+	auto rows = static_cast<double>(global->Cast<ScanGlobalState>().rows.load());
+	return MinValue<double>(100.0, 100.0 * rows / static_cast<double>(estimate));
+}
+
 void SetArrowScanCallbacks(TableFunction &function) {
 	function.init_global = InitGlobal;
 	function.init_local = InitLocal;
 	function.function = Scan;
+	function.cardinality = Cardinality;
+	function.table_scan_progress = Progress;
 }
 
 } // namespace vgi

@@ -75,6 +75,8 @@ typedef int32_t (*VgiInterruptCheck)(void *context);
 VgiError *vgi_binding_open(const VgiBinding *binding, const uint64_t *columns, size_t n,
                            VgiInterruptCheck interrupted, void *context, VgiScan **out_scan);
 void vgi_binding_free(VgiBinding *binding);
+// Non-zero when the worker gave a row estimate (`*max` = -1 when it gave no maximum).
+int32_t vgi_binding_cardinality(const VgiBinding *binding, uint64_t *estimate, int64_t *max);
 // Next batch as a struct array (one child per column). Sets out->release = NULL at the end.
 VgiError *vgi_scan_next(VgiScan *scan, struct ArrowArray *out);
 // Asks a running scan to stop promptly (from any thread).

@@ -160,6 +160,20 @@ pub unsafe extern "C" fn vgi_binding_open(
     })
 }
 
+/// The bound scan's row estimate (`*max` = -1 when unknown); 0 when nothing is known.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_binding_cardinality(binding: *const VgiBinding, estimate: *mut u64, max: *mut i64) -> i32 {
+    catch_unwind(AssertUnwindSafe(|| match (*binding).0.cardinality() {
+        Some((e, m)) => {
+            *estimate = e;
+            *max = m.map_or(-1, |m| m as i64);
+            1
+        }
+        None => 0,
+    }))
+    .unwrap_or(0)
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn vgi_binding_free(binding: *mut VgiBinding) {
     guard_void(|| drop(Box::from_raw(binding)));

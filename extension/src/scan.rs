@@ -16,6 +16,10 @@ use crate::error::{Error, ErrorKind, Result};
 /// Opened once per execution, possibly from several threads.
 pub trait Binding: Send + Sync {
     fn schema(&self) -> SchemaRef;
+    /// Estimated and maximum row counts, when the worker knows them (optimizer, progress bar).
+    fn cardinality(&self) -> Option<(u64, Option<u64>)> {
+        None
+    }
     /// Starts an execution producing the columns `projection` (indices into `schema()`, in
     /// that order; `None` = all columns).
     /// `cancel` reports when DuckDB interrupted the query.
@@ -84,6 +88,7 @@ pub struct WorkerBinding {
     /// For each column of `schema`, its index in the worker's bound output schema (the
     /// indices `projection_ids` refer to).
     output_index: Vec<usize>,
+    cardinality: Option<(u64, Option<u64>)>,
 }
 
 impl WorkerBinding {
@@ -101,7 +106,16 @@ impl WorkerBinding {
     ) -> Result<Self> {
         let (request, response, schema) = catalog.bind_function(function, FunctionType::Table, schema_path, arguments, None, at)?;
         let output_index = (0..schema.fields().len()).collect();
-        Ok(WorkerBinding { catalog, request, response, schema, output_index })
+        // Best effort: a worker without the method (or an error) just leaves it unknown.
+        let cardinality_request = worker_client::records::TableFunctionCardinalityRequest {
+            bind_call: request.to_blob(),
+            bind_opaque_data: response.opaque_data.clone(),
+        };
+        let cardinality = catalog
+            .with_client(|c| c.cardinality(&cardinality_request))
+            .ok()
+            .and_then(|c| c.estimate.map(|e| (e.max(0) as u64, c.max.map(|m| m.max(0) as u64))));
+        Ok(WorkerBinding { catalog, request, response, schema, output_index, cardinality })
     }
 
     /// Presents the bound output in the order of a catalog table's declared columns (a scan
@@ -159,6 +173,10 @@ impl WorkerBinding {
 impl Binding for WorkerBinding {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
+    }
+
+    fn cardinality(&self) -> Option<(u64, Option<u64>)> {
+        self.cardinality
     }
 
     fn open(&self, projection: Option<&[usize]>, cancel: CancelHandle) -> Result<Box<dyn Scan>> {
