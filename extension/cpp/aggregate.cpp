@@ -17,6 +17,8 @@ struct VgiAggregateInfo : public AggregateFunctionInfo {
 	string schema;
 	string function;
 	vector<bool> constant;
+	string argument_names;
+	vector<Value> defaults;
 };
 
 struct AggregateBindData : public FunctionData {
@@ -46,7 +48,7 @@ unique_ptr<FunctionData> AggregateBind(BindAggregateFunctionInput &input) {
 	auto data = make_uniq<AggregateBindData>();
 	data->context = &context;
 	FoldedArguments folded;
-	folded.Fold(input, info.constant);
+	folded.Fold(input, info.constant, info.defaults);
 	data->input_types = folded.input_types;
 	data->input_names = folded.input_names;
 	ArrowSchemaWrapper args_schema, input_schema, output_schema;
@@ -57,7 +59,8 @@ unique_ptr<FunctionData> AggregateBind(BindAggregateFunctionInput &input) {
 	VgiAggregate *aggregate = nullptr;
 	ThrowIfError(vgi_aggregate_bind(info.handle->rust, info.schema.c_str(), info.function.c_str(),
 	                                &args_schema.arrow_schema, &args.arrow_array, &input_schema.arrow_schema,
-	                                &aggregate, &output_schema.arrow_schema));
+	                                info.argument_names.empty() ? nullptr : info.argument_names.c_str(), &aggregate,
+	                                &output_schema.arrow_schema));
 	data->aggregate = std::shared_ptr<VgiAggregate>(aggregate, RustDeleter<VgiAggregate, vgi_aggregate_free>());
 	ArrowTableFunction::PopulateArrowTableSchema(context, data->output, output_schema.arrow_schema);
 	bound.SetReturnType(data->output.GetTypes()[0]);
@@ -125,7 +128,8 @@ void Finalize(Vector &states, AggregateFinalizeInputData &finalize_input, Vector
 
 AggregateFunction MakeAggregateFunction(const std::string &name, CatalogHandlePtr handle, const std::string &schema,
                                         const vector<LogicalType> &parameters, const vector<bool> &constant,
-                                        LogicalType return_type) {
+                                        LogicalType return_type, const vector<string> &names,
+                                  const vector<Value> &defaults) {
 	AggregateFunction function(Identifier(name), parameters, return_type, StateSize, Initialize, Update, Combine,
 	                           Finalize, FunctionNullHandling::SPECIAL_HANDLING, nullptr, AggregateBind);
 	auto info = make_shared_ptr<VgiAggregateInfo>();
@@ -133,6 +137,8 @@ AggregateFunction MakeAggregateFunction(const std::string &name, CatalogHandlePt
 	info->schema = schema;
 	info->function = name;
 	info->constant = constant;
+	info->argument_names = JoinArgumentNames(names);
+	info->defaults = defaults;
 	function.SetExtraFunctionInfo(std::move(info));
 	return function;
 }

@@ -352,7 +352,40 @@ struct SimpleSignature {
 	vector<bool> constant;
 	idx_t required = 0;
 	LogicalType return_type = LogicalType::ANY;
+	//! Type of the trailing `vgi_varargs` parameter (column arguments), INVALID when none.
+	LogicalType varargs = LogicalType::INVALID;
+	//! Declared parameter names (empty with varargs: the worker gets none then).
+	vector<string> names;
+	//! The worker's default of each parameter (`vgi_default`, JSON), NULL when none.
+	vector<Value> defaults;
 };
+
+// A `vgi_default` JSON scalar as a value of `type` (NULL when it is not a simple scalar).
+static Value DefaultValue(const string &json, const LogicalType &type) {
+	Value raw;
+	if (json == "true" || json == "false") {
+		raw = Value::BOOLEAN(json == "true");
+	} else if (json.size() >= 2 && json.front() == '"' && json.back() == '"' &&
+	           json.find('\\') == string::npos) {
+		raw = Value(json.substr(1, json.size() - 2));
+	} else if (!json.empty() && json.find_first_not_of("+-0123456789.eE") == string::npos) {
+		raw = Value(json); // numeric text, cast below
+	} else {
+		return Value();
+	}
+	auto target = type;
+	if (target.id() == LogicalTypeId::ANY) {
+		target = raw.type().id() == LogicalTypeId::VARCHAR && json.front() != '"'
+		             ? (json.find_first_of(".eE") == string::npos ? LogicalType::BIGINT : LogicalType::DOUBLE)
+		             : raw.type();
+	}
+	auto cast = raw.DefaultTryCastAs(target);
+	return cast ? *cast : Value();
+}
+
+string JoinArgumentNames(const vector<string> &names) {
+	return StringUtil::Join(names, "\x1f");
+}
 
 static bool ReadSimpleSignature(ClientContext &context, const Entries &entries, idx_t i, SimpleSignature &out) {
 	ArrowSchemaWrapper params, output;
@@ -361,14 +394,23 @@ static bool ReadSimpleSignature(ClientContext &context, const Entries &entries, 
 	for (idx_t p = 0; p < idx_t(params.arrow_schema.n_children); p++) {
 		auto &field = *params.arrow_schema.children[p];
 		ArrowSchemaMetadata metadata(field.metadata);
-		if (metadata.GetOption("vgi_arg") == "named" || metadata.GetOption("vgi_varargs") == "true" ||
-		    metadata.GetOption("vgi_type") == "table") {
+		if (metadata.GetOption("vgi_arg") == "named" || metadata.GetOption("vgi_type") == "table" ||
+		    out.varargs.id() != LogicalTypeId::INVALID) {
 			return false;
 		}
-		out.types.push_back(metadata.GetOption("vgi_type") == "any" ? LogicalType::ANY
-		                                                            : ArrowFieldType(context, field));
-		out.constant.push_back(metadata.GetOption("vgi_const") == "true");
-		if (metadata.GetOption("vgi_default").empty()) {
+		auto type = metadata.GetOption("vgi_type") == "any" ? LogicalType::ANY : ArrowFieldType(context, field);
+		if (metadata.GetOption("vgi_varargs") == "true") {
+			out.varargs = type;
+			continue;
+		}
+		out.types.push_back(type);
+		out.names.push_back(field.name);
+		auto constant = metadata.GetOption("vgi_const") == "true";
+		out.constant.push_back(constant);
+		auto default_json = metadata.GetOption("vgi_default");
+		out.defaults.push_back(default_json.empty() ? Value() : DefaultValue(default_json, type));
+		// Only a constant parameter with a known default may be left out of a call.
+		if (!constant || out.defaults.back().IsNull()) {
 			out.required = out.types.size();
 		}
 	}
@@ -377,6 +419,9 @@ static bool ReadSimpleSignature(ClientContext &context, const Entries &entries, 
 		if (declared.id() != LogicalTypeId::SQLNULL) {
 			out.return_type = declared;
 		}
+	}
+	if (out.varargs.id() != LogicalTypeId::INVALID) {
+		out.names.clear();
 	}
 	return true;
 }
@@ -403,7 +448,12 @@ static void AddFunctionEntries(ClientContext &context, Catalog &catalog, SchemaC
 		for (idx_t arity = signature.required; arity <= signature.types.size(); arity++) {
 			vector<LogicalType> arguments(signature.types.begin(),
 			                              signature.types.begin() + NumericCast<int64_t>(arity));
-			it->second.AddFunction(make(name, arguments, signature.constant, signature.return_type));
+			auto function = make(name, arguments, signature.constant, signature.return_type, signature.names,
+			                     signature.defaults);
+			if (arity == signature.types.size() && signature.varargs.id() != LogicalTypeId::INVALID) {
+				function.GetSignature().AddArgs(Identifier("args"), signature.varargs);
+			}
+			it->second.AddFunction(std::move(function));
 		}
 	}
 	for (auto &named_set : sets) {
@@ -476,12 +526,14 @@ static void RegisterGlobalFunctions(ClientContext &context, const CatalogHandleP
 				vector<LogicalType> args(signature.types.begin(), signature.types.begin() + NumericCast<int64_t>(arity));
 				if (kind == "SCALAR") {
 					auto f = MakeScalarFunction(worker_name, handle, schema, args, signature.constant,
-					                            signature.return_type);
+					                            signature.return_type, signature.names,
+			                     signature.defaults);
 					f.SetName(Identifier(published));
 					scalars.AddFunction(std::move(f));
 				} else {
 					auto f = MakeAggregateFunction(worker_name, handle, schema, args, signature.constant,
-					                               signature.return_type);
+					                               signature.return_type, signature.names,
+			                     signature.defaults);
 					f.SetName(Identifier(published));
 					aggregates.AddFunction(std::move(f));
 				}
@@ -629,15 +681,17 @@ private:
 			AddFunctionEntries<ScalarFunctionSet, CreateScalarFunctionInfo, ScalarFunctionCatalogEntry>(
 			    context, catalog, *this, entries, map,
 			    [&](const string &fn, const vector<LogicalType> &args, const vector<bool> &constant,
-			        const LogicalType &ret) { return MakeScalarFunction(fn, handle, schema_name, args, constant, ret); });
+			        const LogicalType &ret, const vector<string> &names, const vector<Value> &defaults) {
+				    return MakeScalarFunction(fn, handle, schema_name, args, constant, ret, names, defaults);
+			    });
 			break;
 		case CatalogType::AGGREGATE_FUNCTION_ENTRY:
 			LoadEntries(*handle, &schema_name, VGI_ENTRY_AGGREGATE_FUNCTIONS, entries);
 			AddFunctionEntries<AggregateFunctionSet, CreateAggregateFunctionInfo, AggregateFunctionCatalogEntry>(
 			    context, catalog, *this, entries, map,
 			    [&](const string &fn, const vector<LogicalType> &args, const vector<bool> &constant,
-			        const LogicalType &ret) {
-				    return MakeAggregateFunction(fn, handle, schema_name, args, constant, ret);
+			        const LogicalType &ret, const vector<string> &names, const vector<Value> &defaults) {
+				    return MakeAggregateFunction(fn, handle, schema_name, args, constant, ret, names, defaults);
 			    });
 			break;
 		case CatalogType::MACRO_ENTRY:

@@ -35,16 +35,25 @@ void ExportArguments(duckdb::ClientContext &context, duckdb::TableFunctionBindIn
 
 // A DuckDB scalar function calling a worker function. `constant[i]`: positional parameter i
 // must be a constant (vgi_const) and travels in the bind's Arguments.
+// `names`: the declared parameter names (sent as the bind's argument_names), empty when the
+// function has varargs.
 duckdb::ScalarFunction MakeScalarFunction(const std::string &name, CatalogHandlePtr handle, const std::string &schema,
                                           const duckdb::vector<duckdb::LogicalType> &parameters,
-                                          const duckdb::vector<bool> &constant, duckdb::LogicalType return_type);
+                                          const duckdb::vector<bool> &constant, duckdb::LogicalType return_type,
+                                          const duckdb::vector<std::string> &names,
+                                          const duckdb::vector<duckdb::Value> &defaults);
 
 // A DuckDB aggregate function calling a worker aggregate (same parameter conventions).
 duckdb::AggregateFunction MakeAggregateFunction(const std::string &name, CatalogHandlePtr handle,
                                                 const std::string &schema,
                                                 const duckdb::vector<duckdb::LogicalType> &parameters,
                                                 const duckdb::vector<bool> &constant,
-                                                duckdb::LogicalType return_type);
+                                                duckdb::LogicalType return_type,
+                                                const duckdb::vector<std::string> &names,
+                                                const duckdb::vector<duckdb::Value> &defaults);
+
+// The argument_names value for a bind (US separated), or empty for none.
+std::string JoinArgumentNames(const duckdb::vector<std::string> &names);
 
 // Converts a Rust struct array (one result column) into `result[offset, offset + count)`.
 void CopyArrowResult(duckdb::ClientContext &context, const duckdb::ArrowTableSchema &schema,
@@ -60,8 +69,9 @@ struct FoldedArguments {
 	duckdb::vector<std::string> input_names;
 
 	// Evaluates the constants and removes them from the call (the function only sees columns).
+	// `defaults[i]`: the value of constant parameter i when the call leaves it out.
 	template <class BIND_INPUT>
-	void Fold(BIND_INPUT &input, const duckdb::vector<bool> &constant) {
+	void Fold(BIND_INPUT &input, const duckdb::vector<bool> &constant, const duckdb::vector<duckdb::Value> &defaults) {
 		auto &arguments = input.GetArguments();
 		auto &bound = input.GetBoundFunction();
 		duckdb::vector<duckdb::idx_t> folded;
@@ -76,6 +86,13 @@ struct FoldedArguments {
 				input_names.push_back("col_" + std::to_string(input_types.size()));
 				input_types.push_back(declared.id() == duckdb::LogicalTypeId::ANY ? arguments[i]->GetReturnType()
 				                                                                   : declared);
+			}
+		}
+		// Trailing constant parameters the call left out take the worker's defaults.
+		for (auto i = arguments.size(); i < constant.size() && i < defaults.size(); i++) {
+			if (constant[i] && !defaults[i].IsNull()) {
+				const_names.push_back("positional_" + std::to_string(const_values.size()));
+				const_values.push_back(defaults[i]);
 			}
 		}
 		for (auto it = folded.rbegin(); it != folded.rend(); ++it) {

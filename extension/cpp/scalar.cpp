@@ -19,6 +19,8 @@ struct VgiScalarInfo : public ScalarFunctionInfo {
 	string schema;
 	string function;
 	vector<bool> constant;
+	string argument_names;
+	vector<Value> defaults;
 };
 
 struct ScalarBindData : public FunctionData {
@@ -50,7 +52,7 @@ unique_ptr<FunctionData> ScalarBind(BindScalarFunctionInput &input) {
 	auto &context = input.GetClientContext();
 	auto data = make_uniq<ScalarBindData>();
 	FoldedArguments folded;
-	folded.Fold(input, info.constant);
+	folded.Fold(input, info.constant, info.defaults);
 	data->input_types = folded.input_types;
 	data->input_names = folded.input_names;
 	ArrowSchemaWrapper args_schema, input_schema, output_schema;
@@ -60,7 +62,8 @@ unique_ptr<FunctionData> ScalarBind(BindScalarFunctionInput &input) {
 	ArrowConverter::ToArrowSchema(&input_schema.arrow_schema, data->input_types, data->input_names, properties);
 	VgiScalarBinding *binding = nullptr;
 	ThrowIfError(vgi_scalar_bind(info.handle->rust, info.schema.c_str(), info.function.c_str(),
-	                             &args_schema.arrow_schema, &args.arrow_array, &input_schema.arrow_schema, &binding,
+	                             &args_schema.arrow_schema, &args.arrow_array, &input_schema.arrow_schema,
+	                             info.argument_names.empty() ? nullptr : info.argument_names.c_str(), &binding,
 	                             &output_schema.arrow_schema));
 	data->binding =
 	    std::shared_ptr<VgiScalarBinding>(binding, RustDeleter<VgiScalarBinding, vgi_scalar_binding_free>());
@@ -102,13 +105,16 @@ void ScalarExecute(DataChunk &args, ExpressionState &state, Vector &result) {
 
 ScalarFunction MakeScalarFunction(const std::string &name, CatalogHandlePtr handle, const std::string &schema,
                                   const vector<LogicalType> &parameters, const vector<bool> &constant,
-                                  LogicalType return_type) {
+                                  LogicalType return_type, const vector<string> &names,
+                                  const vector<Value> &defaults) {
 	ScalarFunction function(Identifier(name), parameters, std::move(return_type), ScalarExecute);
 	auto info = make_shared_ptr<VgiScalarInfo>();
 	info->handle = std::move(handle);
 	info->schema = schema;
 	info->function = name;
 	info->constant = constant;
+	info->argument_names = JoinArgumentNames(names);
+	info->defaults = defaults;
 	function.SetExtraFunctionInfo(std::move(info));
 	function.SetBindCallback(ScalarBind);
 	function.SetInitStateCallback(ScalarInitLocal);

@@ -157,9 +157,10 @@ void vgi_batches_free(VgiBatches *batches);
 typedef struct VgiScalarBinding VgiScalarBinding;
 typedef struct VgiScalar VgiScalar;
 // `args`: the constant arguments (wire layout); `input_schema`: the column arguments col_<i>.
+// `argument_names`: the declared parameter names of the call, US (0x1f) separated, or NULL.
 VgiError *vgi_scalar_bind(const VgiCatalog *catalog, const char *schema, const char *function,
                           struct ArrowSchema *args_schema, struct ArrowArray *args, struct ArrowSchema *input_schema,
-                          VgiScalarBinding **out_binding, struct ArrowSchema *out_schema);
+                          const char *argument_names, VgiScalarBinding **out_binding, struct ArrowSchema *out_schema);
 void vgi_scalar_binding_free(VgiScalarBinding *binding);
 VgiError *vgi_scalar_open(const VgiScalarBinding *binding, VgiInterruptCheck interrupted, void *context,
                           VgiScalar **out);
@@ -172,7 +173,8 @@ void vgi_scalar_free(VgiScalar *execution);
 typedef struct VgiAggregate VgiAggregate;
 VgiError *vgi_aggregate_bind(const VgiCatalog *catalog, const char *schema, const char *function,
                              struct ArrowSchema *args_schema, struct ArrowArray *args,
-                             struct ArrowSchema *input_schema, VgiAggregate **out, struct ArrowSchema *out_schema);
+                             struct ArrowSchema *input_schema, const char *argument_names, VgiAggregate **out,
+                             struct ArrowSchema *out_schema);
 // Reserves `count` consecutive group ids; returns the first.
 int64_t vgi_aggregate_group_ids(uint64_t count);
 VgiError *vgi_aggregate_update(const VgiAggregate *aggregate, const int64_t *group_ids, size_t n,

@@ -236,10 +236,26 @@ impl AttachedCatalog {
         input_schema: Option<&Schema>,
         at: Option<(String, String)>,
     ) -> Result<(worker_client::records::BindRequest, worker_client::records::BindResponse, SchemaRef)> {
+        self.bind_function_named(function, function_type, schema_path, arguments, input_schema, at, None)
+    }
+
+    /// [`Self::bind_function`] with the call's declared parameter names (`argument_names`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn bind_function_named(
+        &self,
+        function: &str,
+        function_type: worker_client::records::FunctionType,
+        schema_path: Option<Vec<String>>,
+        arguments: &worker_client::arguments::Arguments,
+        input_schema: Option<&Schema>,
+        at: Option<(String, String)>,
+        argument_names: Option<Vec<String>>,
+    ) -> Result<(worker_client::records::BindRequest, worker_client::records::BindResponse, SchemaRef)> {
         let (at_unit, at_value) = at.map_or((None, None), |(u, v)| (Some(u), Some(v)));
         let request = worker_client::records::BindRequest {
             at_unit,
             at_value,
+            argument_names,
             function_name: function.into(),
             arguments: arguments.to_blob()?,
             function_type,

@@ -567,6 +567,14 @@ unsafe fn function_call(
     Ok(FunctionCall { catalog, schema_path, function: str_arg(function, "the function name")?.to_string(), arguments, input })
 }
 
+/// The declared parameter names of a call, US (0x1f) separated; NULL when not known.
+unsafe fn argument_names_arg(names: *const c_char) -> Result<Option<Vec<String>>> {
+    if names.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(str_arg(names, "the argument names")?.split('\x1f').map(str::to_string).collect()))
+}
+
 /// The worker's path of a schema DuckDB names (paths are joined with '.').
 fn schema_path(catalog: &AttachedCatalog, schema: &str) -> Result<Vec<String>> {
     Ok(catalog.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]))
@@ -675,12 +683,14 @@ pub unsafe extern "C" fn vgi_scalar_bind(
     args_schema: *mut FFI_ArrowSchema,
     args: *mut FFI_ArrowArray,
     input_schema: *mut FFI_ArrowSchema,
+    argument_names: *const c_char,
     out: *mut *mut VgiScalarBinding,
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
         let call = function_call(catalog, schema, function, args_schema, args, input_schema)?;
-        let binding = ScalarBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input)?;
+        let names = argument_names_arg(argument_names)?;
+        let binding = ScalarBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, names)?;
         ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiScalarBinding(Arc::new(binding))));
         Ok(())
@@ -747,12 +757,14 @@ pub unsafe extern "C" fn vgi_aggregate_bind(
     args_schema: *mut FFI_ArrowSchema,
     args: *mut FFI_ArrowArray,
     input_schema: *mut FFI_ArrowSchema,
+    argument_names: *const c_char,
     out: *mut *mut VgiAggregate,
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
         let call = function_call(catalog, schema, function, args_schema, args, input_schema)?;
-        let binding = AggregateBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input)?;
+        let names = argument_names_arg(argument_names)?;
+        let binding = AggregateBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, names)?;
         ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiAggregate(binding)));
         Ok(())

@@ -183,9 +183,17 @@ impl ScalarBinding {
         function: &str,
         constants: &Arguments,
         input_schema: SchemaRef,
+        argument_names: Option<Vec<String>>,
     ) -> Result<Self> {
-        let (request, response, output_schema) =
-            catalog.bind_function(function, FunctionType::Scalar, Some(schema_path), constants, Some(&input_schema), None)?;
+        let (request, response, output_schema) = catalog.bind_function_named(
+            function,
+            FunctionType::Scalar,
+            Some(schema_path),
+            constants,
+            Some(&input_schema),
+            None,
+            argument_names,
+        )?;
         if output_schema.fields().len() != 1 {
             return Err(Error::new(ErrorKind::Io, format!("scalar function {function} must return one column, its bind returned {}", output_schema.fields().len())));
         }
@@ -289,7 +297,14 @@ pub fn reserve_group_ids(count: u64) -> i64 {
 const FINALIZE_CHUNK: usize = 2048;
 
 impl AggregateBinding {
-    pub fn bind(catalog: Arc<AttachedCatalog>, schema_path: Vec<String>, function: &str, constants: &Arguments, input_schema: SchemaRef) -> Result<Self> {
+    pub fn bind(
+        catalog: Arc<AttachedCatalog>,
+        schema_path: Vec<String>,
+        function: &str,
+        constants: &Arguments,
+        input_schema: SchemaRef,
+        argument_names: Option<Vec<String>>,
+    ) -> Result<Self> {
         use worker_client::records::AggregateBindRequest;
         let mut client = Pool::global().get(&catalog.location, &catalog.connect)?;
         let request = AggregateBindRequest {
@@ -298,6 +313,7 @@ impl AggregateBinding {
             input_schema: (!input_schema.fields().is_empty()).then(|| Blob(encode_schema(&input_schema))),
             attach_opaque_data: Some(catalog.attach_data()),
             schema_path: Some(schema_path.clone()),
+            argument_names,
             ..Default::default()
         };
         let response = match client.aggregate_bind(&request) {
