@@ -73,7 +73,12 @@ impl AttachedCatalog {
         };
         let location = text(&mut user, LOCATION)?
             .ok_or_else(|| Error::binder("ATTACH ... (TYPE vgi) needs a LOCATION: a worker command, http(s)://, unix:// or launch: address"))?;
-        let connect = ConnectOptions { bearer_token: text(&mut user, BEARER_TOKEN)?, ..Default::default() };
+        let connect = ConnectOptions {
+            bearer_token: text(&mut user, BEARER_TOKEN)?,
+            // Debugging aid: echo the workers' stderr to ours.
+            stderr_passthrough: std::env::var("VGI_WORKER_STDERR_PASSTHROUGH").is_ok_and(|v| v == "1"),
+            ..Default::default()
+        };
         let data_version = text(&mut user, DATA_VERSION)?;
         let implementation_version = text(&mut user, IMPLEMENTATION_VERSION)?;
 
