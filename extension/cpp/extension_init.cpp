@@ -2,6 +2,7 @@
 #include "adapter.hpp"
 #include "arrow_scan.hpp"
 
+#include "duckdb/main/config.hpp"
 #include "duckdb/main/extension/extension_loader.hpp"
 
 namespace vgi {
@@ -27,6 +28,21 @@ static unique_ptr<FunctionData> CatalogsBind(ClientContext &context, TableFuncti
 
 void RegisterStorage(ExtensionLoader &loader); // catalog.cpp
 
+static void SetCallTimeout(ClientContext &context, SetScope scope, Value &parameter) {
+	auto seconds = parameter.GetValue<double>();
+	if (seconds <= 0) {
+		throw InvalidInputException("vgi_call_timeout must be a positive number of seconds");
+	}
+	vgi_set_call_timeout(seconds);
+}
+
+static void RegisterSettings(ExtensionLoader &loader) {
+	auto &config = DBConfig::GetConfig(loader.GetDatabaseInstance());
+	config.AddExtensionOption(Identifier("vgi_call_timeout"),
+	                          "Seconds a VGI worker call (or one stream turn) may take before it fails",
+	                          LogicalType::DOUBLE, Value::DOUBLE(300), SetCallTimeout);
+}
+
 static void RegisterFunctions(ExtensionLoader &loader) {
 	ScalarFunction version("vgi_version", {}, LogicalType::VARCHAR, VersionFunction);
 	loader.RegisterFunction(version);
@@ -40,5 +56,6 @@ static void RegisterFunctions(ExtensionLoader &loader) {
 
 extern "C" void vgi_adapter_init(duckdb::ExtensionLoader &loader) {
 	vgi::RegisterFunctions(loader);
+	vgi::RegisterSettings(loader);
 	vgi::RegisterStorage(loader);
 }

@@ -56,9 +56,11 @@ int32_t vgi_error_kind(const VgiError *error);
 const char *vgi_error_message(const VgiError *error);
 void vgi_error_free(VgiError *error);
 
-// ---- extension info -------------------------------------------------------------------------
+// ---- extension info and settings ------------------------------------------------------------
 // NUL-terminated, static.
 const char *vgi_extension_version(void);
+// SET vgi_call_timeout: seconds each worker call may take (non-positive values are ignored).
+void vgi_set_call_timeout(double seconds);
 
 // ---- scans: a Rust producer of Arrow batches behind a DuckDB table function ----------------
 // A binding is the immutable result of binding a table function (output schema + what to

@@ -89,6 +89,16 @@ pub extern "C" fn vgi_extension_version() -> *const c_char {
     VERSION.as_ptr()
 }
 
+/// `SET vgi_call_timeout = <seconds>`: the deadline of every worker call made from now on.
+#[no_mangle]
+pub extern "C" fn vgi_set_call_timeout(seconds: f64) {
+    guard_void(|| {
+        if seconds.is_finite() && seconds > 0.0 {
+            worker_client::call::set_call_timeout(std::time::Duration::from_secs_f64(seconds));
+        }
+    });
+}
+
 // ---- bindings and scans ----------------------------------------------------------------------
 
 pub struct VgiBinding(Box<dyn Binding>);

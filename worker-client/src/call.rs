@@ -8,6 +8,18 @@ use crate::framing::LogMessage;
 /// Default deadline of one call (a unary call, or one tick of a stream).
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(300);
 
+static CALL_TIMEOUT_MILLIS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(300_000);
+
+/// The deadline new connections apply to each call (process-wide; `SET vgi_call_timeout`).
+pub fn call_timeout() -> Duration {
+    Duration::from_millis(CALL_TIMEOUT_MILLIS.load(Ordering::Relaxed))
+}
+
+/// Changes the deadline of calls made from now on (pooled connections pick it up when taken).
+pub fn set_call_timeout(timeout: Duration) {
+    CALL_TIMEOUT_MILLIS.store(timeout.as_millis().max(1) as u64, Ordering::Relaxed);
+}
+
 /// Lets another thread abort a call or stream promptly (DuckDB interrupts, LIMIT).
 #[derive(Clone, Default)]
 pub struct CancelHandle {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use arrow_array::{Array, RecordBatch};
 
-use crate::call::{CancelHandle, LogSink, DEFAULT_CALL_TIMEOUT};
+use crate::call::{CancelHandle, LogSink};
 use crate::error::{Error, Result};
 use crate::framing::{self, classify, encode_stream, keys, Frame, MessageReader};
 use crate::transport::{ConnectOptions, Location, Route, Transport, Watch};
@@ -35,7 +35,7 @@ impl Client {
             transport,
             location,
             options: options.clone(),
-            timeout: DEFAULT_CALL_TIMEOUT,
+            timeout: crate::call::call_timeout(),
             logs: crate::call::discard_logs(),
         })
     }

@@ -56,6 +56,7 @@ impl Pool {
             match candidate {
                 Some((since, mut client)) => {
                     if since.elapsed() < self.idle_timeout && client.is_healthy() {
+                        client.set_timeout(crate::call::call_timeout());
                         return Ok(client);
                     }
                     // Expired or dead: drop it (outside the lock) and look again.
