@@ -305,7 +305,8 @@ static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entrie
 	// Trailing positional parameters with defaults may be omitted: one overload per arity.
 	TableFunctionSet set {Identifier(name)};
 	for (idx_t arity = required; arity <= positional.size(); arity++) {
-		auto function = table_input ? MakeInOutFunction(name, function_info)
+		auto has_finalize = ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.has_finalize") == "true";
+		auto function = table_input ? MakeInOutFunction(name, function_info, has_finalize)
 		                            : TableFunction(Identifier(name), vector<LogicalType>(), nullptr, WorkerFunctionBind);
 		auto &signature = function.GetSignature();
 		for (idx_t p = 0; p < arity; p++) {

@@ -68,15 +68,27 @@ struct InOutLocalState : public ArrowScanLocalState {
 	bool HasRows() const {
 		return chunk && chunk_offset < static_cast<idx_t>(chunk->arrow_array.length);
 	}
+	//! The function's own columns of the current output vector. DuckDB's output chunk can
+	//! hold more (correlated LATERAL input, ordinality) that it fills itself.
+	DataChunk converted;
+
 	// Emits up to one vector of the current batch; true if rows remain to emit.
 	bool Emit(const InOutBindData &bind, DataChunk &output) {
 		if (!HasRows() && !NextBatch()) {
 			return false;
 		}
-		auto remaining = static_cast<idx_t>(chunk->arrow_array.length) - chunk_offset;
-		output.SetChildCardinality(MinValue<idx_t>(STANDARD_VECTOR_SIZE, remaining));
-		ArrowTableFunction::ArrowToDuckDB(*this, bind.arrow_table.GetColumns(), output, false);
-		chunk_offset += output.size();
+		if (converted.ColumnCount() == 0) {
+			converted.Initialize(Allocator::DefaultAllocator(), const_cast<ArrowTableSchema &>(bind.arrow_table).GetTypes());
+		}
+		auto rows = MinValue<idx_t>(STANDARD_VECTOR_SIZE, static_cast<idx_t>(chunk->arrow_array.length) - chunk_offset);
+		converted.Reset();
+		converted.SetChildCardinality(rows);
+		ArrowTableFunction::ArrowToDuckDB(*this, bind.arrow_table.GetColumns(), converted, false);
+		for (idx_t c = 0; c < converted.ColumnCount() && c < output.ColumnCount(); c++) {
+			output.data[c].Reference(converted.data[c]);
+		}
+		output.SetChildCardinality(rows);
+		chunk_offset += rows;
 		return HasRows() || pending;
 	}
 };
@@ -166,11 +178,13 @@ OperatorFinalizeResultType InOutFinal(ExecutionContext &context, TableFunctionIn
 
 } // namespace
 
-TableFunction MakeInOutFunction(const std::string &name, shared_ptr<VgiFunctionInfo> info) {
+TableFunction MakeInOutFunction(const std::string &name, shared_ptr<VgiFunctionInfo> info, bool has_finalize) {
 	TableFunction function(Identifier(name), vector<LogicalType>(), nullptr, InOutBind, InOutInitGlobal,
 	                       InOutInitLocal);
 	function.in_out_function = InOut;
-	function.in_out_function_final = InOutFinal;
+	if (has_finalize) {
+		function.in_out_function_final = InOutFinal;
+	}
 	function.function_info = std::move(info);
 	return function;
 }

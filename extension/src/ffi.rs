@@ -356,6 +356,12 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                         })
                         .map(|f| {
                             let arguments = worker_client::framing::decode_schema(&f.arguments.0 .0)?;
+                            // The adapter needs to know whether the end of input has a FINALIZE phase.
+                            let mut metadata = arguments.metadata().clone();
+                            if f.has_finalize {
+                                metadata.insert("vgi.has_finalize".to_string(), "true".to_string());
+                            }
+                            let arguments = arrow_schema::Schema::new_with_metadata(arguments.fields().clone(), metadata);
                             let output = worker_client::framing::decode_schema(&f.output_schema.0 .0)?;
                             Ok(EntryItem {
                                 columns: Some(Arc::new(arguments)),
