@@ -302,11 +302,12 @@ static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entrie
 	function_info->handle = handle;
 	function_info->schema = worker_schema;
 	function_info->function = worker_name;
+	function_info->has_finalize =
+	    ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.has_finalize") == "true";
 	// Trailing positional parameters with defaults may be omitted: one overload per arity.
 	TableFunctionSet set {Identifier(name)};
 	for (idx_t arity = required; arity <= positional.size(); arity++) {
-		auto has_finalize = ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.has_finalize") == "true";
-		auto function = table_input ? MakeInOutFunction(name, function_info, has_finalize)
+		auto function = table_input ? MakeInOutFunction(name, function_info, function_info->has_finalize)
 		                            : TableFunction(Identifier(name), vector<LogicalType>(), nullptr, WorkerFunctionBind);
 		auto &signature = function.GetSignature();
 		for (idx_t p = 0; p < arity; p++) {

@@ -23,6 +23,8 @@ struct VgiFunctionInfo : public duckdb::TableFunctionInfo {
 	CatalogHandlePtr handle;
 	std::string schema;
 	std::string function;
+	//! A table-in-out function whose end of input runs a FINALIZE phase.
+	bool has_finalize = false;
 };
 
 // Exports DuckDB values as one Arrow row with the given column names.

@@ -5,6 +5,7 @@
 #include "catalog.hpp"
 
 #include "duckdb/common/arrow/arrow_converter.hpp"
+#include "duckdb/planner/binder.hpp"
 
 namespace vgi {
 using namespace duckdb;
@@ -96,6 +97,11 @@ struct InOutLocalState : public ArrowScanLocalState {
 unique_ptr<FunctionData> InOutBind(ClientContext &context, TableFunctionBindInput &input,
                                    vector<LogicalType> &return_types, vector<Identifier> &names) {
 	auto &info = input.info->Cast<VgiFunctionInfo>();
+	if (info.has_finalize && input.binder && !input.binder->correlated_columns.empty()) {
+		// DuckDB runs a correlated (LATERAL) call per outer row and has no end-of-input hook then.
+		throw BinderException("%s has a FINALIZE phase and cannot be called per row in a LATERAL join",
+		                      info.function);
+	}
 	auto data = make_uniq<InOutBindData>();
 	data->input_types = input.input_table_types;
 	for (auto &name : input.input_table_names) {
