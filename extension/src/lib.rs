@@ -2,8 +2,12 @@
 //! as catalogs.
 //!
 //! The data path reads in one direction: DuckDB hook (`cpp/`, no decisions) → [`ffi`] (the one
-//! `extern "C"` boundary) → the concern modules ([`discovery`], [`scan`]) →
-//! `worker_client` → the worker.
+//! `extern "C"` boundary) → the concern modules → `worker_client` → the worker:
+//! - [`catalog`]: ATTACH (options, `catalog_attach`), cached metadata, time travel lookups;
+//! - [`scan`]: catalog-table and table-function scans (projection, cardinality);
+//! - [`functions`]: scalar, aggregate and table-in-out functions;
+//! - [`discovery`]: `vgi_catalogs(location)`;
+//! - [`error`]: which DuckDB exception a failure becomes.
 #[cfg(feature = "embed-duckdb")]
 use libduckdb_sys as _; // links the static DuckDB so the adapter's duckdb:: symbols resolve inside the file
 
