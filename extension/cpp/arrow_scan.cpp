@@ -164,12 +164,24 @@ double Progress(ClientContext &context, const FunctionData *bind_data, const Glo
 	return MinValue<double>(100.0, 100.0 * rows / static_cast<double>(estimate));
 }
 
+InsertionOrderPreservingMap<string> ToString(TableFunctionToStringInput &input) {
+	InsertionOrderPreservingMap<string> result;
+	if (input.bind_data) {
+		string worker_function = vgi_binding_description(input.bind_data->Cast<ArrowScanBindData>().binding.get());
+		if (!worker_function.empty()) {
+			result["Worker Function"] = worker_function;
+		}
+	}
+	return result;
+}
+
 void SetArrowScanCallbacks(TableFunction &function) {
 	function.init_global = InitGlobal;
 	function.init_local = InitLocal;
 	function.function = Scan;
 	function.cardinality = Cardinality;
 	function.table_scan_progress = Progress;
+	function.to_string = ToString;
 }
 
 } // namespace vgi

@@ -77,6 +77,8 @@ typedef int32_t (*VgiInterruptCheck)(void *context);
 VgiError *vgi_binding_open(const VgiBinding *binding, const uint64_t *columns, size_t n,
                            VgiInterruptCheck interrupted, void *context, VgiScan **out_scan);
 void vgi_binding_free(VgiBinding *binding);
+// What EXPLAIN shows for the binding (the worker function), "" when nothing.
+const char *vgi_binding_description(const VgiBinding *binding);
 // Non-zero when the worker gave a row estimate (`*max` = -1 when it gave no maximum).
 int32_t vgi_binding_cardinality(const VgiBinding *binding, uint64_t *estimate, int64_t *max);
 // Next batch as a struct array (one child per column). Sets out->release = NULL at the end.

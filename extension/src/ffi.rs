@@ -101,7 +101,7 @@ pub extern "C" fn vgi_set_call_timeout(seconds: f64) {
 
 // ---- bindings and scans ----------------------------------------------------------------------
 
-pub struct VgiBinding(Box<dyn Binding>);
+pub struct VgiBinding(Box<dyn Binding>, CString);
 
 pub struct VgiScan {
     scan: Box<dyn Scan>,
@@ -144,7 +144,8 @@ unsafe fn interrupt_handle(interrupted: Option<unsafe extern "C" fn(*mut c_void)
 unsafe fn export_binding(binding: Box<dyn Binding>, out: *mut *mut VgiBinding, out_schema: *mut FFI_ArrowSchema) -> Result<()> {
     let schema = FFI_ArrowSchema::try_from(binding.schema().as_ref())?;
     ptr::write(out_schema, schema);
-    *out = Box::into_raw(Box::new(VgiBinding(binding)));
+    let description = c_string(&binding.describe());
+    *out = Box::into_raw(Box::new(VgiBinding(binding, description)));
     Ok(())
 }
 
@@ -168,6 +169,12 @@ pub unsafe extern "C" fn vgi_binding_open(
         *out = Box::into_raw(Box::new(VgiScan { scan, schema }));
         Ok(())
     })
+}
+
+/// What EXPLAIN shows for a bound scan (the worker function), NUL-terminated; empty if none.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_binding_description(binding: *const VgiBinding) -> *const c_char {
+    (*binding).1.as_ptr()
 }
 
 /// The bound scan's row estimate (`*max` = -1 when unknown); 0 when nothing is known.

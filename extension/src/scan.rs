@@ -20,6 +20,10 @@ pub trait Binding: Send + Sync {
     fn cardinality(&self) -> Option<(u64, Option<u64>)> {
         None
     }
+    /// What EXPLAIN shows about the call (the worker function it runs).
+    fn describe(&self) -> String {
+        String::new()
+    }
     /// Starts an execution producing the columns `projection` (indices into `schema()`, in
     /// that order; `None` = all columns).
     /// `cancel` reports when DuckDB interrupted the query.
@@ -177,6 +181,13 @@ impl Binding for WorkerBinding {
 
     fn cardinality(&self) -> Option<(u64, Option<u64>)> {
         self.cardinality
+    }
+
+    fn describe(&self) -> String {
+        match &self.request.schema_path {
+            Some(path) if !path.is_empty() => format!("{}.{}", path.join("."), self.request.function_name),
+            _ => self.request.function_name.clone(),
+        }
     }
 
     fn open(&self, projection: Option<&[usize]>, cancel: CancelHandle) -> Result<Box<dyn Scan>> {
