@@ -13,16 +13,18 @@ static void VersionFunction(DataChunk &args, ExpressionState &state, Vector &res
 	ConstantVector::GetData<string_t>(result)[0] = StringVector::AddString(result, vgi_extension_version());
 }
 
-static unique_ptr<FunctionData> CatalogsBind(ClientContext &context, TableFunctionBindInput &input,
+// A discovery table function (location) -> rows, answered by Rust.
+template <VgiError *(*BIND)(const char *, VgiBinding **, ArrowSchema *)>
+static unique_ptr<FunctionData> LocationBind(ClientContext &context, TableFunctionBindInput &input,
                                              vector<LogicalType> &return_types, vector<Identifier> &names) {
 	if (input.inputs[0].IsNull()) {
-		throw BinderException("vgi_catalogs: the worker location must not be NULL");
+		throw BinderException("%s: the worker location must not be NULL", input.table_function.GetName());
 	}
 	auto location = input.inputs[0].GetValue<string>();
 	VgiBinding *binding = nullptr;
 	ArrowSchema schema;
 	schema.release = nullptr;
-	ThrowIfError(vgi_catalogs_bind(location.c_str(), &binding, &schema));
+	ThrowIfError(BIND(location.c_str(), &binding, &schema));
 	return FinishArrowBind(context, binding, schema, return_types, names);
 }
 
@@ -47,9 +49,13 @@ static void RegisterFunctions(ExtensionLoader &loader) {
 	ScalarFunction version("vgi_version", {}, LogicalType::VARCHAR, VersionFunction);
 	loader.RegisterFunction(version);
 
-	TableFunction catalogs("vgi_catalogs", {LogicalType::VARCHAR}, nullptr, CatalogsBind);
+	TableFunction catalogs("vgi_catalogs", {LogicalType::VARCHAR}, nullptr, LocationBind<vgi_catalogs_bind>);
 	SetArrowScanCallbacks(catalogs);
 	loader.RegisterFunction(catalogs);
+
+	TableFunction protocols("vgi_protocols", {LogicalType::VARCHAR}, nullptr, LocationBind<vgi_protocols_bind>);
+	SetArrowScanCallbacks(protocols);
+	loader.RegisterFunction(protocols);
 }
 
 } // namespace vgi

@@ -89,6 +89,8 @@ void vgi_scan_free(VgiScan *scan);
 
 // vgi_catalogs(location): the catalogs a worker offers. Fills the output schema.
 VgiError *vgi_catalogs_bind(const char *location, VgiBinding **out_binding, struct ArrowSchema *out_schema);
+// vgi_protocols(location): the protocols (and versions) a worker hosts.
+VgiError *vgi_protocols_bind(const char *location, VgiBinding **out_binding, struct ArrowSchema *out_schema);
 
 // ---- attached catalogs ---------------------------------------------------------------------
 typedef struct VgiCatalog VgiCatalog;

@@ -1,4 +1,6 @@
-//! `vgi_catalogs(location)`: lists the catalogs a worker offers (the `catalog_catalogs` call).
+//! Discovery functions that need no ATTACH: `vgi_catalogs(location)` lists the catalogs a
+//! worker offers (`catalog_catalogs`), `vgi_protocols(location)` the protocols it hosts
+//! (`vgi_rpc.Reflection.v1 list_protocols`).
 use std::sync::Arc;
 
 use arrow_array::{RecordBatch, StringArray};
@@ -48,5 +50,37 @@ impl Binding for CatalogsBinding {
             ],
         )?;
         Ok(Box::new(MemoryScan::new(schema(), vec![batch])))
+    }
+}
+
+pub struct ProtocolsBinding {
+    location: String,
+}
+
+impl ProtocolsBinding {
+    pub fn new(location: &str) -> Self {
+        ProtocolsBinding { location: location.to_string() }
+    }
+}
+
+fn protocols_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("protocol", DataType::Utf8, false),
+        Field::new("protocol_version", DataType::Utf8, true),
+    ]))
+}
+
+impl Binding for ProtocolsBinding {
+    fn schema(&self) -> SchemaRef {
+        protocols_schema()
+    }
+
+    fn open(&self, _projection: Option<&[usize]>, _cancel: worker_client::CancelHandle) -> Result<Box<dyn Scan>> {
+        let mut client = Client::connect(&self.location, &ConnectOptions::default())?;
+        let protocols = client.list_protocols()?;
+        let names: StringArray = protocols.iter().map(|(n, _)| Some(n.as_str())).collect();
+        let versions: StringArray = protocols.iter().map(|(_, v)| (!v.is_empty()).then_some(v.as_str())).collect();
+        let batch = RecordBatch::try_new(protocols_schema(), vec![Arc::new(names), Arc::new(versions)])?;
+        Ok(Box::new(MemoryScan::new(protocols_schema(), vec![batch])))
     }
 }

@@ -235,6 +235,18 @@ pub unsafe extern "C" fn vgi_catalogs_bind(
     })
 }
 
+#[no_mangle]
+pub unsafe extern "C" fn vgi_protocols_bind(
+    location: *const c_char,
+    out: *mut *mut VgiBinding,
+    out_schema: *mut FFI_ArrowSchema,
+) -> *mut VgiError {
+    guard(|| {
+        let location = str_arg(location, "vgi_protocols: the worker location")?;
+        export_binding(Box::new(crate::discovery::ProtocolsBinding::new(location)), out, out_schema)
+    })
+}
+
 // ---- attached catalogs -----------------------------------------------------------------------
 
 pub struct VgiCatalog {
