@@ -238,24 +238,9 @@ impl AttachedCatalog {
         function_type: worker_client::records::FunctionType,
         schema_path: Option<Vec<String>>,
         arguments: &worker_client::arguments::Arguments,
-        input_schema: Option<&Schema>,
-        at: Option<(String, String)>,
+        options: BindOptions<'_>,
     ) -> Result<(worker_client::records::BindRequest, worker_client::records::BindResponse, SchemaRef)> {
-        self.bind_function_named(function, function_type, schema_path, arguments, input_schema, at, None)
-    }
-
-    /// [`Self::bind_function`] with the call's declared parameter names (`argument_names`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn bind_function_named(
-        &self,
-        function: &str,
-        function_type: worker_client::records::FunctionType,
-        schema_path: Option<Vec<String>>,
-        arguments: &worker_client::arguments::Arguments,
-        input_schema: Option<&Schema>,
-        at: Option<(String, String)>,
-        argument_names: Option<Vec<String>>,
-    ) -> Result<(worker_client::records::BindRequest, worker_client::records::BindResponse, SchemaRef)> {
+        let BindOptions { input_schema, at, argument_names } = options;
         let (at_unit, at_value) = at.map_or((None, None), |(u, v)| (Some(u), Some(v)));
         let request = worker_client::records::BindRequest {
             at_unit,
@@ -417,6 +402,17 @@ pub fn table_columns(table: &TableInfo) -> Result<SchemaRef> {
         metadata.insert(CHECK_METADATA.to_string(), table.check_constraints.join("\x1e"));
     }
     Ok(Arc::new(Schema::new_with_metadata(fields, metadata)))
+}
+
+/// The optional parts of a worker `bind` call.
+#[derive(Default)]
+pub struct BindOptions<'a> {
+    /// The schema of the rows the function receives (scalar and table-in-out functions).
+    pub input_schema: Option<&'a Schema>,
+    /// `AT (unit => value)` time travel of a catalog table's scan.
+    pub at: Option<(String, String)>,
+    /// The declared names of the call's parameters.
+    pub argument_names: Option<Vec<String>>,
 }
 
 /// Schema metadata keys of `table_columns` (read by `cpp/catalog.cpp`).

@@ -10,7 +10,7 @@ use worker_client::records::{BindRequest, BindResponse, FunctionType, InitReques
 use worker_client::wire::{Blob, Record};
 use worker_client::{CancelHandle, Client, Pool, Stream, StreamKind};
 
-use crate::catalog::AttachedCatalog;
+use crate::catalog::{AttachedCatalog, BindOptions};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Batch metadata a table-in-out worker uses to say it has more output for the same input.
@@ -41,7 +41,13 @@ impl InOutBinding {
             .and_then(|s| s.functions.iter().find(|f| f.name == function))
             .is_some_and(|f| f.has_finalize);
         let (request, response, output_schema) =
-            catalog.bind_function(function, FunctionType::Table, Some(schema_path), arguments, Some(&input_schema), None)?;
+            catalog.bind_function(
+                function,
+                FunctionType::Table,
+                Some(schema_path),
+                arguments,
+                BindOptions { input_schema: Some(&input_schema), ..Default::default() },
+            )?;
         Ok(InOutBinding { catalog, request, response, input_schema, output_schema, has_finalize })
     }
 
@@ -185,14 +191,12 @@ impl ScalarBinding {
         input_schema: SchemaRef,
         argument_names: Option<Vec<String>>,
     ) -> Result<Self> {
-        let (request, response, output_schema) = catalog.bind_function_named(
+        let (request, response, output_schema) = catalog.bind_function(
             function,
             FunctionType::Scalar,
             Some(schema_path),
             constants,
-            Some(&input_schema),
-            None,
-            argument_names,
+            BindOptions { input_schema: Some(&input_schema), at: None, argument_names },
         )?;
         if output_schema.fields().len() != 1 {
             return Err(Error::new(ErrorKind::Io, format!("scalar function {function} must return one column, its bind returned {}", output_schema.fields().len())));

@@ -9,7 +9,7 @@ use worker_client::records::{BindRequest, BindResponse, FunctionType, InitReques
 use worker_client::wire::Record;
 use worker_client::{CancelHandle, Pool, Stream, StreamKind};
 
-use crate::catalog::AttachedCatalog;
+use crate::catalog::{AttachedCatalog, BindOptions};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The immutable result of binding a table function: its output schema and how to run it.
@@ -108,7 +108,13 @@ impl WorkerBinding {
         arguments: &Arguments,
         at: Option<(String, String)>,
     ) -> Result<Self> {
-        let (request, response, schema) = catalog.bind_function(function, FunctionType::Table, schema_path, arguments, None, at)?;
+        let (request, response, schema) = catalog.bind_function(
+            function,
+            FunctionType::Table,
+            schema_path,
+            arguments,
+            BindOptions { at, ..Default::default() },
+        )?;
         let output_index = (0..schema.fields().len()).collect();
         // Best effort: a worker without the method (or an error) just leaves it unknown.
         let cardinality_request = worker_client::records::TableFunctionCardinalityRequest {
