@@ -1,6 +1,11 @@
 #include "arrow_scan.hpp"
 
 #include "duckdb/common/arrow/arrow_wrapper.hpp"
+#include "duckdb/common/random_engine.hpp"
+#include "duckdb/parallel/task_scheduler.hpp"
+#include "duckdb/storage/table/row_group_order_options.hpp"
+#include "catalog.hpp"
+#include "pushdown.hpp"
 
 namespace vgi {
 using namespace duckdb;
@@ -26,68 +31,170 @@ unique_ptr<ArrowScanBindData> FinishArrowBind(ClientContext &context, VgiBinding
 
 namespace {
 
+using ExecutionPtr = unique_ptr<VgiExecution, RustDeleter<VgiExecution, vgi_execution_free>>;
+using ScanPtr = unique_ptr<VgiScan, RustDeleter<VgiScan, vgi_scan_free>>;
+
 struct ScanGlobalState : public GlobalTableFunctionState {
-	VgiScan *scan = nullptr;
-	mutex lock;
-	bool done = false;
-	//! Rows handed to DuckDB so far (progress bar).
+	ExecutionPtr execution;
+	idx_t max_threads = 1;
+	//! DuckDB's filters, and those the scan must apply itself (all but the exact ones).
+	FilterDescription filters;
+	vector<reference<ScanFilter>> residual;
+	//! A TABLESAMPLE the worker does not take: the fraction of rows the scan keeps.
+	double sample_fraction = -1;
+	int64_t sample_seed = -1;
+	bool worker_batch_index = false;
+	//! Batch indexes handed out when the worker gives none (one per batch, in fetch order).
+	atomic<idx_t> next_batch_index {0};
+	//! Rows read from the worker so far (progress bar).
 	atomic<idx_t> rows {0};
-	~ScanGlobalState() override {
-		if (scan) {
-			vgi_scan_free(scan);
-		}
-	}
 	idx_t MaxThreads() const override {
-		return 1;
+		return max_threads;
 	}
 };
 
 struct ScanLocalState : public ArrowScanLocalState {
 	explicit ScanLocalState(ClientContext &context) : ArrowScanLocalState(make_uniq<ArrowArrayWrapper>(), context) {
 	}
+	ScanPtr scan;
+	bool done = false;
+	idx_t batch_index = 0;
+	vector<unique_ptr<ExpressionExecutor>> executors;
+	unique_ptr<RandomEngine> random;
 };
+
+bool FilterPushdownEnabled(ClientContext &context) {
+	Value enabled;
+	if (context.TryGetCurrentSetting("vgi_filter_pushdown", enabled) && !enabled.IsNull()) {
+		return BooleanValue::Get(enabled);
+	}
+	return true;
+}
+
+string PairsToText(const char *pairs) {
+	// "key\x1fvalue" pairs separated by "\x1e" -> "key: value" lines.
+	string text;
+	for (auto &pair : StringUtil::Split(pairs, '\x1e')) {
+		auto parts = StringUtil::Split(pair, '\x1f');
+		if (parts.size() == 2) {
+			text += (text.empty() ? "" : "\n") + parts[0] + ": " + parts[1];
+		}
+	}
+	return text;
+}
 
 unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFunctionInitInput &input) {
 	auto &bind = input.bind_data->Cast<ArrowScanBindData>();
 	auto state = make_uniq<ScanGlobalState>();
-	if (!bind.projection_pushdown) {
-		ThrowIfError(vgi_binding_open(bind.binding.get(), nullptr, 0, IsInterrupted, &context, &state->scan));
-		return std::move(state);
-	}
+	VgiScanRequest request {};
 	// Ask for the real columns DuckDB needs, in its order (count(*) needs none).
 	vector<uint64_t> columns;
-	for (auto id : input.column_ids) {
-		if (!IsVirtualColumn(id)) {
-			columns.push_back(id);
+	if (bind.projection_pushdown) {
+		for (auto id : input.column_ids) {
+			if (!IsVirtualColumn(id)) {
+				columns.push_back(id);
+			}
+		}
+		request.columns = columns.data();
+		request.n_columns = columns.size();
+	}
+	ArrowSchemaWrapper constants_schema;
+	ArrowArrayWrapper constants;
+	if (input.filters && input.filters->HasFilters()) {
+		state->filters = DescribeFilters(*input.filters, input.column_ids, const_cast<ArrowTableSchema &>(bind.arrow_table).GetNames());
+		if (FilterPushdownEnabled(context)) {
+			request.filters = state->filters.text.c_str();
+			if (!state->filters.constants.empty()) {
+				vector<string> names;
+				for (idx_t i = 0; i < state->filters.constants.size(); i++) {
+					names.push_back("c" + std::to_string(i));
+				}
+				ExportRow(context, names, state->filters.constants, constants_schema.arrow_schema,
+				          constants.arrow_array);
+				request.constants_schema = &constants_schema.arrow_schema;
+				request.constants = &constants.arrow_array;
+			}
 		}
 	}
-	ThrowIfError(vgi_binding_open(bind.binding.get(), columns.data(), columns.size(), IsInterrupted, &context,
-	                              &state->scan));
+	request.order_column = bind.order_column;
+	request.order_descending = bind.order_descending;
+	request.order_nulls_first = bind.order_nulls_first;
+	request.order_limit = bind.order_limit;
+	request.sample_percentage = -1;
+	request.sample_seed = -1;
+	if (input.sample_options) {
+		auto &sample = *input.sample_options;
+		request.sample_percentage =
+		    sample.is_percentage ? sample.sample_size.GetValue<double>() : MinValue(sample.sample_rate, 1.0) * 100;
+		request.sample_seed = sample.seed.IsValid() ? int64_t(sample.seed.GetIndex()) : -1;
+	}
+	request.threads = TaskScheduler::GetScheduler(context).NumberOfThreads();
+	VgiExecution *execution = nullptr;
+	ThrowIfError(vgi_binding_open(bind.binding.get(), &request, IsInterrupted, &context, &execution));
+	state->execution.reset(execution);
+	state->max_threads = MaxValue<idx_t>(1, vgi_execution_max_threads(execution));
+	state->worker_batch_index = vgi_execution_has_batch_index(execution);
+	string pushed;
+	for (idx_t slot = 0; slot < state->filters.filters.size(); slot++) {
+		auto fate = vgi_execution_filter_fate(execution, slot);
+		if (fate != 2) {
+			state->residual.push_back(state->filters.filters[slot]);
+		}
+		if (fate != 0) {
+			pushed += (pushed.empty() ? "" : "\n") + state->filters.filters[slot].display +
+			          (fate == 2 ? " (exact)" : " (hint)");
+		}
+	}
+	if (request.sample_percentage >= 0 && !vgi_execution_sample_applied(execution)) {
+		state->sample_fraction = request.sample_percentage / 100.0;
+		state->sample_seed = request.sample_seed;
+	}
+	auto explain = PairsToText(vgi_execution_explain(execution));
+	if (!pushed.empty()) {
+		explain += "\nWorker Filters: " + pushed;
+	}
+	lock_guard<mutex> guard(bind.explain->lock);
+	bind.explain->text = explain;
 	return std::move(state);
 }
 
 unique_ptr<LocalTableFunctionState> InitLocal(ExecutionContext &context, TableFunctionInitInput &input,
-                                              GlobalTableFunctionState *global) {
+                                              GlobalTableFunctionState *global_state) {
+	auto &global = global_state->Cast<ScanGlobalState>();
 	auto local = make_uniq<ScanLocalState>(context.client);
 	if (input.bind_data->Cast<ArrowScanBindData>().projection_pushdown) {
 		local->column_ids = input.column_ids;
 	}
+	VgiScan *scan = nullptr;
+	ThrowIfError(vgi_execution_stream(global.execution.get(), IsInterrupted, &context.client, &scan));
+	local->scan.reset(scan);
+	local->done = !scan;
+	for (auto &filter : global.residual) {
+		local->executors.push_back(make_uniq<ExpressionExecutor>(context.client, *filter.get().expr));
+	}
+	if (global.sample_fraction >= 0) {
+		local->random = make_uniq<RandomEngine>(global.sample_seed);
+	}
 	return std::move(local);
 }
 
-// Pulls the next non-empty batch from Rust; false at the end of the scan.
+// Pulls this thread's next non-empty batch from Rust; false at the end of its stream.
 bool NextBatch(ScanGlobalState &global, ScanLocalState &local) {
-	lock_guard<mutex> guard(global.lock);
-	while (!global.done) {
+	while (!local.done) {
 		auto chunk = make_shared_ptr<ArrowArrayWrapper>();
-		ThrowIfError(vgi_scan_next(global.scan, &chunk->arrow_array));
+		VgiBatchInfo info;
+		ThrowIfError(vgi_scan_next(local.scan.get(), &chunk->arrow_array, &info));
+		ArrowArrayWrapper partition_values; // not used yet; released here
+		partition_values.arrow_array = info.partition_values;
 		if (!chunk->arrow_array.release) {
-			global.done = true;
+			local.done = true;
+			local.scan.reset(); // hands the connection back now, not at query end
 			break;
 		}
 		if (chunk->arrow_array.length == 0) {
 			continue;
 		}
+		local.batch_index = global.worker_batch_index ? idx_t(info.batch_index) : global.next_batch_index++;
 		local.Reset();
 		local.chunk = std::move(chunk);
 		return true;
@@ -95,21 +202,58 @@ bool NextBatch(ScanGlobalState &global, ScanLocalState &local) {
 	return false;
 }
 
+// Keeps each row with probability `fraction` (a TABLESAMPLE the worker did not take).
+void Sample(ScanLocalState &local, double fraction, DataChunk &output) {
+	SelectionVector selection(STANDARD_VECTOR_SIZE);
+	idx_t kept = 0;
+	for (idx_t row = 0; row < output.size(); row++) {
+		if (local.random->NextRandom() < fraction) {
+			selection.set_index(kept++, row);
+		}
+	}
+	if (kept != output.size()) {
+		output.Slice(selection, kept);
+	}
+}
+
 void Scan(ClientContext &context, TableFunctionInput &input, DataChunk &output) {
 	auto &bind = input.bind_data->Cast<ArrowScanBindData>();
 	auto &global = input.global_state->Cast<ScanGlobalState>();
 	auto &local = input.local_state->Cast<ScanLocalState>();
-	if (!local.chunk || local.chunk_offset >= static_cast<idx_t>(local.chunk->arrow_array.length)) {
-		if (!NextBatch(global, local)) {
+	while (true) {
+		if (!local.chunk || local.chunk_offset >= static_cast<idx_t>(local.chunk->arrow_array.length)) {
+			if (!NextBatch(global, local)) {
+				return;
+			}
+		}
+		auto remaining = static_cast<idx_t>(local.chunk->arrow_array.length) - local.chunk_offset;
+		output.SetChildCardinality(MinValue<idx_t>(STANDARD_VECTOR_SIZE, remaining));
+		global.rows += output.size();
+		// With projection pushdown Rust sends exactly the projected columns, in order.
+		ArrowTableFunction::ArrowToDuckDB(local, bind.arrow_table.GetColumns(), output, bind.projection_pushdown);
+		local.chunk_offset += output.size();
+		ApplyFilters(local.executors, global.residual, output);
+		if (global.sample_fraction >= 0) {
+			Sample(local, global.sample_fraction, output);
+		}
+		if (output.size() > 0) {
 			return;
 		}
+		// Everything filtered out: an empty chunk would end the scan, so read on.
+		output.Reset();
 	}
-	auto remaining = static_cast<idx_t>(local.chunk->arrow_array.length) - local.chunk_offset;
-	output.SetChildCardinality(MinValue<idx_t>(STANDARD_VECTOR_SIZE, remaining));
-	global.rows += output.size();
-	// With projection pushdown Rust sends exactly the projected columns, in order.
-	ArrowTableFunction::ArrowToDuckDB(local, bind.arrow_table.GetColumns(), output, bind.projection_pushdown);
-	local.chunk_offset += output.size();
+}
+
+OperatorPartitionData PartitionData(ClientContext &context, TableFunctionGetPartitionInput &input) {
+	return OperatorPartitionData(input.local_state->Cast<ScanLocalState>().batch_index);
+}
+
+void SetScanOrder(unique_ptr<RowGroupOrderOptions> order, optional_ptr<FunctionData> bind_data) {
+	auto &bind = bind_data->Cast<ArrowScanBindData>();
+	bind.order_column = int64_t(order->column_idx.GetPrimaryIndex());
+	bind.order_descending = order->order_type == OrderType::DESCENDING;
+	bind.order_nulls_first = order->null_order == OrderByNullType::NULLS_FIRST;
+	bind.order_limit = order->row_limit.IsValid() ? int64_t(order->row_limit.GetIndex()) : -1;
 }
 
 } // namespace
@@ -166,12 +310,27 @@ double Progress(ClientContext &context, const FunctionData *bind_data, const Glo
 
 InsertionOrderPreservingMap<string> ToString(TableFunctionToStringInput &input) {
 	InsertionOrderPreservingMap<string> result;
-	if (input.bind_data) {
-		string worker_function = vgi_binding_description(input.bind_data->Cast<ArrowScanBindData>().binding.get());
-		if (!worker_function.empty()) {
-			result["Worker Function"] = worker_function;
-		}
+	if (!input.bind_data) {
+		return result;
 	}
+	auto &bind = input.bind_data->Cast<ArrowScanBindData>();
+	string last_key;
+	auto add = [&](const string &text) {
+		for (auto &line : StringUtil::Split(text, '\n')) {
+			auto colon = line.find(": ");
+			if (colon != string::npos) {
+				last_key = line.substr(0, colon);
+				result[last_key] = line.substr(colon + 2);
+			} else if (!last_key.empty()) {
+				// Continuation line of the previous key (one filter per line).
+				result[last_key] += "\n" + line;
+			}
+		}
+	};
+	add(PairsToText(vgi_binding_description(bind.binding.get())));
+	// After the scan started (EXPLAIN ANALYZE): what its execution actually pushed.
+	lock_guard<mutex> guard(bind.explain->lock);
+	add(bind.explain->text);
 	return result;
 }
 
@@ -182,6 +341,14 @@ void SetArrowScanCallbacks(TableFunction &function) {
 	function.cardinality = Cardinality;
 	function.table_scan_progress = Progress;
 	function.to_string = ToString;
+	function.get_partition_data = PartitionData;
+}
+
+void SetWorkerScanPushdown(TableFunction &function) {
+	function.projection_pushdown = true;
+	function.filter_pushdown = true;
+	function.sampling_pushdown = true;
+	function.set_scan_order = SetScanOrder;
 }
 
 } // namespace vgi

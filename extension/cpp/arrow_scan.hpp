@@ -12,6 +12,18 @@ struct ArrowScanBindData : public duckdb::TableFunctionData {
 	duckdb::ArrowTableSchema arrow_table;
 	//! The function has projection_pushdown: the scan produces only the columns DuckDB asks for.
 	bool projection_pushdown = false;
+	//! ORDER BY ... LIMIT hint from DuckDB's Top-N (set_scan_order): bound column, -1 = none.
+	int64_t order_column = -1;
+	bool order_descending = false;
+	bool order_nulls_first = false;
+	int64_t order_limit = -1;
+	//! What the latest execution pushed to the worker (EXPLAIN ANALYZE reads it once the scan
+	//! started).
+	struct Explain {
+		duckdb::mutex lock;
+		std::string text;
+	};
+	duckdb::shared_ptr<Explain> explain = duckdb::make_shared_ptr<Explain>();
 };
 
 // Fills return types and names from the Arrow schema Rust produced at bind, and adopts the
@@ -25,7 +37,12 @@ duckdb::unique_ptr<ArrowScanBindData> FinishArrowBind(duckdb::ClientContext &con
 // their types as Arrow extension types (an echo comes back as what went in).
 duckdb::ClientProperties LosslessProperties(duckdb::ClientContext &context);
 
-// Sets the init/scan callbacks of a table function to run a Rust scan.
+// Sets the init/scan callbacks of a table function to run a Rust scan, with projection,
+// filter and sample pushdown, ORDER BY hints, parallel streams and batch indexes.
 void SetArrowScanCallbacks(duckdb::TableFunction &function);
+
+// Declares the pushdowns a worker scan accepts (Rust decides what the worker is told; the
+// scan applies the rest).
+void SetWorkerScanPushdown(duckdb::TableFunction &function);
 
 } // namespace vgi

@@ -137,7 +137,7 @@ public:
 		bind_data = std::move(data);
 		TableFunction function("vgi_scan", {}, nullptr, nullptr);
 		SetArrowScanCallbacks(function);
-		function.projection_pushdown = true;
+		SetWorkerScanPushdown(function);
 		return function;
 	}
 
@@ -326,7 +326,7 @@ static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entrie
 		}
 		if (!table_input) {
 			SetArrowScanCallbacks(function);
-			function.projection_pushdown = true;
+			SetWorkerScanPushdown(function);
 		}
 		function.function_info = function_info;
 		set.AddFunction(std::move(function));

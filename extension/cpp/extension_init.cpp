@@ -43,6 +43,10 @@ static void RegisterSettings(ExtensionLoader &loader) {
 	config.AddExtensionOption(Identifier("vgi_call_timeout"),
 	                          "Seconds a VGI worker call (or one stream turn) may take before it fails",
 	                          LogicalType::DOUBLE, Value::DOUBLE(300), SetCallTimeout);
+	// Read by each scan at init (arrow_scan.cpp): off = every filter stays in DuckDB.
+	config.AddExtensionOption(Identifier("vgi_filter_pushdown"),
+	                          "Send query filters to VGI workers that accept them (results are the same either way)",
+	                          LogicalType::BOOLEAN, Value::BOOLEAN(true));
 }
 
 static void RegisterFunctions(ExtensionLoader &loader) {

@@ -64,25 +64,63 @@ void vgi_set_call_timeout(double seconds);
 
 // ---- scans: a Rust producer of Arrow batches behind a DuckDB table function ----------------
 // A binding is the immutable result of binding a table function (output schema + what to
-// call); a scan is one execution of it. A binding can be opened many times (prepared
-// statements) and from several threads.
+// call); an execution is one run of it (one or more streams, one per DuckDB thread); a scan
+// is one stream. A binding can be opened many times (prepared statements).
 typedef struct VgiBinding VgiBinding;
+typedef struct VgiExecution VgiExecution;
 typedef struct VgiScan VgiScan;
 // Polled (on the calling thread) while Rust waits for a worker: non-zero = the query was
 // interrupted, stop now.
 typedef int32_t (*VgiInterruptCheck)(void *context);
 
-// Starts an execution producing the columns `columns[0..n)` (indices into the bound schema),
-// or all columns when `columns` is NULL. `interrupted(context)` aborts waits when non-zero.
-VgiError *vgi_binding_open(const VgiBinding *binding, const uint64_t *columns, size_t n,
-                           VgiInterruptCheck interrupted, void *context, VgiScan **out_scan);
+// What DuckDB asks of an execution. Rust decides what of it the worker is told.
+typedef struct VgiScanRequest {
+	const uint64_t *columns; // the bound columns to produce, in order; NULL = all columns
+	size_t n_columns;
+	const char *filters;     // DuckDB's table filters as `filter <slot> <node>` tokens
+	                         // (extension/src/pushdown.rs), NULL = none
+	struct ArrowSchema *constants_schema; // the constants the filters refer to (one row),
+	struct ArrowArray *constants;         // or both NULL; Rust takes ownership
+	int64_t order_column;    // ORDER BY ... LIMIT hint: bound column, -1 = none
+	int32_t order_descending;
+	int32_t order_nulls_first;
+	int64_t order_limit;     // -1 = none
+	double sample_percentage; // TABLESAMPLE pushed into the scan, -1 = none
+	int64_t sample_seed;      // -1 = none
+	uint64_t threads;         // DuckDB's thread count
+} VgiScanRequest;
+
+VgiError *vgi_binding_open(const VgiBinding *binding, const VgiScanRequest *request, VgiInterruptCheck interrupted,
+                           void *context, VgiExecution **out_execution);
 void vgi_binding_free(VgiBinding *binding);
-// What EXPLAIN shows for the binding (the worker function), "" when nothing.
+// What EXPLAIN shows for the binding: "key\x1fvalue" pairs separated by "\x1e" ("" = none).
 const char *vgi_binding_description(const VgiBinding *binding);
 // Non-zero when the worker gave a row estimate (`*max` = -1 when it gave no maximum).
 int32_t vgi_binding_cardinality(const VgiBinding *binding, uint64_t *estimate, int64_t *max);
+
+// How many streams (threads) the execution can use.
+uint64_t vgi_execution_max_threads(const VgiExecution *execution);
+// What happened to filter `slot` of the request: 0 = DuckDB applies it; 1 = sent as a hint,
+// DuckDB still applies it; 2 = the worker applies it exactly, DuckDB must not.
+int32_t vgi_execution_filter_fate(const VgiExecution *execution, uint64_t slot);
+// Non-zero when the worker applies the TABLESAMPLE (otherwise the adapter samples).
+int32_t vgi_execution_sample_applied(const VgiExecution *execution);
+// Non-zero when batches carry the worker's batch index.
+int32_t vgi_execution_has_batch_index(const VgiExecution *execution);
+// What EXPLAIN ANALYZE shows for the execution, in the vgi_binding_description format.
+const char *vgi_execution_explain(const VgiExecution *execution);
+// The stream for one more thread; *out_scan = NULL when every stream is taken.
+VgiError *vgi_execution_stream(const VgiExecution *execution, VgiInterruptCheck interrupted, void *context,
+                               VgiScan **out_scan);
+void vgi_execution_free(VgiExecution *execution);
+
+// What the worker said about a batch.
+typedef struct VgiBatchInfo {
+	int64_t batch_index;                 // the worker's batch index, -1 = none
+	struct ArrowArray partition_values;  // min/max rows of the partition columns (release NULL = none)
+} VgiBatchInfo;
 // Next batch as a struct array (one child per column). Sets out->release = NULL at the end.
-VgiError *vgi_scan_next(VgiScan *scan, struct ArrowArray *out);
+VgiError *vgi_scan_next(VgiScan *scan, struct ArrowArray *out, VgiBatchInfo *info);
 // Asks a running scan to stop promptly (from any thread).
 void vgi_scan_cancel(VgiScan *scan);
 void vgi_scan_free(VgiScan *scan);

@@ -259,6 +259,19 @@ impl AttachedCatalog {
         Ok((request, response, output))
     }
 
+    /// The catalog's description of the table function a bind request calls (its planner
+    /// capabilities); `None` when the catalog does not list it.
+    pub fn function_info(&self, request: &worker_client::records::BindRequest) -> Option<FunctionInfo> {
+        let contents = self.contents().ok()?;
+        let path = request.schema_path.clone().unwrap_or_else(|| vec![self.default_schema().to_string()]);
+        let schema = contents.schema(&path.join("."))?;
+        schema
+            .functions
+            .iter()
+            .find(|f| f.name == request.function_name && f.function_type == request.function_type)
+            .cloned()
+    }
+
     /// A table as of a version or time (`catalog_table_get` with `at_unit`/`at_value`).
     pub fn table_at(&self, schema_path: &[String], table: &str, at: &(String, String)) -> Result<Option<TableInfo>> {
         if !self.attach.supports_time_travel {

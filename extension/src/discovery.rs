@@ -8,7 +8,8 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use worker_client::{Client, ConnectOptions};
 
 use crate::error::Result;
-use crate::scan::{Binding, MemoryScan, Scan};
+use crate::pushdown::ScanRequest;
+use crate::scan::{Binding, Execution, MemoryExecution};
 
 pub struct CatalogsBinding {
     location: String,
@@ -34,7 +35,7 @@ impl Binding for CatalogsBinding {
         schema()
     }
 
-    fn open(&self, _projection: Option<&[usize]>, _cancel: worker_client::CancelHandle) -> Result<Box<dyn Scan>> {
+    fn open(&self, _request: &ScanRequest, _cancel: worker_client::CancelHandle) -> Result<Box<dyn Execution>> {
         let mut client = Client::connect(&self.location, &ConnectOptions::default())?;
         let catalogs = client.catalogs()?;
         let column = |f: fn(&worker_client::records::CatalogInfo) -> Option<&str>| {
@@ -49,7 +50,7 @@ impl Binding for CatalogsBinding {
                 column(|c| c.source_url.as_deref()),
             ],
         )?;
-        Ok(Box::new(MemoryScan::new(schema(), vec![batch])))
+        Ok(Box::new(MemoryExecution::new(schema(), vec![batch])))
     }
 }
 
@@ -75,12 +76,12 @@ impl Binding for ProtocolsBinding {
         protocols_schema()
     }
 
-    fn open(&self, _projection: Option<&[usize]>, _cancel: worker_client::CancelHandle) -> Result<Box<dyn Scan>> {
+    fn open(&self, _request: &ScanRequest, _cancel: worker_client::CancelHandle) -> Result<Box<dyn Execution>> {
         let mut client = Client::connect(&self.location, &ConnectOptions::default())?;
         let protocols = client.list_protocols()?;
         let names: StringArray = protocols.iter().map(|(n, _)| Some(n.as_str())).collect();
         let versions: StringArray = protocols.iter().map(|(_, v)| (!v.is_empty()).then_some(v.as_str())).collect();
         let batch = RecordBatch::try_new(protocols_schema(), vec![Arc::new(names), Arc::new(versions)])?;
-        Ok(Box::new(MemoryScan::new(protocols_schema(), vec![batch])))
+        Ok(Box::new(MemoryExecution::new(protocols_schema(), vec![batch])))
     }
 }

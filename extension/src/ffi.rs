@@ -23,7 +23,8 @@ use worker_client::CancelHandle;
 
 use crate::catalog::AttachedCatalog;
 use crate::functions::{AggregateBinding, InOutBinding, InOutExecution, ScalarBinding, ScalarExecution};
-use crate::scan::{check_batch, Binding, Scan, WorkerBinding};
+use crate::pushdown::{parse_filters, FilterFate, OrderHint, SampleHint, ScanRequest};
+use crate::scan::{check_batch, Binding, Execution, Scan, WorkerBinding};
 
 /// An error handed to C++; freed with `vgi_error_free`.
 pub struct VgiError {
@@ -101,11 +102,39 @@ pub extern "C" fn vgi_set_call_timeout(seconds: f64) {
 
 // ---- bindings and scans ----------------------------------------------------------------------
 
+/// A binding and what EXPLAIN shows for it (`key\x1fvalue` pairs separated by `\x1e`).
 pub struct VgiBinding(Box<dyn Binding>, CString);
+
+/// One execution of a binding, and what EXPLAIN ANALYZE shows for it.
+pub struct VgiExecution(Box<dyn Execution>, CString);
 
 pub struct VgiScan {
     scan: Box<dyn Scan>,
     schema: SchemaRef,
+}
+
+/// Mirrors `VgiScanRequest` in `cpp/vgi_bridge.h`.
+#[repr(C)]
+pub struct VgiScanRequest {
+    columns: *const u64,
+    n_columns: usize,
+    filters: *const c_char,
+    constants_schema: *mut FFI_ArrowSchema,
+    constants: *mut FFI_ArrowArray,
+    order_column: i64,
+    order_descending: i32,
+    order_nulls_first: i32,
+    order_limit: i64,
+    sample_percentage: f64,
+    sample_seed: i64,
+    threads: u64,
+}
+
+/// Mirrors `VgiBatchInfo` in `cpp/vgi_bridge.h`.
+#[repr(C)]
+pub struct VgiBatchInfo {
+    batch_index: i64,
+    partition_values: FFI_ArrowArray,
 }
 
 /// Reads a one-row Arrow batch the adapter exported (ATTACH options, function arguments).
@@ -140,38 +169,62 @@ unsafe fn interrupt_handle(interrupted: Option<unsafe extern "C" fn(*mut c_void)
     }
 }
 
+/// `key\x1fvalue` pairs separated by `\x1e`, as the adapter splits them.
+fn pairs_text(pairs: &[(String, String)]) -> CString {
+    let text: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}\x1f{v}")).collect();
+    c_string(&text.join("\x1e"))
+}
+
 /// Publishes a binding and its schema to C++.
 unsafe fn export_binding(binding: Box<dyn Binding>, out: *mut *mut VgiBinding, out_schema: *mut FFI_ArrowSchema) -> Result<()> {
     let schema = FFI_ArrowSchema::try_from(binding.schema().as_ref())?;
     ptr::write(out_schema, schema);
-    let description = c_string(&binding.describe());
+    let description = pairs_text(&binding.describe());
     *out = Box::into_raw(Box::new(VgiBinding(binding, description)));
     Ok(())
 }
 
-/// Opens an execution; `columns` (n of them) are the projected column indices, or NULL for
-/// all columns.
+unsafe fn scan_request(request: &VgiScanRequest) -> Result<ScanRequest> {
+    let projection = (!request.columns.is_null())
+        .then(|| std::slice::from_raw_parts(request.columns, request.n_columns).iter().map(|&c| c as usize).collect());
+    let filters = if request.filters.is_null() { Vec::new() } else { parse_filters(str_arg(request.filters, "filters")?)? };
+    let constants = if request.constants.is_null() || request.constants_schema.is_null() {
+        None
+    } else {
+        Some(import_batch(request.constants_schema, request.constants)?)
+    };
+    let order = (request.order_column >= 0).then(|| OrderHint {
+        column: request.order_column as usize,
+        descending: request.order_descending != 0,
+        nulls_first: request.order_nulls_first != 0,
+        limit: (request.order_limit >= 0).then_some(request.order_limit as u64),
+    });
+    let sample = (request.sample_percentage >= 0.0).then(|| SampleHint {
+        percentage: request.sample_percentage,
+        seed: (request.sample_seed >= 0).then_some(request.sample_seed),
+    });
+    Ok(ScanRequest { projection, filters, constants, order, sample, threads: request.threads as usize })
+}
+
+/// Starts an execution of `request` (see `VgiScanRequest`).
 #[no_mangle]
 pub unsafe extern "C" fn vgi_binding_open(
     binding: *const VgiBinding,
-    columns: *const u64,
-    n: usize,
+    request: *const VgiScanRequest,
     interrupted: Option<unsafe extern "C" fn(*mut c_void) -> i32>,
     context: *mut c_void,
-    out: *mut *mut VgiScan,
+    out: *mut *mut VgiExecution,
 ) -> *mut VgiError {
     guard(|| {
-        let binding = &(*binding).0;
-        let projection: Option<Vec<usize>> =
-            (!columns.is_null()).then(|| std::slice::from_raw_parts(columns, n).iter().map(|&c| c as usize).collect());
-        let scan = binding.open(projection.as_deref(), interrupt_handle(interrupted, context))?;
-        let schema = scan.schema();
-        *out = Box::into_raw(Box::new(VgiScan { scan, schema }));
+        let request = scan_request(&*request)?;
+        let execution = (*binding).0.open(&request, interrupt_handle(interrupted, context))?;
+        let explain = pairs_text(&execution.explain());
+        *out = Box::into_raw(Box::new(VgiExecution(execution, explain)));
         Ok(())
     })
 }
 
-/// What EXPLAIN shows for a bound scan (the worker function), NUL-terminated; empty if none.
+/// What EXPLAIN shows for a bound scan: `key\x1fvalue` pairs separated by `\x1e`.
 #[no_mangle]
 pub unsafe extern "C" fn vgi_binding_description(binding: *const VgiBinding) -> *const c_char {
     (*binding).1.as_ptr()
@@ -197,15 +250,72 @@ pub unsafe extern "C" fn vgi_binding_free(binding: *mut VgiBinding) {
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn vgi_scan_next(scan: *mut VgiScan, out: *mut FFI_ArrowArray) -> *mut VgiError {
+pub unsafe extern "C" fn vgi_execution_max_threads(execution: *const VgiExecution) -> u64 {
+    catch_unwind(AssertUnwindSafe(|| (*execution).0.max_threads() as u64)).unwrap_or(1)
+}
+
+/// What happened to filter `slot`: 0 kept by DuckDB, 1 sent as advisory, 2 applied exactly.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_execution_filter_fate(execution: *const VgiExecution, slot: u64) -> i32 {
+    catch_unwind(AssertUnwindSafe(|| {
+        (*execution).0.filter_fates().get(slot as usize).copied().unwrap_or(FilterFate::Kept) as i32
+    }))
+    .unwrap_or(0)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_execution_sample_applied(execution: *const VgiExecution) -> i32 {
+    catch_unwind(AssertUnwindSafe(|| (*execution).0.sample_applied() as i32)).unwrap_or(0)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_execution_has_batch_index(execution: *const VgiExecution) -> i32 {
+    catch_unwind(AssertUnwindSafe(|| (*execution).0.has_batch_index() as i32)).unwrap_or(0)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_execution_explain(execution: *const VgiExecution) -> *const c_char {
+    (*execution).1.as_ptr()
+}
+
+/// The stream of one more thread, or `*out = NULL` when all are taken.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_execution_stream(
+    execution: *const VgiExecution,
+    interrupted: Option<unsafe extern "C" fn(*mut c_void) -> i32>,
+    context: *mut c_void,
+    out: *mut *mut VgiScan,
+) -> *mut VgiError {
+    *out = ptr::null_mut();
+    guard(|| {
+        let execution = &(*execution).0;
+        if let Some(scan) = execution.next_stream(interrupt_handle(interrupted, context))? {
+            *out = Box::into_raw(Box::new(VgiScan { scan, schema: execution.schema() }));
+        }
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_execution_free(execution: *mut VgiExecution) {
+    guard_void(|| drop(Box::from_raw(execution)));
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_scan_next(scan: *mut VgiScan, out: *mut FFI_ArrowArray, info: *mut VgiBatchInfo) -> *mut VgiError {
     // C++ sees release == NULL (the end) unless a batch is written below.
     ptr::write(out, FFI_ArrowArray::empty());
+    ptr::write(info, VgiBatchInfo { batch_index: -1, partition_values: FFI_ArrowArray::empty() });
     guard(|| {
         let scan = &mut *scan;
         if let Some(batch) = scan.scan.next_batch()? {
-            check_batch(&scan.schema, &batch)?;
-            let array = StructArray::from(batch);
+            check_batch(&scan.schema, &batch.batch)?;
+            let array = StructArray::from(batch.batch);
             ptr::write(out, FFI_ArrowArray::new(&array.to_data()));
+            (*info).batch_index = batch.batch_index.map_or(-1, |i| i as i64);
+            if let Some(values) = batch.partition_values {
+                (*info).partition_values = FFI_ArrowArray::new(&StructArray::from(values).to_data());
+            }
         }
         Ok(())
     })

@@ -16,6 +16,7 @@ pub mod discovery;
 pub mod error;
 pub mod ffi;
 pub mod functions;
+pub mod pushdown;
 pub mod scan;
 
 extern "C-unwind" {

@@ -5,12 +5,18 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Schema, SchemaRef};
 use worker_client::arguments::Arguments;
-use worker_client::records::{BindRequest, BindResponse, FunctionType, InitRequest};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use worker_client::framing::{meta_get, Metadata};
+use worker_client::records::{BindRequest, BindResponse, FunctionType, InitRequest, OrderByDirection, OrderByNullOrder};
+use worker_client::wire::LargeBlob;
 use worker_client::wire::Record;
 use worker_client::{CancelHandle, Pool, Stream, StreamKind};
 
 use crate::catalog::{AttachedCatalog, BindOptions};
 use crate::error::{Error, ErrorKind, Result};
+use crate::pushdown::{plan_filters, Capabilities, FilterColumns, FilterFate, ScanRequest};
 
 /// The immutable result of binding a table function: its output schema and how to run it.
 /// Opened once per execution, possibly from several threads.
@@ -20,44 +26,93 @@ pub trait Binding: Send + Sync {
     fn cardinality(&self) -> Option<(u64, Option<u64>)> {
         None
     }
-    /// What EXPLAIN shows about the call (the worker function it runs).
-    fn describe(&self) -> String {
-        String::new()
+    /// What EXPLAIN shows about the call: (key, value) pairs.
+    fn describe(&self) -> Vec<(String, String)> {
+        Vec::new()
     }
-    /// Starts an execution producing the columns `projection` (indices into `schema()`, in
-    /// that order; `None` = all columns).
-    /// `cancel` reports when DuckDB interrupted the query.
-    fn open(&self, projection: Option<&[usize]>, cancel: CancelHandle) -> Result<Box<dyn Scan>>;
+    /// Starts an execution of `request` (projection, pushdown, parallelism). `cancel` reports
+    /// when DuckDB interrupted the query.
+    fn open(&self, request: &ScanRequest, cancel: CancelHandle) -> Result<Box<dyn Execution>>;
 }
 
-/// One execution of a binding.
-pub trait Scan: Send {
-    /// The schema of the batches `next_batch` returns.
+/// One execution of a binding: one or more streams, each read by one DuckDB thread.
+pub trait Execution: Send + Sync {
+    /// The schema of every stream's batches (the projected columns).
     fn schema(&self) -> SchemaRef;
+    /// How many streams (threads) are worth running.
+    fn max_threads(&self) -> usize {
+        1
+    }
+    /// What happened to each of DuckDB's filters (indexed by slot; missing = kept).
+    fn filter_fates(&self) -> &[FilterFate] {
+        &[]
+    }
+    /// Whether the worker takes the TABLESAMPLE (otherwise the adapter samples).
+    fn sample_applied(&self) -> bool {
+        false
+    }
+    /// Whether batches carry the worker's own batch index.
+    fn has_batch_index(&self) -> bool {
+        false
+    }
+    /// What EXPLAIN ANALYZE shows about this execution: (key, value) pairs.
+    fn explain(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    /// The stream for one more thread; `None` when every stream is taken.
+    fn next_stream(&self, cancel: CancelHandle) -> Result<Option<Box<dyn Scan>>>;
+}
+
+/// One data batch of a scan, with what the worker said about it.
+pub struct ScanBatch {
+    pub batch: RecordBatch,
+    /// The worker's `vgi_batch_index` (order-preserving parallel scans).
+    pub batch_index: Option<u64>,
+    /// `vgi_partition_values`: two rows (min, max), one column per partition column.
+    pub partition_values: Option<RecordBatch>,
+}
+
+impl ScanBatch {
+    pub fn plain(batch: RecordBatch) -> Self {
+        ScanBatch { batch, batch_index: None, partition_values: None }
+    }
+}
+
+/// One stream of an execution.
+pub trait Scan: Send {
     /// The next batch; `None` at the end.
-    fn next_batch(&mut self) -> Result<Option<RecordBatch>>;
+    fn next_batch(&mut self) -> Result<Option<ScanBatch>>;
     /// Asks the scan to stop promptly; called from another thread.
     fn cancel(&self) {}
 }
 
-/// A scan over batches that are already in memory (small metadata results).
-pub struct MemoryScan {
+/// An execution over batches that are already in memory (small metadata results): one stream.
+pub struct MemoryExecution {
     schema: SchemaRef,
-    batches: std::vec::IntoIter<RecordBatch>,
+    batches: Mutex<Option<Vec<RecordBatch>>>,
 }
 
-impl MemoryScan {
+impl MemoryExecution {
     pub fn new(schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
-        MemoryScan { schema, batches: batches.into_iter() }
+        MemoryExecution { schema, batches: Mutex::new(Some(batches)) }
     }
 }
 
-impl Scan for MemoryScan {
+impl Execution for MemoryExecution {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
-    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
-        Ok(self.batches.next())
+    fn next_stream(&self, _cancel: CancelHandle) -> Result<Option<Box<dyn Scan>>> {
+        let batches = self.batches.lock().unwrap_or_else(|e| e.into_inner()).take();
+        Ok(batches.map(|b| Box::new(MemoryScan(b.into_iter())) as Box<dyn Scan>))
+    }
+}
+
+struct MemoryScan(std::vec::IntoIter<RecordBatch>);
+
+impl Scan for MemoryScan {
+    fn next_batch(&mut self) -> Result<Option<ScanBatch>> {
+        Ok(self.0.next().map(ScanBatch::plain))
     }
 }
 
@@ -93,6 +148,8 @@ pub struct WorkerBinding {
     /// indices `projection_ids` refer to).
     output_index: Vec<usize>,
     cardinality: Option<(u64, Option<u64>)>,
+    /// What the worker's function accepts (filters, sampling, parallelism).
+    capabilities: Capabilities,
 }
 
 impl WorkerBinding {
@@ -125,7 +182,8 @@ impl WorkerBinding {
             .with_client(|c| c.cardinality(&cardinality_request))
             .ok()
             .and_then(|c| c.estimate.map(|e| (e.max(0) as u64, c.max.map(|m| m.max(0) as u64))));
-        Ok(WorkerBinding { catalog, request, response, schema, output_index, cardinality })
+        let capabilities = catalog.function_info(&request).map(|f| Capabilities::of(&f)).unwrap_or_default();
+        Ok(WorkerBinding { catalog, request, response, schema, output_index, cardinality, capabilities })
     }
 
     /// Presents the bound output in the order of a catalog table's declared columns (a scan
@@ -189,14 +247,22 @@ impl Binding for WorkerBinding {
         self.cardinality
     }
 
-    fn describe(&self) -> String {
-        match &self.request.schema_path {
+    fn describe(&self) -> Vec<(String, String)> {
+        let function = match &self.request.schema_path {
             Some(path) if !path.is_empty() => format!("{}.{}", path.join("."), self.request.function_name),
             _ => self.request.function_name.clone(),
-        }
+        };
+        let caps = &self.capabilities;
+        let filters = match (caps.filter_pushdown, caps.filters_exact) {
+            (false, _) => "none",
+            (true, false) => "advisory (DuckDB re-checks)",
+            (true, true) => "exact",
+        };
+        vec![("Worker Function".into(), function), ("Worker Filter Pushdown".into(), filters.into())]
     }
 
-    fn open(&self, projection: Option<&[usize]>, cancel: CancelHandle) -> Result<Box<dyn Scan>> {
+    fn open(&self, request: &ScanRequest, cancel: CancelHandle) -> Result<Box<dyn Execution>> {
+        let projection = request.projection.as_deref();
         let projected = match projection {
             Some(ids) => Arc::new(self.schema.project(ids)?),
             None => self.schema.clone(),
@@ -204,32 +270,161 @@ impl Binding for WorkerBinding {
         // No columns (count(*)): ask for everything and count rows, the worker's contract.
         let projection_ids =
             projection.filter(|ids| !ids.is_empty()).map(|ids| ids.iter().map(|&i| self.output_index[i] as i64).collect());
+        let columns = FilterColumns { schema: &self.schema, worker_index: &self.output_index };
+        let filters = plan_filters(&self.capabilities, &columns, &request.filters, request.constants.as_ref())?;
+        let order = request.order.as_ref().and_then(|o| Some((self.schema.fields().get(o.column)?.name().clone(), o)));
+        let sample = request.sample.as_ref().filter(|_| self.capabilities.sampling_pushdown);
         let init = InitRequest {
             bind_call: self.request.to_blob(),
             output_schema: self.response.output_schema.clone(),
             bind_opaque_data: self.response.opaque_data.clone(),
             projection_ids,
+            pushdown_filters: filters.snapshot.clone().map(LargeBlob),
+            order_by_column_name: order.as_ref().map(|(name, _)| name.clone()),
+            order_by_direction: order
+                .as_ref()
+                .map(|(_, o)| if o.descending { OrderByDirection::Desc } else { OrderByDirection::Asc }),
+            order_by_null_order: order
+                .as_ref()
+                .map(|(_, o)| if o.nulls_first { OrderByNullOrder::NullsFirst } else { OrderByNullOrder::NullsLast }),
+            order_by_limit: order.as_ref().and_then(|(_, o)| o.limit.map(|l| l.min(i64::MAX as u64) as i64)),
+            tablesample_percentage: sample.map(|s| s.percentage),
+            tablesample_seed: sample.and_then(|s| s.seed),
             ..Default::default()
         };
-        let client = Pool::global().get(&self.catalog.location, &self.catalog.connect)?;
-        let stream = match client.init(&init, StreamKind::Producer, Some(cancel.clone())) {
-            Ok(stream) => stream,
-            Err(failed) => {
-                if let Some(client) = failed.client {
-                    Pool::global().put(client);
-                }
-                return Err(failed.error.into());
+        let stream = open_stream(&self.catalog, &init, cancel)?;
+        let header = stream.header().clone();
+        // The worker's parallelism, bounded by its declaration and DuckDB's threads.
+        let mut streams = header.max_workers.max(1) as usize;
+        if let Some(declared) = self.capabilities.max_workers {
+            streams = streams.min(declared);
+        }
+        streams = streams.min(request.threads.max(1));
+        let mut explain = Vec::new();
+        explain.push(("Worker Streams".to_string(), streams.to_string()));
+        if let Some((name, o)) = &order {
+            let mut hint = format!("{name} {}", if o.descending { "DESC" } else { "ASC" });
+            if let Some(limit) = o.limit {
+                hint.push_str(&format!(" LIMIT {limit}"));
             }
+            explain.push(("Worker Order Hint".into(), hint));
+        }
+        if let Some(s) = sample {
+            explain.push(("Worker Sample".into(), format!("{}%", s.percentage)));
+        }
+        let secondary = InitRequest {
+            execution_id: Some(header.execution_id.clone()),
+            init_opaque_data: header.opaque_data.clone(),
+            ..init
         };
-        Ok(Box::new(WorkerScan { stream: Some(stream), schema: projected, cancel }))
+        Ok(Box::new(WorkerExecution {
+            catalog: self.catalog.clone(),
+            schema: projected,
+            secondary,
+            primary: Mutex::new(Some(stream)),
+            opened: AtomicUsize::new(0),
+            streams,
+            fates: filters.fates,
+            sample_applied: sample.is_some(),
+            batch_index: self.capabilities.supports_batch_index,
+            explain,
+        }))
     }
 }
+
+/// Opens an `init` stream; a connection the worker answered in-band goes back to the pool.
+fn open_stream(catalog: &AttachedCatalog, init: &InitRequest, cancel: CancelHandle) -> Result<Stream> {
+    let client = Pool::global().get(&catalog.location, &catalog.connect)?;
+    match client.init(init, StreamKind::Producer, Some(cancel)) {
+        Ok(stream) => Ok(stream),
+        Err(failed) => {
+            if let Some(client) = failed.client {
+                Pool::global().put(client);
+            }
+            Err(failed.error.into())
+        }
+    }
+}
+
+/// One execution of a worker scan: the primary stream opened by `init`, and up to
+/// `streams - 1` secondary streams sharing its `execution_id`.
+pub struct WorkerExecution {
+    catalog: Arc<AttachedCatalog>,
+    schema: SchemaRef,
+    /// The request of a secondary `init` (execution id and opaque data of the primary).
+    secondary: InitRequest,
+    primary: Mutex<Option<Stream>>,
+    opened: AtomicUsize,
+    streams: usize,
+    fates: Vec<FilterFate>,
+    sample_applied: bool,
+    batch_index: bool,
+    explain: Vec<(String, String)>,
+}
+
+impl Execution for WorkerExecution {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+    fn max_threads(&self) -> usize {
+        self.streams
+    }
+    fn filter_fates(&self) -> &[FilterFate] {
+        &self.fates
+    }
+    fn sample_applied(&self) -> bool {
+        self.sample_applied
+    }
+    fn has_batch_index(&self) -> bool {
+        self.batch_index
+    }
+    fn explain(&self) -> Vec<(String, String)> {
+        self.explain.clone()
+    }
+
+    fn next_stream(&self, cancel: CancelHandle) -> Result<Option<Box<dyn Scan>>> {
+        let n = self.opened.fetch_add(1, Ordering::SeqCst);
+        let stream = if n == 0 {
+            self.primary.lock().unwrap_or_else(|e| e.into_inner()).take()
+        } else if n < self.streams {
+            Some(open_stream(&self.catalog, &self.secondary, cancel.clone())?)
+        } else {
+            None
+        };
+        Ok(stream.map(|stream| {
+            Box::new(WorkerScan {
+                stream: Some(stream),
+                schema: self.schema.clone(),
+                cancel,
+                batch_index: self.batch_index,
+                last_index: None,
+            }) as Box<dyn Scan>
+        }))
+    }
+}
+
+impl Drop for WorkerExecution {
+    fn drop(&mut self) {
+        // A primary stream no thread took (e.g. LIMIT 0): stop it like any other.
+        if let Some(stream) = self.primary.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+            if let Ok(client) = stream.cancel() {
+                Pool::global().put(client);
+            }
+        }
+    }
+}
+
+/// DuckDB's per-pipeline batch index space (`BATCH_INCREMENT`): larger indexes break it.
+const MAX_BATCH_INDEX: u64 = 10_000_000_000_000;
 
 /// One producer stream of a worker scan.
 pub struct WorkerScan {
     stream: Option<Stream>,
     schema: SchemaRef,
     cancel: CancelHandle,
+    /// The function declared `supports_batch_index`: every data batch carries one.
+    batch_index: bool,
+    last_index: Option<u64>,
 }
 
 impl WorkerScan {
@@ -254,21 +449,70 @@ impl WorkerScan {
             Error::new(ErrorKind::Io, format!("the worker sent a batch that does not match the bound schema: {e}"))
         })
     }
+
+    /// The batch's `vgi_batch_index`, checked against DuckDB's rules.
+    fn batch_index(&mut self, metadata: &Metadata) -> Result<Option<u64>> {
+        if !self.batch_index {
+            return Ok(None);
+        }
+        let text = meta_get(metadata, BATCH_INDEX_KEY).ok_or_else(|| {
+            Error::new(ErrorKind::Io, "the worker sent a data batch without vgi_batch_index metadata, but its function declares supports_batch_index")
+        })?;
+        let index: u64 = text
+            .trim()
+            .parse()
+            .map_err(|_| Error::new(ErrorKind::Io, format!("the worker sent vgi_batch_index `{text}`, which is not a non-negative integer")))?;
+        if index >= MAX_BATCH_INDEX {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("the worker's vgi_batch_index {index} exceeds DuckDB's per-pipeline cap of {MAX_BATCH_INDEX}"),
+            ));
+        }
+        if let Some(last) = self.last_index {
+            if index < last {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!("the worker's vgi_batch_index decreased from {last} to {index} on the same stream"),
+                ));
+            }
+        }
+        self.last_index = Some(index);
+        Ok(Some(index))
+    }
 }
 
 fn field_names(schema: &Schema) -> String {
     schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
 }
 
-impl Scan for WorkerScan {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
+/// Output batch metadata keys (protocol §5).
+const BATCH_INDEX_KEY: &str = "vgi_batch_index";
+const PARTITION_VALUES_KEY: &str = "vgi_partition_values#b64";
 
-    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+/// The 2-row (min, max) batch of `vgi_partition_values#b64`.
+fn partition_values(metadata: &Metadata) -> Result<Option<RecordBatch>> {
+    let Some(text) = meta_get(metadata, PARTITION_VALUES_KEY) else { return Ok(None) };
+    let bytes = worker_client::filters::base64_decode(text)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("the worker sent malformed vgi_partition_values: {e}")))?;
+    let batch = worker_client::framing::decode_single_batch(&bytes)?;
+    if batch.num_rows() != 2 {
+        return Err(Error::new(
+            ErrorKind::Io,
+            format!("the worker's vgi_partition_values has {} rows, expected 2 (min, max)", batch.num_rows()),
+        ));
+    }
+    Ok(Some(batch))
+}
+
+impl Scan for WorkerScan {
+    fn next_batch(&mut self) -> Result<Option<ScanBatch>> {
         let Some(stream) = self.stream.as_mut() else { return Ok(None) };
         match stream.next_batch(&[])? {
-            Some((batch, _)) => Ok(Some(self.project(batch)?)),
+            Some((batch, metadata)) => {
+                let batch_index = self.batch_index(&metadata)?;
+                let partition_values = partition_values(&metadata)?;
+                Ok(Some(ScanBatch { batch: self.project(batch)?, batch_index, partition_values }))
+            }
             None => {
                 let stream = self.stream.take().expect("checked above");
                 if let Ok(client) = stream.finish() {
