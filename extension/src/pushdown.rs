@@ -468,6 +468,12 @@ impl Lowering<'_> {
             // Anything else DuckDB marks (TIME WITH TIME ZONE, ...) has no Filter v2 form.
             Some(_) => return None,
         }
+        // A dictionary column compares by its values: send the value type (the consumer
+        // cannot match a dictionary literal against a differently keyed column).
+        let like = match like {
+            Some(DataType::Dictionary(_, values)) => Some(values.as_ref()),
+            other => other,
+        };
         let array = match like {
             Some(target) if target != array.data_type() => convert(&array, target)?,
             _ => array,
