@@ -239,12 +239,14 @@ fn open_http(
     // The output stream follows: the first producer turn ran inside /init.
     decoder.read_schema(&mut response)?;
     let (mut data, sentinels, _) = read_frames(&mut decoder, &mut response, logs, None)?;
-    let call_token = sentinels
-        .iter()
-        .find_map(|(_, md)| meta_get(md, keys::CALL_STATE))
-        .ok_or_else(|| Error::protocol("init response carries no call token"))?
-        .to_string();
     let stream_token = next_stream_token(&data, &sentinels);
+    // A producer that finished within /init sends no sentinel, hence no call token: the
+    // stream is complete and there is no continuation to authorize.
+    let call_token = match sentinels.iter().find_map(|(_, md)| meta_get(md, keys::CALL_STATE)) {
+        Some(token) => token.to_string(),
+        None if stream_token.is_none() => String::new(),
+        None => return Err(Error::protocol("init response carries no call token")),
+    };
     let pending = data.pop().map(strip_tokens);
     Ok((header, StreamIo::Http { call_token, stream_token, pending }))
 }
