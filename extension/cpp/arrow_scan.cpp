@@ -2,6 +2,7 @@
 
 #include "duckdb/common/arrow/arrow_wrapper.hpp"
 #include "duckdb/common/random_engine.hpp"
+#include "duckdb/function/partition_stats.hpp"
 #include "duckdb/parallel/task_scheduler.hpp"
 #include "duckdb/storage/table/row_group_order_options.hpp"
 #include "catalog.hpp"
@@ -59,6 +60,11 @@ struct ScanLocalState : public ArrowScanLocalState {
 	ScanPtr scan;
 	bool done = false;
 	idx_t batch_index = 0;
+	//! The current batch's partition values as the worker sent them (converted on first use),
+	//! and converted: row 0 = min, row 1 = max of each scanned column.
+	shared_ptr<ArrowArrayWrapper> partition_arrow;
+	DataChunk partition_values;
+	bool has_partition_values = false;
 	vector<unique_ptr<ExpressionExecutor>> executors;
 	unique_ptr<RandomEngine> random;
 };
@@ -184,8 +190,8 @@ bool NextBatch(ScanGlobalState &global, ScanLocalState &local) {
 		auto chunk = make_shared_ptr<ArrowArrayWrapper>();
 		VgiBatchInfo info;
 		ThrowIfError(vgi_scan_next(local.scan.get(), &chunk->arrow_array, &info));
-		ArrowArrayWrapper partition_values; // not used yet; released here
-		partition_values.arrow_array = info.partition_values;
+		auto partition_values = make_shared_ptr<ArrowArrayWrapper>();
+		partition_values->arrow_array = info.partition_values;
 		if (!chunk->arrow_array.release) {
 			local.done = true;
 			local.scan.reset(); // hands the connection back now, not at query end
@@ -195,6 +201,8 @@ bool NextBatch(ScanGlobalState &global, ScanLocalState &local) {
 			continue;
 		}
 		local.batch_index = global.worker_batch_index ? idx_t(info.batch_index) : global.next_batch_index++;
+		local.partition_arrow = partition_values->arrow_array.release ? std::move(partition_values) : nullptr;
+		local.has_partition_values = false;
 		local.Reset();
 		local.chunk = std::move(chunk);
 		return true;
@@ -216,6 +224,20 @@ void Sample(ScanLocalState &local, double fraction, DataChunk &output) {
 	}
 }
 
+// Converts the batch's partition values (two rows laid out like the batch) into DuckDB values.
+void ConvertPartitionValues(ClientContext &context, const ArrowScanBindData &bind, ScanLocalState &local,
+                            const DataChunk &output) {
+	ArrowScanLocalState scan(make_uniq<ArrowArrayWrapper>(), context);
+	scan.chunk = std::move(local.partition_arrow);
+	scan.column_ids = local.column_ids;
+	local.partition_values.Destroy();
+	local.partition_values.Initialize(Allocator::DefaultAllocator(), output.GetTypes(), 2);
+	local.partition_values.SetChildCardinality(2);
+	ArrowTableFunction::ArrowToDuckDB(scan, bind.arrow_table.GetColumns(), local.partition_values,
+	                                  bind.projection_pushdown);
+	local.has_partition_values = true;
+}
+
 void Scan(ClientContext &context, TableFunctionInput &input, DataChunk &output) {
 	auto &bind = input.bind_data->Cast<ArrowScanBindData>();
 	auto &global = input.global_state->Cast<ScanGlobalState>();
@@ -232,6 +254,9 @@ void Scan(ClientContext &context, TableFunctionInput &input, DataChunk &output) 
 		// With projection pushdown Rust sends exactly the projected columns, in order.
 		ArrowTableFunction::ArrowToDuckDB(local, bind.arrow_table.GetColumns(), output, bind.projection_pushdown);
 		local.chunk_offset += output.size();
+		if (local.partition_arrow) {
+			ConvertPartitionValues(context, bind, local, output);
+		}
 		ApplyFilters(local.executors, global.residual, output);
 		if (global.sample_fraction >= 0) {
 			Sample(local, global.sample_fraction, output);
@@ -245,7 +270,34 @@ void Scan(ClientContext &context, TableFunctionInput &input, DataChunk &output) 
 }
 
 OperatorPartitionData PartitionData(ClientContext &context, TableFunctionGetPartitionInput &input) {
-	return OperatorPartitionData(input.local_state->Cast<ScanLocalState>().batch_index);
+	auto &local = input.local_state->Cast<ScanLocalState>();
+	OperatorPartitionData result(local.batch_index);
+	for (auto column : input.partition_info.partition_columns) {
+		// `column` is a position in the scan's columns.
+		if (!local.has_partition_values || column >= local.partition_values.ColumnCount()) {
+			throw IOException("vgi: the worker sent a batch of a partitioned scan without vgi_partition_values");
+		}
+		ColumnPartitionData values(local.partition_values.GetValue(column, 0));
+		values.max_val = local.partition_values.GetValue(column, 1);
+		result.partition_data.push_back(std::move(values));
+	}
+	return result;
+}
+
+TablePartitionInfo PartitionInfo(ClientContext &context, TableFunctionPartitionInput &input) {
+	vector<uint64_t> columns(input.partition_ids.begin(), input.partition_ids.end());
+	auto kind = vgi_binding_partition_kind(input.bind_data->Cast<ArrowScanBindData>().binding.get(), columns.data(),
+	                                       columns.size());
+	switch (kind) {
+	case 1:
+		return TablePartitionInfo::SINGLE_VALUE_PARTITIONS;
+	case 2:
+		return TablePartitionInfo::OVERLAPPING_PARTITIONS;
+	case 3:
+		return TablePartitionInfo::DISJOINT_PARTITIONS;
+	default:
+		return TablePartitionInfo::NOT_PARTITIONED;
+	}
 }
 
 void SetScanOrder(unique_ptr<RowGroupOrderOptions> order, optional_ptr<FunctionData> bind_data) {
@@ -349,6 +401,7 @@ void SetWorkerScanPushdown(TableFunction &function) {
 	function.filter_pushdown = true;
 	function.sampling_pushdown = true;
 	function.set_scan_order = SetScanOrder;
+	function.get_partition_info = PartitionInfo;
 }
 
 } // namespace vgi

@@ -98,6 +98,10 @@ const char *vgi_binding_description(const VgiBinding *binding);
 // Non-zero when the worker gave a row estimate (`*max` = -1 when it gave no maximum).
 int32_t vgi_binding_cardinality(const VgiBinding *binding, uint64_t *estimate, int64_t *max);
 
+// How the bound output is partitioned by the bound columns `columns[0..n)`, numbered like
+// DuckDB's TablePartitionInfo (0 = not partitioned by them).
+int32_t vgi_binding_partition_kind(const VgiBinding *binding, const uint64_t *columns, size_t n);
+
 // How many streams (threads) the execution can use.
 uint64_t vgi_execution_max_threads(const VgiExecution *execution);
 // What happened to filter `slot` of the request: 0 = DuckDB applies it; 1 = sent as a hint,
@@ -117,7 +121,8 @@ void vgi_execution_free(VgiExecution *execution);
 // What the worker said about a batch.
 typedef struct VgiBatchInfo {
 	int64_t batch_index;                 // the worker's batch index, -1 = none
-	struct ArrowArray partition_values;  // min/max rows of the partition columns (release NULL = none)
+	struct ArrowArray partition_values;  // 2 rows (min, max) laid out like the batch; columns that
+	                                     // are not partition columns are NULL (release NULL = none)
 } VgiBatchInfo;
 // Next batch as a struct array (one child per column). Sets out->release = NULL at the end.
 VgiError *vgi_scan_next(VgiScan *scan, struct ArrowArray *out, VgiBatchInfo *info);

@@ -244,6 +244,16 @@ pub unsafe extern "C" fn vgi_binding_cardinality(binding: *const VgiBinding, est
     .unwrap_or(0)
 }
 
+/// How the bound output is partitioned by `columns` (DuckDB's `TablePartitionInfo` numbering).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_binding_partition_kind(binding: *const VgiBinding, columns: *const u64, n: usize) -> i32 {
+    catch_unwind(AssertUnwindSafe(|| {
+        let columns: Vec<usize> = std::slice::from_raw_parts(columns, n).iter().map(|&c| c as usize).collect();
+        (*binding).0.partition_kind(&columns)
+    }))
+    .unwrap_or(0)
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn vgi_binding_free(binding: *mut VgiBinding) {
     guard_void(|| drop(Box::from_raw(binding)));

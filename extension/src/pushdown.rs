@@ -12,7 +12,7 @@ use worker_client::filters::{
     ArithmeticOp, ComparisonOp, ExtensionType, FilterExpr, FilterFunction, FilterSnapshot, LiteralList, Predicate,
     PredicateSource, ScalarValue,
 };
-use worker_client::records::FunctionInfo;
+use worker_client::records::{FunctionInfo, PartitionKind};
 
 use crate::error::{Error, Result};
 
@@ -190,6 +190,9 @@ pub struct Capabilities {
     pub max_workers: Option<usize>,
     /// Standard filter functions (`starts_with`, ...) beyond comparisons.
     pub standard_functions: bool,
+    /// How the output is partitioned by its partition columns, as DuckDB numbers it
+    /// (`TablePartitionInfo`: 0 not partitioned, 1 single value, 2 overlapping, 3 disjoint).
+    pub partition_kind: i32,
 }
 
 impl Capabilities {
@@ -203,6 +206,12 @@ impl Capabilities {
             supports_batch_index: info.supports_batch_index,
             max_workers: info.max_workers.filter(|&m| m > 0).map(|m| m as usize),
             standard_functions: standard,
+            partition_kind: match info.partition_kind {
+                PartitionKind::NotPartitioned => 0,
+                PartitionKind::SingleValuePartitions => 1,
+                PartitionKind::OverlappingPartitions => 2,
+                PartitionKind::DisjointPartitions => 3,
+            },
         }
     }
 }

@@ -30,6 +30,11 @@ pub trait Binding: Send + Sync {
     fn describe(&self) -> Vec<(String, String)> {
         Vec::new()
     }
+    /// How the output is partitioned by `columns` (DuckDB's `TablePartitionInfo` numbering);
+    /// 0 unless every one of them is a partition column.
+    fn partition_kind(&self, _columns: &[usize]) -> i32 {
+        0
+    }
     /// Starts an execution of `request` (projection, pushdown, parallelism). `cancel` reports
     /// when DuckDB interrupted the query.
     fn open(&self, request: &ScanRequest, cancel: CancelHandle) -> Result<Box<dyn Execution>>;
@@ -261,6 +266,16 @@ impl Binding for WorkerBinding {
         vec![("Worker Function".into(), function), ("Worker Filter Pushdown".into(), filters.into())]
     }
 
+    fn partition_kind(&self, columns: &[usize]) -> i32 {
+        let partition_column = |&c: &usize| {
+            self.schema.fields().get(c).is_some_and(|f| f.metadata().get(PARTITION_COLUMN_KEY).is_some_and(|v| v == "true"))
+        };
+        if columns.is_empty() || !columns.iter().all(partition_column) {
+            return 0;
+        }
+        self.capabilities.partition_kind
+    }
+
     fn open(&self, request: &ScanRequest, cancel: CancelHandle) -> Result<Box<dyn Execution>> {
         let projection = request.projection.as_deref();
         let projected = match projection {
@@ -327,6 +342,16 @@ impl Binding for WorkerBinding {
             fates: filters.fates,
             sample_applied: sample.is_some(),
             batch_index: self.capabilities.supports_batch_index,
+            partitions: Partitions {
+                columns: self
+                    .schema
+                    .fields()
+                    .iter()
+                    .filter(|f| f.metadata().get(PARTITION_COLUMN_KEY).is_some_and(|v| v == "true"))
+                    .map(|f| f.name().clone())
+                    .collect(),
+                kind: self.capabilities.partition_kind,
+            },
             explain,
         }))
     }
@@ -359,7 +384,43 @@ pub struct WorkerExecution {
     fates: Vec<FilterFate>,
     sample_applied: bool,
     batch_index: bool,
+    partitions: Partitions,
     explain: Vec<(String, String)>,
+}
+
+/// The partition contract of a function: its partition columns (by name) and kind.
+#[derive(Clone, Default)]
+struct Partitions {
+    columns: Vec<String>,
+    /// DuckDB's `TablePartitionInfo` numbering; 0 = not partitioned.
+    kind: i32,
+}
+
+impl Partitions {
+    /// Checks a batch's partition values against the contract.
+    fn check(&self, values: Option<&RecordBatch>) -> Result<()> {
+        if self.kind == 0 || self.columns.is_empty() {
+            return Ok(());
+        }
+        let Some(values) = values else {
+            return Err(Error::new(
+                ErrorKind::Io,
+                "the worker sent a data batch without vgi_partition_values#b64 metadata, but its function declares partition columns",
+            ));
+        };
+        if self.kind == 1 {
+            for name in &self.columns {
+                let Some(column) = values.column_by_name(name) else { continue };
+                if column.slice(0, 1).to_data() != column.slice(1, 1).to_data() {
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        format!("the worker's partition values of `{name}` differ (min != max) in one batch, but its function declares SINGLE_VALUE_PARTITIONS"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Execution for WorkerExecution {
@@ -398,6 +459,7 @@ impl Execution for WorkerExecution {
                 cancel,
                 batch_index: self.batch_index,
                 last_index: None,
+                partitions: self.partitions.clone(),
             }) as Box<dyn Scan>
         }))
     }
@@ -425,6 +487,7 @@ pub struct WorkerScan {
     /// The function declared `supports_batch_index`: every data batch carries one.
     batch_index: bool,
     last_index: Option<u64>,
+    partitions: Partitions,
 }
 
 impl WorkerScan {
@@ -488,9 +551,12 @@ fn field_names(schema: &Schema) -> String {
 /// Output batch metadata keys (protocol §5).
 const BATCH_INDEX_KEY: &str = "vgi_batch_index";
 const PARTITION_VALUES_KEY: &str = "vgi_partition_values#b64";
+/// Bind-schema field metadata marking a partition column.
+const PARTITION_COLUMN_KEY: &str = "vgi.partition_column";
 
-/// The 2-row (min, max) batch of `vgi_partition_values#b64`.
-fn partition_values(metadata: &Metadata) -> Result<Option<RecordBatch>> {
+/// The 2-row (min, max) batch of `vgi_partition_values#b64`, laid out like `schema` (the
+/// scan's columns; those that are not partition columns are NULL).
+fn partition_values(metadata: &Metadata, schema: &SchemaRef) -> Result<Option<RecordBatch>> {
     let Some(text) = meta_get(metadata, PARTITION_VALUES_KEY) else { return Ok(None) };
     let bytes = worker_client::filters::base64_decode(text)
         .map_err(|e| Error::new(ErrorKind::Io, format!("the worker sent malformed vgi_partition_values: {e}")))?;
@@ -501,7 +567,18 @@ fn partition_values(metadata: &Metadata) -> Result<Option<RecordBatch>> {
             format!("the worker's vgi_partition_values has {} rows, expected 2 (min, max)", batch.num_rows()),
         ));
     }
-    Ok(Some(batch))
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|field| match batch.column_by_name(field.name()) {
+            Some(values) => arrow_cast::cast(values, field.data_type()).map_err(|e| {
+                Error::new(ErrorKind::Io, format!("the worker's partition values of `{}` do not fit the column: {e}", field.name()))
+            }),
+            None => Ok(arrow_array::new_null_array(field.data_type(), 2)),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let options = RecordBatchOptions::new().with_row_count(Some(2));
+    Ok(Some(RecordBatch::try_new_with_options(schema.clone(), columns, &options)?))
 }
 
 impl Scan for WorkerScan {
@@ -510,7 +587,10 @@ impl Scan for WorkerScan {
         match stream.next_batch(&[])? {
             Some((batch, metadata)) => {
                 let batch_index = self.batch_index(&metadata)?;
-                let partition_values = partition_values(&metadata)?;
+                let partition_values = partition_values(&metadata, &self.schema)?;
+                if batch.num_rows() > 0 {
+                    self.partitions.check(partition_values.as_ref())?;
+                }
                 Ok(Some(ScanBatch { batch: self.project(batch)?, batch_index, partition_values }))
             }
             None => {
