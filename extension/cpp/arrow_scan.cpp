@@ -284,6 +284,61 @@ OperatorPartitionData PartitionData(ClientContext &context, TableFunctionGetPart
 	return result;
 }
 
+// The worker's statistics of a column, for the optimizer (filter pruning, join order).
+unique_ptr<BaseStatistics> Statistics(ClientContext &context, const FunctionData *bind_data, column_t column) {
+	auto &bind = bind_data->Cast<ArrowScanBindData>();
+	VgiColumnStatistics info;
+	auto found = vgi_binding_statistics(bind.binding.get(), column, &info);
+	ArrowArrayWrapper bounds; // releases the bounds when done
+	bounds.arrow_array = info.bounds;
+	if (!found || IsVirtualColumn(column)) {
+		return nullptr;
+	}
+	auto type = const_cast<ArrowTableSchema &>(bind.arrow_table).GetTypes()[column];
+	auto stats_type = BaseStatistics::GetStatsType(type);
+	bool numeric = stats_type == StatisticsType::NUMERIC_STATS;
+	bool string = stats_type == StatisticsType::STRING_STATS;
+	unique_ptr<BaseStatistics> stats;
+	if (bounds.arrow_array.release && (numeric || string)) {
+		// Convert the two bounds with DuckDB's Arrow reader, as the scan converts rows.
+		ArrowScanLocalState scan(make_uniq<ArrowArrayWrapper>(), context);
+		auto owned = make_shared_ptr<ArrowArrayWrapper>();
+		owned->arrow_array = bounds.arrow_array;
+		bounds.arrow_array.release = nullptr;
+		scan.chunk = std::move(owned);
+		scan.column_ids = {column};
+		DataChunk values;
+		values.Initialize(Allocator::DefaultAllocator(), {type}, 2);
+		values.SetChildCardinality(2);
+		ArrowTableFunction::ArrowToDuckDB(scan, bind.arrow_table.GetColumns(), values, true);
+		auto min = values.GetValue(0, 0), max = values.GetValue(0, 1);
+		stats = BaseStatistics::CreateEmpty(type).ToUnique();
+		if (numeric) {
+			NumericStats::SetMin(*stats, min);
+			NumericStats::SetMax(*stats, max);
+		} else {
+			auto min_text = StringValue::Get(min), max_text = StringValue::Get(max);
+			StringStats::SetMin(*stats, string_t(min_text), StringStatsType::EXACT_STATS);
+			StringStats::SetMax(*stats, string_t(max_text), StringStatsType::EXACT_STATS);
+		}
+		if (info.has_null != 0) {
+			stats->SetHasNull();
+		}
+		if (info.has_not_null != 0) {
+			stats->SetHasNoNull();
+		}
+	} else {
+		stats = BaseStatistics::CreateUnknown(type).ToUnique();
+		if (info.has_null == 0) {
+			stats->Set(StatsInfo::CANNOT_HAVE_NULL_VALUES);
+		}
+	}
+	if (info.distinct_count >= 0) {
+		stats->SetDistinctCount(idx_t(info.distinct_count));
+	}
+	return stats;
+}
+
 TablePartitionInfo PartitionInfo(ClientContext &context, TableFunctionPartitionInput &input) {
 	vector<uint64_t> columns(input.partition_ids.begin(), input.partition_ids.end());
 	auto kind = vgi_binding_partition_kind(input.bind_data->Cast<ArrowScanBindData>().binding.get(), columns.data(),
@@ -402,6 +457,7 @@ void SetWorkerScanPushdown(TableFunction &function) {
 	function.sampling_pushdown = true;
 	function.set_scan_order = SetScanOrder;
 	function.get_partition_info = PartitionInfo;
+	function.statistics = Statistics;
 }
 
 } // namespace vgi

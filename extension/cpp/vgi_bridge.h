@@ -98,6 +98,16 @@ const char *vgi_binding_description(const VgiBinding *binding);
 // Non-zero when the worker gave a row estimate (`*max` = -1 when it gave no maximum).
 int32_t vgi_binding_cardinality(const VgiBinding *binding, uint64_t *estimate, int64_t *max);
 
+// What the worker knows about a bound column's values (optimizer statistics).
+typedef struct VgiColumnStatistics {
+	int32_t has_null;        // 1 / 0, -1 = unknown
+	int32_t has_not_null;    // 1 / 0, -1 = unknown
+	int64_t distinct_count;  // -1 = unknown
+	struct ArrowArray bounds; // struct array of one column, 2 rows (min, max); release NULL = unknown
+} VgiColumnStatistics;
+// Non-zero when there are statistics for `column`; `out` is always initialized.
+int32_t vgi_binding_statistics(const VgiBinding *binding, uint64_t column, VgiColumnStatistics *out);
+
 // How the bound output is partitioned by the bound columns `columns[0..n)`, numbered like
 // DuckDB's TablePartitionInfo (0 = not partitioned by them).
 int32_t vgi_binding_partition_kind(const VgiBinding *binding, const uint64_t *columns, size_t n);

@@ -244,6 +244,36 @@ pub unsafe extern "C" fn vgi_binding_cardinality(binding: *const VgiBinding, est
     .unwrap_or(0)
 }
 
+/// Mirrors `VgiColumnStatistics` in `cpp/vgi_bridge.h`.
+#[repr(C)]
+pub struct VgiColumnStatistics {
+    has_null: i32,
+    has_not_null: i32,
+    distinct_count: i64,
+    bounds: FFI_ArrowArray,
+}
+
+/// What the worker knows about column `column`; 0 when nothing.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_binding_statistics(binding: *const VgiBinding, column: u64, out: *mut VgiColumnStatistics) -> i32 {
+    ptr::write(out, VgiColumnStatistics { has_null: -1, has_not_null: -1, distinct_count: -1, bounds: FFI_ArrowArray::empty() });
+    catch_unwind(AssertUnwindSafe(|| {
+        let Some(stats) = (*binding).0.statistics(column as usize) else { return 0 };
+        let flag = |f: Option<bool>| f.map_or(-1, i32::from);
+        (*out).has_null = flag(stats.has_null);
+        (*out).has_not_null = flag(stats.has_not_null);
+        (*out).distinct_count = stats.distinct_count.map_or(-1, |d| d.min(i64::MAX as u64) as i64);
+        if let Some(bounds) = stats.bounds {
+            let field = arrow_schema::Field::new("bounds", bounds.data_type().clone(), true);
+            if let Ok(array) = StructArray::try_new(vec![field].into(), vec![bounds], None) {
+                (*out).bounds = FFI_ArrowArray::new(&array.to_data());
+            }
+        }
+        1
+    }))
+    .unwrap_or(0)
+}
+
 /// How the bound output is partitioned by `columns` (DuckDB's `TablePartitionInfo` numbering).
 #[no_mangle]
 pub unsafe extern "C" fn vgi_binding_partition_kind(binding: *const VgiBinding, columns: *const u64, n: usize) -> i32 {

@@ -6,7 +6,12 @@ use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Schema, SchemaRef};
 use worker_client::arguments::Arguments;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+
+use arrow_array::Array;
+use worker_client::methods::ObjectScope;
+use worker_client::records::TableFunctionStatisticsRequest;
+use worker_client::statistics::{decode_statistics, ColumnStatistics};
 
 use worker_client::framing::{meta_get, Metadata};
 use worker_client::records::{BindRequest, BindResponse, FunctionType, InitRequest, OrderByDirection, OrderByNullOrder};
@@ -29,6 +34,10 @@ pub trait Binding: Send + Sync {
     /// What EXPLAIN shows about the call: (key, value) pairs.
     fn describe(&self) -> Vec<(String, String)> {
         Vec::new()
+    }
+    /// What the worker knows about a column's values (optimizer statistics).
+    fn statistics(&self, _column: usize) -> Option<ColumnStats> {
+        None
     }
     /// How the output is partitioned by `columns` (DuckDB's `TablePartitionInfo` numbering);
     /// 0 unless every one of them is a partition column.
@@ -66,6 +75,15 @@ pub trait Execution: Send + Sync {
     }
     /// The stream for one more thread; `None` when every stream is taken.
     fn next_stream(&self, cancel: CancelHandle) -> Result<Option<Box<dyn Scan>>>;
+}
+
+/// A column's statistics in DuckDB's terms.
+pub struct ColumnStats {
+    /// Two elements (min, max) of the column's type; `None` when unknown.
+    pub bounds: Option<ArrayRef>,
+    pub has_null: Option<bool>,
+    pub has_not_null: Option<bool>,
+    pub distinct_count: Option<u64>,
 }
 
 /// One data batch of a scan, with what the worker said about it.
@@ -155,6 +173,19 @@ pub struct WorkerBinding {
     cardinality: Option<(u64, Option<u64>)>,
     /// What the worker's function accepts (filters, sampling, parallelism).
     capabilities: Capabilities,
+    /// Where column statistics come from, and (once asked for) what they are.
+    statistics_source: StatisticsSource,
+    statistics: OnceLock<Vec<ColumnStatistics>>,
+}
+
+/// Where a scan's column statistics come from.
+enum StatisticsSource {
+    /// `TableInfo.column_statistics`.
+    Inline(Vec<u8>),
+    /// `catalog_table_column_statistics_get` of a catalog table.
+    Table(ObjectScope),
+    /// `table_function_statistics` of the bound function.
+    Function,
 }
 
 impl WorkerBinding {
@@ -188,7 +219,17 @@ impl WorkerBinding {
             .ok()
             .and_then(|c| c.estimate.map(|e| (e.max(0) as u64, c.max.map(|m| m.max(0) as u64))));
         let capabilities = catalog.function_info(&request).map(|f| Capabilities::of(&f)).unwrap_or_default();
-        Ok(WorkerBinding { catalog, request, response, schema, output_index, cardinality, capabilities })
+        Ok(WorkerBinding {
+            catalog,
+            request,
+            response,
+            schema,
+            output_index,
+            cardinality,
+            capabilities,
+            statistics_source: StatisticsSource::Function,
+            statistics: OnceLock::new(),
+        })
     }
 
     /// Presents the bound output in the order of a catalog table's declared columns (a scan
@@ -235,7 +276,23 @@ impl WorkerBinding {
         };
         let arguments = Arguments::from_scan_function_result(&scan.arguments.0)?;
         let columns = info.as_ref().map(crate::catalog::table_columns).transpose()?;
-        let bound = Self::bind_at(catalog, &scan.function_name, scan.schema_path.or(Some(schema_path)), &arguments, at)?;
+        let mut bound =
+            Self::bind_at(catalog.clone(), &scan.function_name, scan.schema_path.or(Some(schema_path.clone())), &arguments, at)?;
+        if let Some(info) = &info {
+            if let Some(estimate) = info.cardinality_estimate {
+                bound.cardinality = Some((estimate.max(0) as u64, info.cardinality_max.map(|m| m.max(0) as u64)));
+            }
+            bound.statistics_source = match &info.column_statistics {
+                Some(blob) => StatisticsSource::Inline(blob.0.clone()),
+                None if info.supports_column_statistics => StatisticsSource::Table(ObjectScope {
+                    attach_opaque_data: catalog.attach_data(),
+                    schema_path,
+                    name: table.into(),
+                    transaction_opaque_data: None,
+                }),
+                None => StatisticsSource::Function,
+            };
+        }
         match columns {
             Some(columns) => bound.with_table_columns(&columns, table),
             None => Ok(bound),
@@ -264,6 +321,29 @@ impl Binding for WorkerBinding {
             (true, true) => "exact",
         };
         vec![("Worker Function".into(), function), ("Worker Filter Pushdown".into(), filters.into())]
+    }
+
+    fn statistics(&self, column: usize) -> Option<ColumnStats> {
+        let field = self.schema.fields().get(column)?;
+        let all = self.statistics.get_or_init(|| self.load_statistics().unwrap_or_default());
+        let stats = all.iter().find(|s| &s.column_name == field.name())?;
+        // Bounds in the column's type, or none (a bound that does not convert is unknown).
+        let bound = |value: &Option<ArrayRef>| {
+            value.as_ref().and_then(|v| if v.data_type() == field.data_type() { Some(v.clone()) } else { arrow_cast::cast(v, field.data_type()).ok() })
+        };
+        let (min, max) = (bound(&stats.min), bound(&stats.max));
+        let bounds = match (min, max) {
+            (Some(min), Some(max)) if min.is_valid(0) && max.is_valid(0) => {
+                Some(arrow_select::concat::concat(&[min.as_ref(), max.as_ref()]).ok()?)
+            }
+            _ => None,
+        };
+        Some(ColumnStats {
+            bounds,
+            has_null: stats.has_null,
+            has_not_null: stats.has_not_null,
+            distinct_count: stats.distinct_count.filter(|&d| d >= 0).map(|d| d as u64),
+        })
     }
 
     fn partition_kind(&self, columns: &[usize]) -> i32 {
@@ -354,6 +434,27 @@ impl Binding for WorkerBinding {
             },
             explain,
         }))
+    }
+}
+
+impl WorkerBinding {
+    /// Fetches the statistics once (best effort: failures mean no statistics).
+    fn load_statistics(&self) -> Result<Vec<ColumnStatistics>> {
+        let bytes = match &self.statistics_source {
+            StatisticsSource::Inline(bytes) => Some(bytes.clone()),
+            StatisticsSource::Table(scope) => self.catalog.with_client(|c| c.table_statistics(scope))?,
+            StatisticsSource::Function => {
+                let request = TableFunctionStatisticsRequest {
+                    bind_call: self.request.to_blob(),
+                    bind_opaque_data: self.response.opaque_data.clone(),
+                };
+                self.catalog.with_client(|c| c.function_statistics(&request))?
+            }
+        };
+        Ok(match bytes {
+            Some(bytes) => decode_statistics(&bytes)?,
+            None => Vec::new(),
+        })
     }
 }
 

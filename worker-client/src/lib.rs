@@ -23,6 +23,7 @@ pub mod json;
 pub mod methods;
 pub mod pool;
 pub mod records;
+pub mod statistics;
 pub mod stream;
 pub mod transport;
 pub mod wire;

@@ -171,6 +171,23 @@ impl Client {
         self.call_record("bind", &request_batch(request), cancel)
     }
 
+    /// `table_function_statistics`: the raw statistics IPC, `None` when the worker has none.
+    pub fn function_statistics(&mut self, request: &TableFunctionStatisticsRequest) -> Result<Option<Vec<u8>>> {
+        self.optional_bytes("table_function_statistics", &request_batch(request))
+    }
+
+    /// `catalog_table_column_statistics_get`: the raw statistics IPC, or `None`.
+    pub fn table_statistics(&mut self, scope: &ObjectScope) -> Result<Option<Vec<u8>>> {
+        self.optional_bytes("catalog_table_column_statistics_get", &scope.to_batch())
+    }
+
+    fn optional_bytes(&mut self, method: &str, request: &RecordBatch) -> Result<Option<Vec<u8>>> {
+        match self.call(method, request, None)? {
+            Some(batch) => Ok(result_blob(&batch, method)?.map(|b| b.0)),
+            None => Ok(None),
+        }
+    }
+
     /// `table_function_cardinality`.
     pub fn cardinality(&mut self, request: &TableFunctionCardinalityRequest) -> Result<TableCardinality> {
         self.call_record("table_function_cardinality", &request_batch(request), None)
