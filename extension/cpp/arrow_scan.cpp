@@ -312,20 +312,26 @@ unique_ptr<BaseStatistics> Statistics(ClientContext &context, const FunctionData
 		values.SetChildCardinality(2);
 		ArrowTableFunction::ArrowToDuckDB(scan, bind.arrow_table.GetColumns(), values, true);
 		auto min = values.GetValue(0, 0), max = values.GetValue(0, 1);
-		stats = BaseStatistics::CreateEmpty(type).ToUnique();
 		if (numeric) {
+			stats = BaseStatistics::CreateEmpty(type).ToUnique();
 			NumericStats::SetMin(*stats, min);
 			NumericStats::SetMax(*stats, max);
+			if (info.has_null != 0) {
+				stats->SetHasNull();
+			}
+			if (info.has_not_null != 0) {
+				stats->SetHasNoNull();
+			}
 		} else {
+			// Unknown apart from the bounds: string lengths stay unknown (DuckDB compresses
+			// strings by their maximum length).
+			stats = BaseStatistics::CreateUnknown(type).ToUnique();
 			auto min_text = StringValue::Get(min), max_text = StringValue::Get(max);
 			StringStats::SetMin(*stats, string_t(min_text), StringStatsType::EXACT_STATS);
 			StringStats::SetMax(*stats, string_t(max_text), StringStatsType::EXACT_STATS);
-		}
-		if (info.has_null != 0) {
-			stats->SetHasNull();
-		}
-		if (info.has_not_null != 0) {
-			stats->SetHasNoNull();
+			if (info.has_null == 0) {
+				stats->Set(StatsInfo::CANNOT_HAVE_NULL_VALUES);
+			}
 		}
 	} else {
 		stats = BaseStatistics::CreateUnknown(type).ToUnique();

@@ -332,8 +332,14 @@ impl Binding for WorkerBinding {
             value.as_ref().and_then(|v| if v.data_type() == field.data_type() { Some(v.clone()) } else { arrow_cast::cast(v, field.data_type()).ok() })
         };
         let (min, max) = (bound(&stats.min), bound(&stats.max));
+        // DuckDB trusts bounds to prune filters, so only consistent ones go: min <= max in
+        // the column's own order (an enum's bounds in member order would not be).
+        let ordered = |min: &ArrayRef, max: &ArrayRef| {
+            arrow_ord::ord::make_comparator(min.as_ref(), max.as_ref(), Default::default())
+                .is_ok_and(|compare| compare(0, 0) != std::cmp::Ordering::Greater)
+        };
         let bounds = match (min, max) {
-            (Some(min), Some(max)) if min.is_valid(0) && max.is_valid(0) => {
+            (Some(min), Some(max)) if min.is_valid(0) && max.is_valid(0) && ordered(&min, &max) => {
                 Some(arrow_select::concat::concat(&[min.as_ref(), max.as_ref()]).ok()?)
             }
             _ => None,
