@@ -41,6 +41,9 @@ struct ScanGlobalState : public GlobalTableFunctionState {
 	//! DuckDB's filters, and those the scan must apply itself (all but the exact ones).
 	FilterDescription filters;
 	vector<reference<ScanFilter>> residual;
+	//! Some pushed filter is dynamic: its current state goes to the worker as it changes.
+	bool dynamic_filters = false;
+	vector<column_t> column_ids;
 	//! A TABLESAMPLE the worker does not take: the fraction of rows the scan keeps.
 	double sample_fraction = -1;
 	int64_t sample_seed = -1;
@@ -67,6 +70,8 @@ struct ScanLocalState : public ArrowScanLocalState {
 	bool has_partition_values = false;
 	vector<unique_ptr<ExpressionExecutor>> executors;
 	unique_ptr<RandomEngine> random;
+	//! The dynamic filter state last sent on this stream.
+	FilterDescription dynamic_sent;
 };
 
 bool FilterPushdownEnabled(ClientContext &context) {
@@ -110,6 +115,10 @@ unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFun
 		state->filters = DescribeFilters(*input.filters, input.column_ids, const_cast<ArrowTableSchema &>(bind.arrow_table).GetNames());
 		if (FilterPushdownEnabled(context)) {
 			request.filters = state->filters.text.c_str();
+			state->column_ids = input.column_ids;
+			for (auto &filter : state->filters.filters) {
+				state->dynamic_filters = state->dynamic_filters || filter.dynamic;
+			}
 			if (!state->filters.constants.empty()) {
 				vector<string> names;
 				for (idx_t i = 0; i < state->filters.constants.size(); i++) {
@@ -184,9 +193,47 @@ unique_ptr<LocalTableFunctionState> InitLocal(ExecutionContext &context, TableFu
 	return std::move(local);
 }
 
+bool SameConstants(const vector<Value> &a, const vector<Value> &b) {
+	if (a.size() != b.size()) {
+		return false;
+	}
+	for (idx_t i = 0; i < a.size(); i++) {
+		if (a[i].type() != b[i].type() || !Value::NotDistinctFrom(a[i], b[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+// Tells the stream the dynamic filters' current state when it changed (Top-N thresholds
+// tighten, join filters fill in); Rust decides what the worker is sent.
+void UpdateDynamicFilters(ClientContext &context, ScanGlobalState &global, ScanLocalState &local) {
+	auto now = DescribeDynamicFilters(global.filters.filters, global.column_ids);
+	if (now.text == local.dynamic_sent.text && SameConstants(now.constants, local.dynamic_sent.constants)) {
+		return;
+	}
+	ArrowSchemaWrapper constants_schema;
+	ArrowArrayWrapper constants;
+	if (!now.constants.empty()) {
+		vector<string> names;
+		for (idx_t i = 0; i < now.constants.size(); i++) {
+			names.push_back("c" + std::to_string(i));
+		}
+		ExportRow(context, names, now.constants, constants_schema.arrow_schema, constants.arrow_array);
+	}
+	ThrowIfError(vgi_scan_update_filters(local.scan.get(), now.text.c_str(),
+	                                     now.constants.empty() ? nullptr : &constants_schema.arrow_schema,
+	                                     now.constants.empty() ? nullptr : &constants.arrow_array));
+	local.dynamic_sent.text = std::move(now.text);
+	local.dynamic_sent.constants = std::move(now.constants);
+}
+
 // Pulls this thread's next non-empty batch from Rust; false at the end of its stream.
-bool NextBatch(ScanGlobalState &global, ScanLocalState &local) {
+bool NextBatch(ClientContext &context, ScanGlobalState &global, ScanLocalState &local) {
 	while (!local.done) {
+		if (global.dynamic_filters) {
+			UpdateDynamicFilters(context, global, local);
+		}
 		auto chunk = make_shared_ptr<ArrowArrayWrapper>();
 		VgiBatchInfo info;
 		ThrowIfError(vgi_scan_next(local.scan.get(), &chunk->arrow_array, &info));
@@ -244,7 +291,7 @@ void Scan(ClientContext &context, TableFunctionInput &input, DataChunk &output) 
 	auto &local = input.local_state->Cast<ScanLocalState>();
 	while (true) {
 		if (!local.chunk || local.chunk_offset >= static_cast<idx_t>(local.chunk->arrow_array.length)) {
-			if (!NextBatch(global, local)) {
+			if (!NextBatch(context, global, local)) {
 				return;
 			}
 		}

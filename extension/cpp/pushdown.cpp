@@ -39,6 +39,9 @@ public:
 	FilterWriter(const vector<column_t> &column_ids, FilterDescription &out) : column_ids(column_ids), out(out) {
 	}
 
+	//! A dynamic filter was written since the last reset.
+	bool saw_dynamic = false;
+
 	void Write(const Expression &expr, const vector<idx_t> &inputs) {
 		switch (expr.GetExpressionClass()) {
 		case ExpressionClass::BOUND_REF: {
@@ -156,6 +159,7 @@ private:
 				return Word("unknown");
 			}
 			Word(string("dynamic ") + op);
+			saw_dynamic = true;
 			if (data.initialized) {
 				// Reads the current constant under the filter's own lock.
 				auto comparison = data.ToExpression(*children[0]);
@@ -188,6 +192,7 @@ FilterDescription DescribeFilters(const TableFilterSet &filters, const vector<co
 	auto add = [&](const TableFilter &filter, vector<idx_t> inputs) {
 		auto &expression_filter = ExpressionFilter::GetExpressionFilter(filter, "vgi scan");
 		result.text += "filter " + std::to_string(result.filters.size()) + " ";
+		writer.saw_dynamic = false;
 		writer.Write(*expression_filter.expr, inputs);
 		string display;
 		if (inputs.size() == 1 && inputs[0] < column_ids.size() && column_ids[inputs[0]] < names.size()) {
@@ -195,7 +200,8 @@ FilterDescription DescribeFilters(const TableFilterSet &filters, const vector<co
 		} else {
 			display = expression_filter.expr->ToString();
 		}
-		result.filters.push_back(ScanFilter {expression_filter.expr->Copy(), std::move(inputs), std::move(display)});
+		result.filters.push_back(
+		    ScanFilter {expression_filter.expr->Copy(), std::move(inputs), std::move(display), writer.saw_dynamic});
 	};
 	for (auto &entry : filters) {
 		add(entry.Filter(), {entry.GetIndex().GetIndex()});
@@ -206,6 +212,18 @@ FilterDescription DescribeFilters(const TableFilterSet &filters, const vector<co
 			inputs.push_back(index.GetIndex());
 		}
 		add(*filter, std::move(inputs));
+	}
+	return result;
+}
+
+FilterDescription DescribeDynamicFilters(const vector<ScanFilter> &filters, const vector<column_t> &column_ids) {
+	FilterDescription result;
+	FilterWriter writer(column_ids, result);
+	for (idx_t slot = 0; slot < filters.size(); slot++) {
+		if (filters[slot].dynamic) {
+			result.text += "filter " + std::to_string(slot) + " ";
+			writer.Write(*filters[slot].expr, filters[slot].inputs);
+		}
 	}
 	return result;
 }

@@ -15,6 +15,8 @@ struct ScanFilter {
 	duckdb::vector<duckdb::idx_t> inputs;
 	//! How EXPLAIN shows it.
 	std::string display;
+	//! It holds a dynamic filter (Top-N, join) whose constant DuckDB changes while scanning.
+	bool dynamic = false;
 };
 
 // The filters of a scan and their description for Rust (see extension/src/pushdown.rs):
@@ -27,6 +29,11 @@ struct FilterDescription {
 
 FilterDescription DescribeFilters(const duckdb::TableFilterSet &filters, const duckdb::vector<duckdb::column_t> &column_ids,
                                   const duckdb::vector<std::string> &names);
+
+// The current state of the dynamic filters among `filters` (same slots), for the worker's
+// filter updates while the scan runs.
+FilterDescription DescribeDynamicFilters(const duckdb::vector<ScanFilter> &filters,
+                                         const duckdb::vector<duckdb::column_t> &column_ids);
 
 // Applies `filters` to `output` (the scan's chunk), slicing away rejected rows.
 void ApplyFilters(duckdb::vector<duckdb::unique_ptr<duckdb::ExpressionExecutor>> &executors,

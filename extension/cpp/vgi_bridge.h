@@ -136,6 +136,10 @@ typedef struct VgiBatchInfo {
 } VgiBatchInfo;
 // Next batch as a struct array (one child per column). Sets out->release = NULL at the end.
 VgiError *vgi_scan_next(VgiScan *scan, struct ArrowArray *out, VgiBatchInfo *info);
+// The current state of the request's dynamic filters (`filter <slot> <node>` tokens for those
+// slots, constants as in VgiScanRequest, Rust takes ownership); sent with the next batch request.
+VgiError *vgi_scan_update_filters(VgiScan *scan, const char *filters, struct ArrowSchema *constants_schema,
+                                  struct ArrowArray *constants);
 // Asks a running scan to stop promptly (from any thread).
 void vgi_scan_cancel(VgiScan *scan);
 void vgi_scan_free(VgiScan *scan);

@@ -187,7 +187,12 @@ unsafe fn export_binding(binding: Box<dyn Binding>, out: *mut *mut VgiBinding, o
 unsafe fn scan_request(request: &VgiScanRequest) -> Result<ScanRequest> {
     let projection = (!request.columns.is_null())
         .then(|| std::slice::from_raw_parts(request.columns, request.n_columns).iter().map(|&c| c as usize).collect());
-    let filters = if request.filters.is_null() { Vec::new() } else { parse_filters(str_arg(request.filters, "filters")?)? };
+    // A description Rust cannot read pushes nothing: DuckDB then applies every filter itself.
+    let filters = if request.filters.is_null() {
+        Vec::new()
+    } else {
+        parse_filters(str_arg(request.filters, "filters")?).unwrap_or_default()
+    };
     let constants = if request.constants.is_null() || request.constants_schema.is_null() {
         None
     } else {
@@ -358,6 +363,22 @@ pub unsafe extern "C" fn vgi_scan_next(scan: *mut VgiScan, out: *mut FFI_ArrowAr
             }
         }
         Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_scan_update_filters(
+    scan: *mut VgiScan,
+    filters: *const c_char,
+    constants_schema: *mut FFI_ArrowSchema,
+    constants: *mut FFI_ArrowArray,
+) -> *mut VgiError {
+    guard(|| {
+        // Dynamic filters are hints: one Rust cannot read is simply not sent.
+        let Ok(filters) = parse_filters(str_arg(filters, "filters")?) else { return Ok(()) };
+        let constants =
+            if constants.is_null() || constants_schema.is_null() { None } else { Some(import_batch(constants_schema, constants)?) };
+        (*scan).scan.update_filters(filters, constants)
     })
 }
 

@@ -9,7 +9,7 @@
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use worker_client::filters::{
-    ArithmeticOp, ComparisonOp, ExtensionType, FilterExpr, FilterFunction, FilterSnapshot, LiteralList, Predicate,
+    ArithmeticOp, ComparisonOp, ExtensionType, FilterDelta, FilterExpr, FilterFunction, FilterSnapshot, LiteralList, Predicate,
     PredicateSource, ScalarValue,
 };
 use worker_client::records::{FunctionInfo, PartitionKind};
@@ -41,6 +41,18 @@ pub enum Node {
     /// A Top-N / join dynamic filter: `expr op constant`, the constant unknown until set.
     Dynamic { op: ComparisonOp, constant: Option<usize>, expr: Box<Node> },
     Unknown,
+}
+
+impl Node {
+    /// Whether a Top-N / join dynamic filter is inside (its value changes while scanning).
+    pub fn has_dynamic(&self) -> bool {
+        match self {
+            Node::Dynamic { .. } => true,
+            Node::Optional(Some(child)) | Node::Not(child) | Node::IsNull(child, _) => child.has_dynamic(),
+            Node::And(children) | Node::Or(children) => children.iter().any(Node::has_dynamic),
+            _ => false,
+        }
+    }
 }
 
 /// One DuckDB table filter: `slot` is its position in the adapter's list.
@@ -151,7 +163,8 @@ impl<'a> Tokens<'a> {
                 let op = comparison(self.word()?)?;
                 let constant = match self.word()? {
                     "none" => None,
-                    n => Some(n.parse().map_err(|_| bad("bad dynamic filter constant"))?),
+                    "const" => Some(self.number()?),
+                    other => return Err(bad(format!("expected a dynamic filter constant, got `{other}`"))),
                 };
                 Node::Dynamic { op, constant, expr: self.boxed(depth)? }
             }
@@ -176,7 +189,7 @@ fn comparison(word: &str) -> Result<ComparisonOp> {
 }
 
 fn bad(message: impl Into<String>) -> Error {
-    Error::internal(format!("vgi: {}", message.into()))
+    Error::new(crate::error::ErrorKind::Io, format!("vgi: unreadable filter description: {}", message.into()))
 }
 
 /// What the worker accepts, from its `FunctionInfo` (a function the catalog does not list
@@ -248,7 +261,7 @@ pub fn plan_filters(
     let mut snapshot = FilterSnapshot::default();
     for filter in filters {
         let Some((expr, source, whole)) = lowering.predicate(&filter.node) else { continue };
-        let id = format!("{}:{}", source.wire_name(), filter.slot);
+        let id = predicate_id(filter.slot);
         // Required only when the worker is exact and the filter went whole (no advisory
         // part dropped); a required predicate lets DuckDB skip its own check.
         let exact = capabilities.filters_exact && whole && source == PredicateSource::Query;
@@ -261,7 +274,9 @@ pub fn plan_filters(
         snapshot.push(predicate);
         plan.fates[filter.slot] = if exact { FilterFate::Exact } else { FilterFate::Advisory };
     }
-    if snapshot.predicates.is_empty() {
+    // Deltas need a snapshot to update: a scan with dynamic filters always sends one, even
+    // with nothing in it yet.
+    if snapshot.predicates.is_empty() && !filters.iter().any(|f| f.node.has_dynamic()) {
         return Ok(plan);
     }
     match snapshot.encode() {
@@ -270,6 +285,91 @@ pub fn plan_filters(
         Err(_) => plan.fates.iter_mut().for_each(|f| *f = FilterFate::Kept),
     }
     Ok(plan)
+}
+
+/// The predicate ID of filter `slot`: the same in the snapshot and in later deltas.
+fn predicate_id(slot: usize) -> String {
+    format!("f{slot}")
+}
+
+/// What a stream already told the worker about each filter slot (deltas must raise the
+/// revision and may not touch required predicates).
+#[derive(Debug, Default, Clone)]
+pub struct DeltaState {
+    revisions: std::collections::HashMap<usize, u64>,
+    live: std::collections::HashSet<usize>,
+    required: std::collections::HashSet<usize>,
+}
+
+impl DeltaState {
+    /// The state right after the snapshot of `plan`.
+    pub fn after(plan: &FilterPlan) -> Self {
+        let mut state = DeltaState::default();
+        for (slot, fate) in plan.fates.iter().enumerate() {
+            match fate {
+                FilterFate::Kept => {}
+                FilterFate::Advisory => {
+                    state.live.insert(slot);
+                    state.revisions.insert(slot, 0);
+                }
+                FilterFate::Exact => {
+                    state.required.insert(slot);
+                }
+            }
+        }
+        if plan.snapshot.is_none() {
+            state = DeltaState::default();
+        }
+        state
+    }
+
+    fn next_revision(&mut self, slot: usize) -> u64 {
+        let revision = self.revisions.entry(slot).or_insert(0);
+        *revision += 1;
+        *revision
+    }
+}
+
+/// The delta (base64 tick metadata value) that brings the worker from `state` to the
+/// current state of the dynamic `filters`; `None` when nothing changes.
+pub fn plan_delta(
+    capabilities: &Capabilities,
+    columns: &FilterColumns<'_>,
+    filters: &[TableFilter],
+    constants: Option<&RecordBatch>,
+    state: &mut DeltaState,
+) -> Result<Option<String>> {
+    if !capabilities.filter_pushdown {
+        return Ok(None);
+    }
+    let lowering = Lowering { columns, constants, functions: capabilities.standard_functions };
+    let mut delta = FilterDelta::default();
+    for filter in filters {
+        if state.required.contains(&filter.slot) {
+            continue; // the worker applies the snapshot's exact predicate; deltas may not touch it
+        }
+        let id = predicate_id(filter.slot);
+        let usable = lowering.predicate(&filter.node).filter(|(expr, source, _)| {
+            let probe = Predicate::advisory(id.clone(), *source, expr.clone()).with_revision(1);
+            FilterDelta::default().upsert(probe).encode().is_ok()
+        });
+        match usable {
+            Some((expr, source, _)) => {
+                let revision = state.next_revision(filter.slot);
+                delta = delta.upsert(Predicate::advisory(id, source, expr).with_revision(revision));
+                state.live.insert(filter.slot);
+            }
+            None if state.live.remove(&filter.slot) => {
+                let revision = state.next_revision(filter.slot);
+                delta = delta.remove(id, revision);
+            }
+            None => {}
+        }
+    }
+    if delta.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(delta.encode_base64()?))
 }
 
 /// A lowered expression and its Arrow type (when it is a column, field or literal).
@@ -286,7 +386,10 @@ impl Lowering<'_> {
     /// filter (false when only the usable conjuncts of an AND were kept).
     fn predicate(&self, node: &Node) -> Option<(FilterExpr, PredicateSource, bool)> {
         match node {
-            Node::Optional(Some(child)) => self.boolean(child).map(|e| (e, PredicateSource::Join, false)),
+            // DuckDB keeps no check of its own for an optional filter: a hint by nature.
+            Node::Optional(Some(child)) => self.predicate(child).map(|(e, source, _)| {
+                (e, if source == PredicateSource::Query { PredicateSource::Join } else { source }, false)
+            }),
             Node::Optional(None) => None,
             Node::Dynamic { op, constant: Some(c), expr } => {
                 let (column, ty) = self.value(expr)?;
@@ -578,6 +681,31 @@ mod tests {
         let plan = plan_filters(&Capabilities::default(), &columns, &filters, Some(&consts)).unwrap();
         assert!(plan.snapshot.is_none());
         assert!(plan.fates.iter().all(|f| *f == FilterFate::Kept));
+    }
+
+    #[test]
+    fn dynamic_filters_become_revisioned_deltas() {
+        let schema = Schema::new(vec![Field::new("n", DataType::Int64, true)]);
+        let columns = FilterColumns { schema: &schema, worker_index: &[0] };
+        let caps = Capabilities { filter_pushdown: true, ..Default::default() };
+        // At init the Top-N threshold is unknown: nothing is sent for it.
+        let filters = parse_filters("filter 0 optional dynamic lt none col 0").unwrap();
+        let plan = plan_filters(&caps, &columns, &filters, None).unwrap();
+        // An empty snapshot goes anyway, so that later deltas have something to update.
+        assert!(plan.snapshot.is_some());
+        assert_eq!(plan.fates, vec![FilterFate::Kept]);
+        let mut state = DeltaState::after(&plan);
+        // The threshold appears, then tightens: upserts with rising revisions.
+        let consts = constants(vec![("c0", Arc::new(Int64Array::from(vec![10])) as ArrayRef)]);
+        let filters = parse_filters("filter 0 optional dynamic lt const 0 col 0").unwrap();
+        assert!(plan_delta(&caps, &columns, &filters, Some(&consts), &mut state).unwrap().is_some());
+        assert_eq!(state.revisions[&0], 1);
+        assert!(plan_delta(&caps, &columns, &filters, Some(&consts), &mut state).unwrap().is_some());
+        assert_eq!(state.revisions[&0], 2);
+        // Reset: the live predicate is removed once.
+        let filters = parse_filters("filter 0 optional dynamic lt none col 0").unwrap();
+        assert!(plan_delta(&caps, &columns, &filters, None, &mut state).unwrap().is_some());
+        assert!(plan_delta(&caps, &columns, &filters, None, &mut state).unwrap().is_none());
     }
 
     #[test]

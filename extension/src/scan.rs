@@ -21,7 +21,7 @@ use worker_client::{CancelHandle, Pool, Stream, StreamKind};
 
 use crate::catalog::{AttachedCatalog, BindOptions};
 use crate::error::{Error, ErrorKind, Result};
-use crate::pushdown::{plan_filters, Capabilities, FilterColumns, FilterFate, ScanRequest};
+use crate::pushdown::{plan_delta, plan_filters, Capabilities, DeltaState, FilterColumns, FilterFate, ScanRequest, TableFilter};
 
 /// The immutable result of binding a table function: its output schema and how to run it.
 /// Opened once per execution, possibly from several threads.
@@ -105,6 +105,11 @@ impl ScanBatch {
 pub trait Scan: Send {
     /// The next batch; `None` at the end.
     fn next_batch(&mut self) -> Result<Option<ScanBatch>>;
+    /// The current state of the request's dynamic filters (told to the worker with the next
+    /// batch request, if it takes filters).
+    fn update_filters(&mut self, _filters: Vec<TableFilter>, _constants: Option<RecordBatch>) -> Result<()> {
+        Ok(())
+    }
     /// Asks the scan to stop promptly; called from another thread.
     fn cancel(&self) {}
 }
@@ -418,7 +423,14 @@ impl Binding for WorkerBinding {
             init_opaque_data: header.opaque_data.clone(),
             ..init
         };
+        let delta_state = DeltaState::after(&filters);
         Ok(Box::new(WorkerExecution {
+            pushdown: Arc::new(PushdownContext {
+                schema: self.schema.clone(),
+                output_index: self.output_index.clone(),
+                capabilities: self.capabilities.clone(),
+            }),
+            delta_state,
             catalog: self.catalog.clone(),
             schema: projected,
             secondary,
@@ -481,6 +493,9 @@ fn open_stream(catalog: &AttachedCatalog, init: &InitRequest, cancel: CancelHand
 /// One execution of a worker scan: the primary stream opened by `init`, and up to
 /// `streams - 1` secondary streams sharing its `execution_id`.
 pub struct WorkerExecution {
+    pushdown: Arc<PushdownContext>,
+    /// What the snapshot told the worker; each stream continues from it.
+    delta_state: DeltaState,
     catalog: Arc<AttachedCatalog>,
     schema: SchemaRef,
     /// The request of a secondary `init` (execution id and opaque data of the primary).
@@ -567,6 +582,9 @@ impl Execution for WorkerExecution {
                 batch_index: self.batch_index,
                 last_index: None,
                 partitions: self.partitions.clone(),
+                pushdown: self.pushdown.clone(),
+                delta_state: self.delta_state.clone(),
+                pending_delta: None,
             }) as Box<dyn Scan>
         }))
     }
@@ -595,6 +613,17 @@ pub struct WorkerScan {
     batch_index: bool,
     last_index: Option<u64>,
     partitions: Partitions,
+    pushdown: Arc<PushdownContext>,
+    delta_state: DeltaState,
+    /// A filter delta (base64) to send with the next batch request.
+    pending_delta: Option<String>,
+}
+
+/// What lowering filters needs about a binding, shared by its streams.
+struct PushdownContext {
+    schema: SchemaRef,
+    output_index: Vec<usize>,
+    capabilities: Capabilities,
 }
 
 impl WorkerScan {
@@ -691,7 +720,10 @@ fn partition_values(metadata: &Metadata, schema: &SchemaRef) -> Result<Option<Re
 impl Scan for WorkerScan {
     fn next_batch(&mut self) -> Result<Option<ScanBatch>> {
         let Some(stream) = self.stream.as_mut() else { return Ok(None) };
-        match stream.next_batch(&[])? {
+        let delta = self.pending_delta.take();
+        let tick: Vec<(&str, &str)> =
+            delta.as_deref().map(|d| vec![(worker_client::filters::TICK_METADATA_KEY, d)]).unwrap_or_default();
+        match stream.next_batch(&tick)? {
             Some((batch, metadata)) => {
                 let batch_index = self.batch_index(&metadata)?;
                 let partition_values = partition_values(&metadata, &self.schema)?;
@@ -708,6 +740,17 @@ impl Scan for WorkerScan {
                 Ok(None)
             }
         }
+    }
+
+    fn update_filters(&mut self, filters: Vec<TableFilter>, constants: Option<RecordBatch>) -> Result<()> {
+        let ctx = &self.pushdown;
+        let columns = FilterColumns { schema: &ctx.schema, worker_index: &ctx.output_index };
+        if let Some(delta) = plan_delta(&ctx.capabilities, &columns, &filters, constants.as_ref(), &mut self.delta_state)? {
+            // Only the latest state matters: a delta not yet sent is folded into this one
+            // by construction (each carries the full current predicate of its slots).
+            self.pending_delta = Some(delta);
+        }
+        Ok(())
     }
 
     fn cancel(&self) {
