@@ -113,22 +113,22 @@ unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFun
 	ArrowArrayWrapper constants;
 	if (input.filters && input.filters->HasFilters()) {
 		state->filters = DescribeFilters(*input.filters, input.column_ids, const_cast<ArrowTableSchema &>(bind.arrow_table).GetNames());
-		if (FilterPushdownEnabled(context)) {
-			request.filters = state->filters.text.c_str();
+		request.filters = state->filters.text.c_str();
+		request.filter_pushdown = FilterPushdownEnabled(context);
+		if (request.filter_pushdown) {
 			state->column_ids = input.column_ids;
 			for (auto &filter : state->filters.filters) {
 				state->dynamic_filters = state->dynamic_filters || filter.dynamic;
 			}
-			if (!state->filters.constants.empty()) {
-				vector<string> names;
-				for (idx_t i = 0; i < state->filters.constants.size(); i++) {
-					names.push_back("c" + std::to_string(i));
-				}
-				ExportRow(context, names, state->filters.constants, constants_schema.arrow_schema,
-				          constants.arrow_array);
-				request.constants_schema = &constants_schema.arrow_schema;
-				request.constants = &constants.arrow_array;
+		}
+		if (!state->filters.constants.empty()) {
+			vector<string> names;
+			for (idx_t i = 0; i < state->filters.constants.size(); i++) {
+				names.push_back("c" + std::to_string(i));
 			}
+			ExportRow(context, names, state->filters.constants, constants_schema.arrow_schema, constants.arrow_array);
+			request.constants_schema = &constants_schema.arrow_schema;
+			request.constants = &constants.arrow_array;
 		}
 	}
 	request.order_column = bind.order_column;

@@ -79,6 +79,7 @@ typedef struct VgiScanRequest {
 	size_t n_columns;
 	const char *filters;     // DuckDB's table filters as `filter <slot> <node>` tokens
 	                         // (extension/src/pushdown.rs), NULL = none
+	int32_t filter_pushdown; // SET vgi_filter_pushdown: 0 = tell the worker nothing of them
 	struct ArrowSchema *constants_schema; // the constants the filters refer to (one row),
 	struct ArrowArray *constants;         // or both NULL; Rust takes ownership
 	int64_t order_column;    // ORDER BY ... LIMIT hint: bound column, -1 = none

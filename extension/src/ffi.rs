@@ -119,6 +119,7 @@ pub struct VgiScanRequest {
     columns: *const u64,
     n_columns: usize,
     filters: *const c_char,
+    filter_pushdown: i32,
     constants_schema: *mut FFI_ArrowSchema,
     constants: *mut FFI_ArrowArray,
     order_column: i64,
@@ -208,7 +209,15 @@ unsafe fn scan_request(request: &VgiScanRequest) -> Result<ScanRequest> {
         percentage: request.sample_percentage,
         seed: (request.sample_seed >= 0).then_some(request.sample_seed),
     });
-    Ok(ScanRequest { projection, filters, constants, order, sample, threads: request.threads as usize })
+    Ok(ScanRequest {
+        projection,
+        filters,
+        filter_pushdown: request.filter_pushdown != 0,
+        constants,
+        order,
+        sample,
+        threads: request.threads as usize,
+    })
 }
 
 /// Starts an execution of `request` (see `VgiScanRequest`).

@@ -21,7 +21,7 @@ use worker_client::{CancelHandle, Pool, Stream, StreamKind};
 
 use crate::catalog::{AttachedCatalog, BindOptions};
 use crate::error::{Error, ErrorKind, Result};
-use crate::pushdown::{plan_delta, plan_filters, Capabilities, DeltaState, FilterColumns, FilterFate, ScanRequest, TableFilter};
+use crate::pushdown::{filtered_paths, plan_delta, plan_filters, unsatisfied_filter_groups, Capabilities, DeltaState, FilterColumns, FilterFate, ScanRequest, TableFilter};
 
 /// The immutable result of binding a table function: its output schema and how to run it.
 /// Opened once per execution, possibly from several threads.
@@ -181,6 +181,9 @@ pub struct WorkerBinding {
     /// Where column statistics come from, and (once asked for) what they are.
     statistics_source: StatisticsSource,
     statistics: OnceLock<Vec<ColumnStatistics>>,
+    /// A catalog table's required filters (CNF of dotted column paths) and its name.
+    required_filters: Vec<Vec<String>>,
+    table_name: String,
 }
 
 /// Where a scan's column statistics come from.
@@ -234,6 +237,8 @@ impl WorkerBinding {
             capabilities,
             statistics_source: StatisticsSource::Function,
             statistics: OnceLock::new(),
+            required_filters: Vec::new(),
+            table_name: String::new(),
         })
     }
 
@@ -284,6 +289,8 @@ impl WorkerBinding {
         let mut bound =
             Self::bind_at(catalog.clone(), &scan.function_name, scan.schema_path.or(Some(schema_path.clone())), &arguments, at)?;
         if let Some(info) = &info {
+            bound.required_filters = info.required_filters.clone();
+            bound.table_name = format!("{}.{}", schema_path.join("."), table);
             if let Some(estimate) = info.cardinality_estimate {
                 bound.cardinality = Some((estimate.max(0) as u64, info.cardinality_max.map(|m| m.max(0) as u64)));
             }
@@ -368,6 +375,19 @@ impl Binding for WorkerBinding {
     }
 
     fn open(&self, request: &ScanRequest, cancel: CancelHandle) -> Result<Box<dyn Execution>> {
+        if !self.required_filters.is_empty() {
+            let filtered = filtered_paths(&request.filters, &self.schema, request.constants.as_ref());
+            let missing = unsatisfied_filter_groups(&self.required_filters, &filtered);
+            if !missing.is_empty() {
+                let groups: Vec<String> = missing.iter().map(|g| g.join(" or ")).collect();
+                return Err(Error::binder(format!(
+                    "table {} requires a WHERE filter on {} (missing: {})",
+                    self.table_name,
+                    self.required_filters.iter().map(|g| g.join(" or ")).collect::<Vec<_>>().join(", and "),
+                    groups.join(", and ")
+                )));
+            }
+        }
         let projection = request.projection.as_deref();
         let projected = match projection {
             Some(ids) => Arc::new(self.schema.project(ids)?),
@@ -377,7 +397,8 @@ impl Binding for WorkerBinding {
         let projection_ids =
             projection.filter(|ids| !ids.is_empty()).map(|ids| ids.iter().map(|&i| self.output_index[i] as i64).collect());
         let columns = FilterColumns { schema: &self.schema, worker_index: &self.output_index };
-        let filters = plan_filters(&self.capabilities, &columns, &request.filters, request.constants.as_ref())?;
+        let pushed: &[TableFilter] = if request.filter_pushdown { &request.filters } else { &[] };
+        let filters = plan_filters(&self.capabilities, &columns, pushed, request.constants.as_ref())?;
         let order = request.order.as_ref().and_then(|o| Some((self.schema.fields().get(o.column)?.name().clone(), o)));
         let sample = request.sample.as_ref().filter(|_| self.capabilities.sampling_pushdown);
         let init = InitRequest {
