@@ -3,6 +3,8 @@
 #include "duckdb/common/arrow/arrow_wrapper.hpp"
 #include "duckdb/common/random_engine.hpp"
 #include "duckdb/function/partition_stats.hpp"
+#include "duckdb/main/query_profiler.hpp"
+#include "duckdb/main/profiler/profiling_node.hpp"
 #include "duckdb/parallel/task_scheduler.hpp"
 #include "duckdb/storage/table/row_group_order_options.hpp"
 #include "catalog.hpp"
@@ -144,6 +146,7 @@ unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFun
 		request.sample_seed = sample.seed.IsValid() ? int64_t(sample.seed.GetIndex()) : -1;
 	}
 	request.threads = TaskScheduler::GetScheduler(context).NumberOfThreads();
+	request.profiling = QueryProfiler::Get(context).IsEnabled();
 	VgiExecution *execution = nullptr;
 	ThrowIfError(vgi_binding_open(bind.binding.get(), &request, IsInterrupted, &context, &execution));
 	state->execution.reset(execution);
@@ -392,6 +395,27 @@ unique_ptr<BaseStatistics> Statistics(ClientContext &context, const FunctionData
 	return stats;
 }
 
+// EXPLAIN ANALYZE, when a thread's scan ends: the execution's traffic and the worker's profile.
+void Metrics(TableFunctionGetMetricsInput &input) {
+	if (!input.global_state) {
+		return;
+	}
+	auto execution = input.global_state->Cast<ScanGlobalState>().execution.get();
+	string text(256, '\0');
+	auto needed = vgi_execution_metrics(execution, &text[0], text.size());
+	if (needed > text.size()) {
+		text.assign(needed, '\0');
+		needed = vgi_execution_metrics(execution, &text[0], text.size());
+	}
+	text.resize(needed ? needed - 1 : 0);
+	for (auto &pair : StringUtil::Split(text, '\x1e')) {
+		auto parts = StringUtil::Split(pair, '\x1f');
+		if (parts.size() == 2) {
+			input.operator_metrics.AddExtraInfo(parts[0], parts[1]);
+		}
+	}
+}
+
 TablePartitionInfo PartitionInfo(ClientContext &context, TableFunctionPartitionInput &input) {
 	vector<uint64_t> columns(input.partition_ids.begin(), input.partition_ids.end());
 	auto kind = vgi_binding_partition_kind(input.bind_data->Cast<ArrowScanBindData>().binding.get(), columns.data(),
@@ -510,6 +534,7 @@ void SetWorkerScanPushdown(TableFunction &function) {
 	function.sampling_pushdown = true;
 	function.set_scan_order = SetScanOrder;
 	function.get_partition_info = PartitionInfo;
+	function.get_metrics = Metrics;
 	function.statistics = Statistics;
 }
 

@@ -89,6 +89,7 @@ typedef struct VgiScanRequest {
 	double sample_percentage; // TABLESAMPLE pushed into the scan, -1 = none
 	int64_t sample_seed;      // -1 = none
 	uint64_t threads;         // DuckDB's thread count
+	int32_t profiling;        // the query is profiled (EXPLAIN ANALYZE)
 } VgiScanRequest;
 
 VgiError *vgi_binding_open(const VgiBinding *binding, const VgiScanRequest *request, VgiInterruptCheck interrupted,
@@ -124,6 +125,10 @@ int32_t vgi_execution_sample_applied(const VgiExecution *execution);
 int32_t vgi_execution_has_batch_index(const VgiExecution *execution);
 // What EXPLAIN ANALYZE shows for the execution, in the vgi_binding_description format.
 const char *vgi_execution_explain(const VgiExecution *execution);
+// What EXPLAIN ANALYZE shows once streams ended (traffic, the worker's own profile), in the
+// vgi_binding_description format, copied into `buffer` when it fits; returns the size needed
+// (with the NUL).
+size_t vgi_execution_metrics(const VgiExecution *execution, char *buffer, size_t capacity);
 // The stream for one more thread; *out_scan = NULL when every stream is taken.
 VgiError *vgi_execution_stream(const VgiExecution *execution, VgiInterruptCheck interrupted, void *context,
                                VgiScan **out_scan);

@@ -129,6 +129,7 @@ pub struct VgiScanRequest {
     sample_percentage: f64,
     sample_seed: i64,
     threads: u64,
+    profiling: i32,
 }
 
 /// Mirrors `VgiBatchInfo` in `cpp/vgi_bridge.h`.
@@ -217,6 +218,7 @@ unsafe fn scan_request(request: &VgiScanRequest) -> Result<ScanRequest> {
         order,
         sample,
         threads: request.threads as usize,
+        profiling: request.profiling != 0,
     })
 }
 
@@ -330,6 +332,21 @@ pub unsafe extern "C" fn vgi_execution_has_batch_index(execution: *const VgiExec
 #[no_mangle]
 pub unsafe extern "C" fn vgi_execution_explain(execution: *const VgiExecution) -> *const c_char {
     (*execution).1.as_ptr()
+}
+
+/// What EXPLAIN ANALYZE shows at the end of a scan (`key\x1fvalue` pairs separated by `\x1e`),
+/// copied into `buffer` (NUL-terminated when it fits); returns the length it needs.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_execution_metrics(execution: *const VgiExecution, buffer: *mut c_char, capacity: usize) -> usize {
+    catch_unwind(AssertUnwindSafe(|| {
+        let text = pairs_text(&(*execution).0.metrics());
+        let bytes = text.as_bytes_with_nul();
+        if !buffer.is_null() && bytes.len() <= capacity {
+            ptr::copy_nonoverlapping(bytes.as_ptr() as *const c_char, buffer, bytes.len());
+        }
+        bytes.len()
+    }))
+    .unwrap_or(0)
 }
 
 /// The stream of one more thread, or `*out = NULL` when all are taken.

@@ -693,6 +693,8 @@ pub struct ScanRequest {
     pub sample: Option<SampleHint>,
     /// DuckDB's thread count: the most parallel streams worth opening.
     pub threads: usize,
+    /// The query is profiled (EXPLAIN ANALYZE): collect the worker's own profile too.
+    pub profiling: bool,
 }
 
 #[cfg(test)]

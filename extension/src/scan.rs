@@ -5,12 +5,12 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Schema, SchemaRef};
 use worker_client::arguments::Arguments;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use arrow_array::Array;
 use worker_client::methods::ObjectScope;
-use worker_client::records::TableFunctionStatisticsRequest;
+use worker_client::records::{TableFunctionDynamicToStringRequest, TableFunctionStatisticsRequest};
 use worker_client::statistics::{decode_statistics, ColumnStatistics};
 
 use worker_client::framing::{meta_get, Metadata};
@@ -71,6 +71,10 @@ pub trait Execution: Send + Sync {
     }
     /// What EXPLAIN ANALYZE shows about this execution: (key, value) pairs.
     fn explain(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    /// What EXPLAIN ANALYZE shows once streams ended (traffic, the worker's own profile).
+    fn metrics(&self) -> Vec<(String, String)> {
         Vec::new()
     }
     /// The stream for one more thread; `None` when every stream is taken.
@@ -452,6 +456,15 @@ impl Binding for WorkerBinding {
                 capabilities: self.capabilities.clone(),
             }),
             delta_state,
+            metrics: Arc::new(ExecutionMetrics {
+                calls: AtomicU64::new(1),
+                profile_request: request.profiling.then(|| TableFunctionDynamicToStringRequest {
+                    bind_call: self.request.to_blob(),
+                    bind_opaque_data: self.response.opaque_data.clone(),
+                    global_execution_id: header.execution_id.clone(),
+                }),
+                ..Default::default()
+            }),
             catalog: self.catalog.clone(),
             schema: projected,
             secondary,
@@ -517,6 +530,7 @@ pub struct WorkerExecution {
     pushdown: Arc<PushdownContext>,
     /// What the snapshot told the worker; each stream continues from it.
     delta_state: DeltaState,
+    metrics: Arc<ExecutionMetrics>,
     catalog: Arc<AttachedCatalog>,
     schema: SchemaRef,
     /// The request of a secondary `init` (execution id and opaque data of the primary).
@@ -586,11 +600,24 @@ impl Execution for WorkerExecution {
         self.explain.clone()
     }
 
+    fn metrics(&self) -> Vec<(String, String)> {
+        let m = &self.metrics;
+        let mut pairs = vec![
+            ("Worker Rows".to_string(), m.rows.load(Ordering::Relaxed).to_string()),
+            ("Worker Batches".to_string(), m.batches.load(Ordering::Relaxed).to_string()),
+            ("Worker Bytes".to_string(), m.bytes.load(Ordering::Relaxed).to_string()),
+            ("Worker Calls".to_string(), m.calls.load(Ordering::Relaxed).to_string()),
+        ];
+        pairs.extend(m.worker.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned());
+        pairs
+    }
+
     fn next_stream(&self, cancel: CancelHandle) -> Result<Option<Box<dyn Scan>>> {
         let n = self.opened.fetch_add(1, Ordering::SeqCst);
         let stream = if n == 0 {
             self.primary.lock().unwrap_or_else(|e| e.into_inner()).take()
         } else if n < self.streams {
+            self.metrics.calls.fetch_add(1, Ordering::Relaxed);
             Some(open_stream(&self.catalog, &self.secondary, cancel.clone())?)
         } else {
             None
@@ -606,6 +633,7 @@ impl Execution for WorkerExecution {
                 pushdown: self.pushdown.clone(),
                 delta_state: self.delta_state.clone(),
                 pending_delta: None,
+                metrics: self.metrics.clone(),
             }) as Box<dyn Scan>
         }))
     }
@@ -638,6 +666,22 @@ pub struct WorkerScan {
     delta_state: DeltaState,
     /// A filter delta (base64) to send with the next batch request.
     pending_delta: Option<String>,
+    metrics: Arc<ExecutionMetrics>,
+}
+
+/// Traffic of one execution, over all its streams (EXPLAIN ANALYZE).
+#[derive(Default)]
+struct ExecutionMetrics {
+    rows: AtomicU64,
+    batches: AtomicU64,
+    /// Arrow buffer bytes of the batches received.
+    bytes: AtomicU64,
+    /// `init` calls and stream turns.
+    calls: AtomicU64,
+    /// The worker's `table_function_dynamic_to_string` pairs (latest non-empty answer).
+    worker: Mutex<Vec<(String, String)>>,
+    /// Set when the query is profiled: what `table_function_dynamic_to_string` needs.
+    profile_request: Option<TableFunctionDynamicToStringRequest>,
 }
 
 /// What lowering filters needs about a binding, shared by its streams.
@@ -744,8 +788,12 @@ impl Scan for WorkerScan {
         let delta = self.pending_delta.take();
         let tick: Vec<(&str, &str)> =
             delta.as_deref().map(|d| vec![(worker_client::filters::TICK_METADATA_KEY, d)]).unwrap_or_default();
+        self.metrics.calls.fetch_add(1, Ordering::Relaxed);
         match stream.next_batch(&tick)? {
             Some((batch, metadata)) => {
+                self.metrics.rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                self.metrics.batches.fetch_add(1, Ordering::Relaxed);
+                self.metrics.bytes.fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
                 let batch_index = self.batch_index(&metadata)?;
                 let partition_values = partition_values(&metadata, &self.schema)?;
                 if batch.num_rows() > 0 {
@@ -755,7 +803,16 @@ impl Scan for WorkerScan {
             }
             None => {
                 let stream = self.stream.take().expect("checked above");
-                if let Ok(client) = stream.finish() {
+                if let Ok(mut client) = stream.finish() {
+                    // Profiled query: the worker's own account of the execution (best effort).
+                    if let Some(request) = &self.metrics.profile_request {
+                        if let Ok(info) = client.dynamic_to_string(request) {
+                            if !info.keys.is_empty() {
+                                *self.metrics.worker.lock().unwrap_or_else(|e| e.into_inner()) =
+                                    info.keys.into_iter().zip(info.values).collect();
+                            }
+                        }
+                    }
                     Pool::global().put(client);
                 }
                 Ok(None)

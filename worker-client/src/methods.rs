@@ -188,6 +188,11 @@ impl Client {
         }
     }
 
+    /// `table_function_dynamic_to_string`: the worker's EXPLAIN ANALYZE pairs for an execution.
+    pub fn dynamic_to_string(&mut self, request: &TableFunctionDynamicToStringRequest) -> Result<TableFunctionDynamicToStringResponse> {
+        self.call_record("table_function_dynamic_to_string", &request_batch(request), None)
+    }
+
     /// `table_function_cardinality`.
     pub fn cardinality(&mut self, request: &TableFunctionCardinalityRequest) -> Result<TableCardinality> {
         self.call_record("table_function_cardinality", &request_batch(request), None)
