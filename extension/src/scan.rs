@@ -425,12 +425,7 @@ impl Binding for WorkerBinding {
         };
         let stream = open_stream(&self.catalog, &init, cancel)?;
         let header = stream.header().clone();
-        // The worker's parallelism, bounded by its declaration and DuckDB's threads.
-        let mut streams = header.max_workers.max(1) as usize;
-        if let Some(declared) = self.capabilities.max_workers {
-            streams = streams.min(declared);
-        }
-        streams = streams.min(request.threads.max(1));
+        let streams = parallel_streams(header.max_workers, &self.capabilities, request.threads);
         let mut explain = Vec::new();
         explain.push(("Worker Streams".to_string(), streams.to_string()));
         if let Some((name, o)) = &order {
@@ -508,6 +503,31 @@ impl WorkerBinding {
             None => Vec::new(),
         })
     }
+}
+
+/// vgi-python's `GlobalInitResponse.max_workers` default: "unbounded", also what a function
+/// that never thought about parallelism answers.
+const DEFAULT_MAX_WORKERS: i64 = 99_999;
+
+/// How many streams to run: the worker's parallelism, bounded by its declaration and DuckDB's
+/// threads. A secondary `init` joins the execution and every stream produces its own share,
+/// which only a function that coordinates its streams (a work queue) splits; one that does
+/// not would produce its rows once per stream. So more than one stream needs a sign of
+/// coordination: an explicit `max_workers` (in the header or the function's declaration),
+/// batch indexes, or partition columns.
+fn parallel_streams(header_max_workers: i64, capabilities: &Capabilities, threads: usize) -> usize {
+    let coordinated = header_max_workers < DEFAULT_MAX_WORKERS
+        || capabilities.max_workers.is_some()
+        || capabilities.supports_batch_index
+        || capabilities.partition_kind != 0;
+    if !coordinated {
+        return 1;
+    }
+    let mut streams = header_max_workers.max(1) as usize;
+    if let Some(declared) = capabilities.max_workers {
+        streams = streams.min(declared);
+    }
+    streams.min(threads.max(1))
 }
 
 /// Opens an `init` stream; a connection the worker answered in-band goes back to the pool.
@@ -847,5 +867,25 @@ impl Drop for WorkerScan {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_need_a_sign_of_coordination() {
+        let plain = Capabilities::default();
+        // The default header of a function that never thought about parallelism.
+        assert_eq!(parallel_streams(DEFAULT_MAX_WORKERS, &plain, 8), 1);
+        // An explicit count (a work queue of 24 items), bounded by DuckDB's threads.
+        assert_eq!(parallel_streams(24, &plain, 8), 8);
+        assert_eq!(parallel_streams(3, &plain, 8), 3);
+        let batch_indexed = Capabilities { supports_batch_index: true, ..Default::default() };
+        assert_eq!(parallel_streams(DEFAULT_MAX_WORKERS, &batch_indexed, 4), 4);
+        let declared = Capabilities { max_workers: Some(2), ..Default::default() };
+        assert_eq!(parallel_streams(DEFAULT_MAX_WORKERS, &declared, 4), 2);
+        assert_eq!(parallel_streams(0, &plain, 4), 1);
     }
 }
