@@ -625,6 +625,14 @@ impl Lowering<'_> {
         let batch = self.constants?;
         let field = batch.schema().fields().get(c)?.clone();
         let array: ArrayRef = batch.column(c).slice(0, 1);
+        // DuckDB exports a UUID constant as text; the column is `arrow.uuid`.
+        if like.is_some_and(|t| *t == DataType::FixedSizeBinary(16)) && matches!(array.data_type(), DataType::Utf8) {
+            let text = array.as_any().downcast_ref::<arrow_array::StringArray>()?;
+            if text.is_null(0) {
+                return Some(ScalarValue::null(&DataType::FixedSizeBinary(16)).with_extension(ExtensionType::uuid()));
+            }
+            return Some(ScalarValue::uuid(parse_uuid(text.value(0))?));
+        }
         let extension = extension_of(&field);
         match extension.as_ref().map(|e| e.name.as_str()) {
             None => {}
@@ -648,13 +656,28 @@ impl Lowering<'_> {
     }
 }
 
-/// `array` as `target`, only when no value is lost (a NULL appearing means it did not fit).
+/// `array` as `target`, only when no value changes: it must convert back to itself (a NULL
+/// appearing, a truncated timestamp or a rounded decimal would change what the filter means).
 fn convert(array: &ArrayRef, target: &DataType) -> Option<ArrayRef> {
-    if !arrow_cast::can_cast_types(array.data_type(), target) {
+    if !arrow_cast::can_cast_types(array.data_type(), target) || !arrow_cast::can_cast_types(target, array.data_type()) {
         return None;
     }
     let converted = arrow_cast::cast(array, target).ok()?;
-    (converted.null_count() == array.null_count()).then_some(converted)
+    let back = arrow_cast::cast(&converted, array.data_type()).ok()?;
+    (converted.null_count() == array.null_count() && back.to_data() == array.to_data()).then_some(converted)
+}
+
+/// `8-4-4-4-12` hex text (any case, braces or dashes optional) as 16 bytes.
+fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let hex: Vec<u8> = text.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
+    if hex.len() != 32 || text.bytes().any(|b| !(b.is_ascii_hexdigit() || b == b'-' || b == b'{' || b == b'}')) {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        out[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
 }
 
 fn extension_of(field: &Field) -> Option<ExtensionType> {
@@ -796,5 +819,148 @@ mod tests {
         let exact = Capabilities { filter_pushdown: true, filters_exact: true, ..Default::default() };
         let plan = plan_filters(&exact, &columns, &filters, Some(&consts)).unwrap();
         assert_eq!(plan.fates, vec![FilterFate::Advisory]);
+    }
+
+    // ---- every type family, checked by the real worker-side consumer ------------------------
+    //
+    // Constants are built the way DuckDB 2.0 exports them (`ExportRow`: HUGEINT as
+    // decimal128(38, 0), UUID as text, ENUM as dictionary<uint8, utf8>, TIMESTAMPTZ in the
+    // session zone, TIMETZ as a bare time64), columns the way a worker declares them.
+
+    use arrow_array::{
+        BinaryArray, BooleanArray, Date32Array, Decimal128Array, DictionaryArray, FixedSizeBinaryArray, Float64Array,
+        Int32Array, IntervalMonthDayNanoArray, LargeStringArray, RecordBatch as Batch, Time64MicrosecondArray,
+        TimestampMicrosecondArray, UInt64Array,
+    };
+    use arrow_buffer::IntervalMonthDayNano;
+    use arrow_schema::TimeUnit;
+    use worker_client::consumer_check::{case, run};
+
+    fn extension_metadata(name: &str) -> arrow_schema::Metadata {
+        let mut metadata = arrow_schema::Metadata::new();
+        metadata.insert("ARROW:extension:name", name);
+        metadata
+    }
+
+    /// One family: the worker's column, DuckDB's constant, the filter text, and the rows the
+    /// worker must keep (`T`/`F`/`N` per row as the consumer evaluates them).
+    struct Family {
+        name: &'static str,
+        column: Field,
+        values: ArrayRef,
+        constant: ArrayRef,
+        filter: &'static str,
+        expected: &'static str,
+    }
+
+    fn family(name: &'static str, column: Field, values: ArrayRef, constant: ArrayRef, filter: &'static str, expected: &'static str) -> Family {
+        Family { name, column, values, constant, filter, expected }
+    }
+
+    #[test]
+    fn every_type_family_reaches_the_consumer_with_duckdb_semantics() {
+        let uuid_field = Field::new("u", DataType::FixedSizeBinary(16), true)
+            .with_metadata(extension_metadata("arrow.uuid"));
+        let u1 = [0x12u8, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 1, 2, 3, 4, 5, 6, 7];
+        let u2 = [0xffu8; 16];
+        let dict = |values: Vec<&str>, keys: Vec<Option<i8>>| -> ArrayRef {
+            Arc::new(DictionaryArray::new(arrow_array::Int8Array::from(keys), Arc::new(StringArray::from(values))))
+        };
+        let duck_enum: ArrayRef = Arc::new(DictionaryArray::new(
+            arrow_array::UInt8Array::from(vec![1u8]),
+            Arc::new(StringArray::from(vec!["sad", "ok", "happy"])),
+        ));
+        let ts = |v: Vec<Option<i64>>, tz: Option<&str>| -> ArrayRef {
+            Arc::new(TimestampMicrosecondArray::from(v).with_timezone_opt(tz.map(|t| t.to_string())))
+        };
+        let families = vec![
+            family("int32", Field::new("x", DataType::Int32, true), Arc::new(Int32Array::from(vec![Some(1), Some(5), None, Some(i32::MAX)])),
+                Arc::new(Int32Array::from(vec![4])), "filter 0 cmp gt col 0 const 0", "FTNT"),
+            family("int64_bounds", Field::new("x", DataType::Int64, true), Arc::new(Int64Array::from(vec![Some(i64::MIN), Some(0), Some(i64::MAX)])),
+                Arc::new(Int64Array::from(vec![i64::MAX])), "filter 0 cmp ge col 0 const 0", "FFT"),
+            family("uint64", Field::new("x", DataType::UInt64, true), Arc::new(UInt64Array::from(vec![1u64, u64::MAX - 1, u64::MAX])),
+                Arc::new(UInt64Array::from(vec![u64::MAX - 1])), "filter 0 cmp ge col 0 const 0", "FTT"),
+            family("hugeint", Field::new("x", DataType::Decimal128(38, 0), true),
+                Arc::new(Decimal128Array::from(vec![Some(-(10i128.pow(37))), Some(10i128.pow(37)), None]).with_precision_and_scale(38, 0).unwrap()),
+                Arc::new(Decimal128Array::from(vec![0i128]).with_precision_and_scale(38, 0).unwrap()), "filter 0 cmp gt col 0 const 0", "FTN"),
+            family("double_nan", Field::new("x", DataType::Float64, true), Arc::new(Float64Array::from(vec![Some(1.0), Some(f64::NAN), Some(f64::INFINITY), None])),
+                Arc::new(Float64Array::from(vec![f64::NAN])), "filter 0 cmp lt col 0 const 0", "TFTN"),
+            family("double_nan_eq", Field::new("x", DataType::Float64, true), Arc::new(Float64Array::from(vec![Some(1.0), Some(f64::NAN)])),
+                Arc::new(Float64Array::from(vec![f64::NAN])), "filter 0 cmp eq col 0 const 0", "FT"),
+            family("decimal", Field::new("x", DataType::Decimal128(10, 2), true),
+                Arc::new(Decimal128Array::from(vec![1234i128, 1235]).with_precision_and_scale(10, 2).unwrap()),
+                Arc::new(Decimal128Array::from(vec![1234i128]).with_precision_and_scale(10, 2).unwrap()), "filter 0 cmp le col 0 const 0", "TF"),
+            family("varchar_large", Field::new("s", DataType::LargeUtf8, true), Arc::new(LargeStringArray::from(vec![Some("apple"), Some("pear"), None])),
+                Arc::new(StringArray::from(vec!["banana"])), "filter 0 cmp gt col 0 const 0", "FTN"),
+            family("blob", Field::new("b", DataType::Binary, true), Arc::new(BinaryArray::from(vec![&b"\x00\x01"[..], &b"\xff"[..]])),
+                Arc::new(BinaryArray::from(vec![&b"\x00\x01"[..]])), "filter 0 cmp eq col 0 const 0", "TF"),
+            family("bool", Field::new("f", DataType::Boolean, true), Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
+                Arc::new(BooleanArray::from(vec![true])), "filter 0 cmp eq col 0 const 0", "TFN"),
+            family("date", Field::new("d", DataType::Date32, true), Arc::new(Date32Array::from(vec![18000, 19000])),
+                Arc::new(Date32Array::from(vec![18500])), "filter 0 cmp lt col 0 const 0", "TF"),
+            family("time", Field::new("t", DataType::Time64(TimeUnit::Microsecond), true), Arc::new(Time64MicrosecondArray::from(vec![1_000_000, 5_000_000])),
+                Arc::new(Time64MicrosecondArray::from(vec![2_000_000])), "filter 0 cmp gt col 0 const 0", "FT"),
+            family("timestamp", Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, None), true), ts(vec![Some(1), Some(10)], None),
+                ts(vec![Some(5)], None), "filter 0 cmp ge col 0 const 0", "FT"),
+            family("timestamptz", Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+                ts(vec![Some(1), Some(10)], Some("UTC")), ts(vec![Some(5)], Some("Etc/UTC")), "filter 0 cmp lt col 0 const 0", "TF"),
+            family("interval", Field::new("i", DataType::Interval(arrow_schema::IntervalUnit::MonthDayNano), true),
+                Arc::new(IntervalMonthDayNanoArray::from(vec![IntervalMonthDayNano::new(0, 1, 0), IntervalMonthDayNano::new(0, 3, 0)])),
+                Arc::new(IntervalMonthDayNanoArray::from(vec![IntervalMonthDayNano::new(0, 2, 0)])), "filter 0 cmp gt col 0 const 0", "FT"),
+            family("uuid", uuid_field, Arc::new(FixedSizeBinaryArray::try_from_iter(vec![u1, u2].into_iter()).unwrap()),
+                Arc::new(StringArray::from(vec!["12345678-9abc-def0-0001-020304050607"])), "filter 0 cmp eq col 0 const 0", "TF"),
+            family("enum", Field::new("e", DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)), true),
+                dict(vec!["sad", "ok", "happy"], vec![Some(0), Some(1), None]), duck_enum, "filter 0 cmp eq col 0 const 0", "FTN"),
+            family("in_list_with_null", Field::new("x", DataType::Int64, true), Arc::new(Int64Array::from(vec![Some(1), Some(2), None])),
+                Arc::new(Int64Array::from(vec![2])), "filter 0 in 1 col 0 const 0", "FTN"),
+            family("is_null", Field::new("x", DataType::Int64, true), Arc::new(Int64Array::from(vec![Some(1), None])),
+                Arc::new(Int64Array::from(vec![0])), "filter 0 is_null col 0", "FT"),
+            family("null_constant", Field::new("x", DataType::Int64, true), Arc::new(Int64Array::from(vec![Some(1), None])),
+                Arc::new(Int64Array::from(vec![None])), "filter 0 cmp eq col 0 const 0", "NN"),
+            family("or_and_not", Field::new("x", DataType::Int64, true), Arc::new(Int64Array::from(vec![Some(1), Some(5), Some(9), None])),
+                Arc::new(Int64Array::from(vec![5])), "filter 0 or 2 cmp lt col 0 const 0 not cmp le col 0 const 0", "TFTN"),
+        ];
+        let caps = Capabilities { filter_pushdown: true, ..Default::default() };
+        let mut cases = Vec::new();
+        for f in &families {
+            let schema = Schema::new(vec![f.column.clone()]);
+            let columns = FilterColumns { schema: &schema, worker_index: &[0] };
+            let constants = Batch::try_from_iter(vec![("c0", f.constant.clone())]).unwrap();
+            let filters = parse_filters(f.filter).unwrap();
+            let plan = plan_filters(&caps, &columns, &filters, Some(&constants)).unwrap();
+            assert_eq!(plan.fates, vec![FilterFate::Advisory], "{}: not pushed", f.name);
+            let table = Batch::try_new(Arc::new(schema.clone()), vec![f.values.clone()]).unwrap();
+            cases.push(case(f.name, &table, plan.snapshot.unwrap()));
+        }
+        let outcomes = run(&cases);
+        for f in &families {
+            outcomes.mask(f.name, f.expected);
+        }
+    }
+
+    #[test]
+    fn what_has_no_faithful_form_stays_with_duckdb() {
+        let caps = Capabilities { filter_pushdown: true, ..Default::default() };
+        let cases: Vec<(Field, ArrayRef)> = vec![
+            // TIMETZ: DuckDB exports the constant as a bare time64 (offset lost); the column is
+            // DuckDB's opaque time_tz.
+            (
+                Field::new("t", DataType::FixedSizeBinary(8), true).with_metadata(extension_metadata("arrow.opaque")),
+                Arc::new(Time64MicrosecondArray::from(vec![3_600_000_000])),
+            ),
+            // A timestamp that would lose precision in the column's unit.
+            (Field::new("ts", DataType::Timestamp(TimeUnit::Second, None), true), {
+                let array: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![1_500_000]));
+                array
+            }),
+        ];
+        for (column, constant) in cases {
+            let schema = Schema::new(vec![column.clone()]);
+            let columns = FilterColumns { schema: &schema, worker_index: &[0] };
+            let constants = Batch::try_from_iter(vec![("c0", constant)]).unwrap();
+            let filters = parse_filters("filter 0 cmp eq col 0 const 0").unwrap();
+            let plan = plan_filters(&caps, &columns, &filters, Some(&constants)).unwrap();
+            assert_eq!(plan.fates, vec![FilterFate::Kept], "{} should stay with DuckDB", column.name());
+        }
     }
 }

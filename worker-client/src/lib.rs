@@ -16,6 +16,8 @@
 pub mod arguments;
 pub mod call;
 pub mod client;
+#[cfg(any(test, feature = "consumer-check"))]
+pub mod consumer_check;
 pub mod error;
 pub mod filters;
 pub mod framing;
