@@ -4,7 +4,10 @@
 //! The data path reads in one direction: DuckDB hook (`cpp/`, no decisions) → [`ffi`] (the one
 //! `extern "C"` boundary) → the concern modules → `worker_client` → the worker:
 //! - [`catalog`]: ATTACH (options, `catalog_attach`), cached metadata, time travel lookups;
-//! - [`scan`]: catalog-table and table-function scans (projection, cardinality);
+//! - [`scan`]: catalog-table and table-function scans (streams, batch indexes, partitions,
+//!   statistics, cardinality);
+//! - [`pushdown`]: what a scan tells the worker (filters as Filter Encoding v2 snapshots and
+//!   deltas, ORDER BY + LIMIT, TABLESAMPLE) and which filters DuckDB must still apply;
 //! - [`functions`]: scalar, aggregate and table-in-out functions;
 //! - [`discovery`]: `vgi_catalogs(location)`;
 //! - [`error`]: which DuckDB exception a failure becomes.

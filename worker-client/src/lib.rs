@@ -4,7 +4,8 @@
 //! Layers, bottom up: [`transport`] moves bytes, [`framing`] turns them into Arrow batches and
 //! classifies them (data / log / error), [`wire`] maps records to one-row batches,
 //! [`records`] declares the protocol's records, [`client`] runs calls and [`methods`] gives
-//! each protocol method a typed function.
+//! each protocol method a typed function. [`filters`] encodes pushed-down predicates and
+//! [`statistics`] decodes column statistics.
 //!
 //! ```no_run
 //! let mut client = worker_client::Client::connect("vgi-serve my_pkg:Worker", &Default::default())?;
