@@ -76,6 +76,20 @@ struct ScanLocalState : public ArrowScanLocalState {
 	FilterDescription dynamic_sent;
 };
 
+// The filters' constants as one row of columns c0, c1, ... (false when there are none).
+bool ExportConstants(ClientContext &context, const vector<Value> &values, ArrowSchemaWrapper &schema,
+                     ArrowArrayWrapper &array) {
+	if (values.empty()) {
+		return false;
+	}
+	vector<string> names;
+	for (idx_t i = 0; i < values.size(); i++) {
+		names.push_back("c" + std::to_string(i));
+	}
+	ExportRow(context, names, values, schema.arrow_schema, array.arrow_array);
+	return true;
+}
+
 bool FilterPushdownEnabled(ClientContext &context) {
 	Value enabled;
 	if (context.TryGetCurrentSetting("vgi_filter_pushdown", enabled) && !enabled.IsNull()) {
@@ -123,12 +137,7 @@ unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFun
 				state->dynamic_filters = state->dynamic_filters || filter.dynamic;
 			}
 		}
-		if (!state->filters.constants.empty()) {
-			vector<string> names;
-			for (idx_t i = 0; i < state->filters.constants.size(); i++) {
-				names.push_back("c" + std::to_string(i));
-			}
-			ExportRow(context, names, state->filters.constants, constants_schema.arrow_schema, constants.arrow_array);
+		if (ExportConstants(context, state->filters.constants, constants_schema, constants)) {
 			request.constants_schema = &constants_schema.arrow_schema;
 			request.constants = &constants.arrow_array;
 		}
@@ -217,16 +226,10 @@ void UpdateDynamicFilters(ClientContext &context, ScanGlobalState &global, ScanL
 	}
 	ArrowSchemaWrapper constants_schema;
 	ArrowArrayWrapper constants;
-	if (!now.constants.empty()) {
-		vector<string> names;
-		for (idx_t i = 0; i < now.constants.size(); i++) {
-			names.push_back("c" + std::to_string(i));
-		}
-		ExportRow(context, names, now.constants, constants_schema.arrow_schema, constants.arrow_array);
-	}
+	auto exported = ExportConstants(context, now.constants, constants_schema, constants);
 	ThrowIfError(vgi_scan_update_filters(local.scan.get(), now.text.c_str(),
-	                                     now.constants.empty() ? nullptr : &constants_schema.arrow_schema,
-	                                     now.constants.empty() ? nullptr : &constants.arrow_array));
+	                                     exported ? &constants_schema.arrow_schema : nullptr,
+	                                     exported ? &constants.arrow_array : nullptr));
 	local.dynamic_sent.text = std::move(now.text);
 	local.dynamic_sent.constants = std::move(now.constants);
 }
