@@ -90,6 +90,19 @@ bool ExportConstants(ClientContext &context, const vector<Value> &values, ArrowS
 	return true;
 }
 
+// DuckDB's column ids with its `rowid` pseudo-column mapped to the bound row id column.
+vector<column_t> ScanColumns(const ArrowScanBindData &bind, const vector<column_t> &column_ids) {
+	vector<column_t> result = column_ids;
+	if (bind.rowid_column >= 0) {
+		for (auto &id : result) {
+			if (id == COLUMN_IDENTIFIER_ROW_ID) {
+				id = column_t(bind.rowid_column);
+			}
+		}
+	}
+	return result;
+}
+
 bool FilterPushdownEnabled(ClientContext &context) {
 	Value enabled;
 	if (context.TryGetCurrentSetting("vgi_filter_pushdown", enabled) && !enabled.IsNull()) {
@@ -117,7 +130,7 @@ unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFun
 	// Ask for the real columns DuckDB needs, in its order (count(*) needs none).
 	vector<uint64_t> columns;
 	if (bind.projection_pushdown) {
-		for (auto id : input.column_ids) {
+		for (auto id : ScanColumns(bind, input.column_ids)) {
 			if (!IsVirtualColumn(id)) {
 				columns.push_back(id);
 			}
@@ -128,11 +141,13 @@ unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFun
 	ArrowSchemaWrapper constants_schema;
 	ArrowArrayWrapper constants;
 	if (input.filters && input.filters->HasFilters()) {
-		state->filters = DescribeFilters(*input.filters, input.column_ids, const_cast<ArrowTableSchema &>(bind.arrow_table).GetNames());
+		auto scan_columns = ScanColumns(bind, input.column_ids);
+		state->filters =
+		    DescribeFilters(*input.filters, scan_columns, const_cast<ArrowTableSchema &>(bind.arrow_table).GetNames());
 		request.filters = state->filters.text.c_str();
 		request.filter_pushdown = FilterPushdownEnabled(context);
 		if (request.filter_pushdown) {
-			state->column_ids = input.column_ids;
+			state->column_ids = scan_columns;
 			for (auto &filter : state->filters.filters) {
 				state->dynamic_filters = state->dynamic_filters || filter.dynamic;
 			}
@@ -189,8 +204,9 @@ unique_ptr<LocalTableFunctionState> InitLocal(ExecutionContext &context, TableFu
                                               GlobalTableFunctionState *global_state) {
 	auto &global = global_state->Cast<ScanGlobalState>();
 	auto local = make_uniq<ScanLocalState>(context.client);
-	if (input.bind_data->Cast<ArrowScanBindData>().projection_pushdown) {
-		local->column_ids = input.column_ids;
+	auto &bind = input.bind_data->Cast<ArrowScanBindData>();
+	if (bind.projection_pushdown) {
+		local->column_ids = ScanColumns(bind, input.column_ids);
 	}
 	VgiScan *scan = nullptr;
 	ThrowIfError(vgi_execution_stream(global.execution.get(), IsInterrupted, &context.client, &scan));

@@ -12,6 +12,10 @@ struct ArrowScanBindData : public duckdb::TableFunctionData {
 	duckdb::ArrowTableSchema arrow_table;
 	//! The function has projection_pushdown: the scan produces only the columns DuckDB asks for.
 	bool projection_pushdown = false;
+	//! The bound column that holds the worker's row id (DuckDB's `rowid`), -1 when none.
+	int64_t rowid_column = -1;
+	//! The catalog table this scan reads (binds `rowid`, lets UPDATE/DELETE find their table).
+	duckdb::optional_ptr<duckdb::TableCatalogEntry> table;
 	//! ORDER BY ... LIMIT hint from DuckDB's Top-N (set_scan_order): bound column, -1 = none.
 	int64_t order_column = -1;
 	bool order_descending = false;

@@ -4,6 +4,7 @@
 #include "adapter.hpp"
 #include "arrow_scan.hpp"
 #include "catalog.hpp"
+#include "writes.hpp"
 
 #include "duckdb/catalog/catalog.hpp"
 #include "duckdb/catalog/catalog_entry/schema_catalog_entry.hpp"
@@ -120,6 +121,12 @@ public:
 		vector<LogicalType> types;
 		vector<Identifier> names;
 		auto data = FinishArrowBind(context, binding, schema, types, names);
+		// A bound column past the table's columns is the worker's row id (DuckDB's rowid).
+		if (types.size() == GetColumns().LogicalColumnCount() + 1) {
+			data->rowid_column = int64_t(GetColumns().LogicalColumnCount());
+			types.pop_back();
+			names.pop_back();
+		}
 		// DuckDB reads the batches into vectors of the declared types: they must agree.
 		if (types.size() != GetColumns().LogicalColumnCount()) {
 			throw IOException("vgi: the worker bound %s.%s with %llu columns, but the table declares %llu", schema_name,
@@ -134,10 +141,14 @@ public:
 			}
 		}
 		data->projection_pushdown = true;
+		data->table = this;
 		bind_data = std::move(data);
 		TableFunction function("vgi_scan", {}, nullptr, nullptr);
 		SetArrowScanCallbacks(function);
 		SetWorkerScanPushdown(function);
+		function.get_table_entry = [](optional_ptr<const FunctionData> bind_data) {
+			return bind_data->Cast<ArrowScanBindData>().table;
+		};
 		return function;
 	}
 
@@ -785,12 +796,18 @@ public:
 	VGI_READ_ONLY(void DropSchema(ClientContext &, DropInfo &))
 	VGI_READ_ONLY(PhysicalOperator &PlanCreateTableAs(ClientContext &, PhysicalPlanGenerator &, LogicalCreateTable &,
 	                                                  PhysicalOperator &))
-	VGI_READ_ONLY(PhysicalOperator &PlanInsert(ClientContext &, PhysicalPlanGenerator &, LogicalInsert &,
-	                                           optional_ptr<PhysicalOperator>))
-	VGI_READ_ONLY(PhysicalOperator &PlanDelete(ClientContext &, PhysicalPlanGenerator &, LogicalDelete &,
-	                                           PhysicalOperator &))
-	VGI_READ_ONLY(PhysicalOperator &PlanUpdate(ClientContext &, PhysicalPlanGenerator &, LogicalUpdate &,
-	                                           PhysicalOperator &))
+	PhysicalOperator &PlanInsert(ClientContext &context, PhysicalPlanGenerator &planner, LogicalInsert &op,
+	                             optional_ptr<PhysicalOperator> plan) override {
+		return PlanWorkerInsert(context, planner, op, plan, handle);
+	}
+	PhysicalOperator &PlanDelete(ClientContext &context, PhysicalPlanGenerator &planner, LogicalDelete &op,
+	                             PhysicalOperator &plan) override {
+		return PlanWorkerDelete(context, planner, op, plan, handle);
+	}
+	PhysicalOperator &PlanUpdate(ClientContext &context, PhysicalPlanGenerator &planner, LogicalUpdate &op,
+	                             PhysicalOperator &plan) override {
+		return PlanWorkerUpdate(context, planner, op, plan, handle);
+	}
 
 	DatabaseSize GetDatabaseSize(ClientContext &context) override {
 		return DatabaseSize();

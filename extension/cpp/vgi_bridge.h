@@ -256,6 +256,25 @@ VgiError *vgi_aggregate_finalize(const VgiAggregate *aggregate, const int64_t *g
 // Runs the worker's destructor for the whole execution and releases the connection.
 void vgi_aggregate_free(VgiAggregate *aggregate);
 
+// ---- writes: INSERT / UPDATE / DELETE into a worker table -------------------------------------
+typedef struct VgiWriteBinding VgiWriteBinding;
+typedef struct VgiWrite VgiWrite;
+// `kind`: 0 INSERT, 1 UPDATE, 2 DELETE. `input_schema`: the rows DuckDB sends (INSERT: the
+// table's columns; UPDATE: the updated columns, then the row id; DELETE: the row id).
+// `on_conflict_nothing`: INSERT ... ON CONFLICT DO NOTHING's columns (US separated, "" for
+// none) or NULL. `out_rows_schema`: the layout of RETURNING rows (the table's columns).
+VgiError *vgi_write_bind(const VgiCatalog *catalog, const char *schema, const char *table, int32_t kind,
+                         struct ArrowSchema *input_schema, int32_t returning, const char *on_conflict_nothing,
+                         VgiWriteBinding **out, struct ArrowSchema *out_rows_schema);
+void vgi_write_binding_free(VgiWriteBinding *binding);
+VgiError *vgi_write_open(const VgiWriteBinding *binding, VgiInterruptCheck interrupted, void *context, VgiWrite **out);
+// One chunk of rows; `returned` receives its RETURNING rows (struct arrays, possibly none).
+VgiError *vgi_write_send(VgiWrite *write, struct ArrowSchema *input_schema, struct ArrowArray *input,
+                         VgiBatches **returned);
+// End of the statement: the last RETURNING rows and the worker's row count.
+VgiError *vgi_write_finish(VgiWrite *write, VgiBatches **returned, int64_t *count);
+void vgi_write_free(VgiWrite *write);
+
 // ---- implemented in C++ ---------------------------------------------------------------------
 #ifdef __cplusplus
 }

@@ -386,21 +386,30 @@ fn validate_options(catalog: &str, specs: &[AttachOptionSpec], mut user: BTreeMa
 /// constraints applied to the fields.
 pub fn table_columns(table: &TableInfo) -> Result<SchemaRef> {
     let schema = decode_schema(&table.columns.0)?;
+    // The worker's row id column is DuckDB's `rowid` pseudo-column, not a table column.
+    let mut rowid = None;
     let fields: Vec<Field> = schema
         .fields()
         .iter()
         .enumerate()
-        .map(|(i, f)| {
+        .filter_map(|(i, f)| {
+            if is_row_id(f) {
+                rowid = Some(f.name().clone());
+                return None;
+            }
             let mut f = f.as_ref().clone();
             if table.not_null_constraints.contains(&(i as i32)) {
                 f.set_nullable(false);
             }
-            f
+            Some(f)
         })
         .collect();
     // Key constraints travel to the adapter as schema metadata: constraints separated by
     // RS (0x1e), the columns of one constraint by US (0x1f).
     let mut metadata = schema.metadata().clone();
+    if let Some(name) = rowid {
+        metadata.insert(ROWID_METADATA.to_string(), name);
+    }
     let column_name = |i: &i32| schema.fields().get(*i as usize).map(|f| f.name().clone()).unwrap_or_default();
     let keys = |constraints: &[Vec<i32>]| {
         constraints.iter().map(|cols| cols.iter().map(column_name).collect::<Vec<_>>().join("\x1f")).collect::<Vec<_>>().join("\x1e")
@@ -427,6 +436,16 @@ pub struct BindOptions<'a> {
     /// The declared names of the call's parameters.
     pub argument_names: Option<Vec<String>>,
 }
+
+/// Field metadata marking a worker table's row id column (UPDATE/DELETE address rows by it).
+pub const ROW_ID_FIELD_METADATA: &str = "is_row_id";
+
+pub fn is_row_id(field: &Field) -> bool {
+    field.metadata().contains_key(ROW_ID_FIELD_METADATA)
+}
+
+/// Schema metadata of `table_columns`: the name of the table's row id column, if any.
+pub const ROWID_METADATA: &str = "vgi.rowid";
 
 /// Schema metadata keys of `table_columns` (read by `cpp/catalog.cpp`).
 pub const PRIMARY_KEY_METADATA: &str = "vgi.primary_key";

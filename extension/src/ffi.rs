@@ -25,6 +25,7 @@ use crate::catalog::AttachedCatalog;
 use crate::functions::{AggregateBinding, InOutBinding, InOutExecution, ScalarBinding, ScalarExecution};
 use crate::pushdown::{parse_filters, FilterFate, OrderHint, SampleHint, ScanRequest};
 use crate::scan::{check_batch, Binding, Execution, Scan, WorkerBinding};
+use crate::writes::{WriteBinding, WriteExecution, WriteKind};
 
 /// An error handed to C++; freed with `vgi_error_free`.
 pub struct VgiError {
@@ -1043,4 +1044,99 @@ pub unsafe extern "C" fn vgi_aggregate_finalize(aggregate: *const VgiAggregate, 
 #[no_mangle]
 pub unsafe extern "C" fn vgi_aggregate_free(aggregate: *mut VgiAggregate) {
     guard_void(|| drop(Box::from_raw(aggregate)));
+}
+
+// ---- writes: INSERT / UPDATE / DELETE ------------------------------------------------------------
+
+pub struct VgiWriteBinding(Arc<WriteBinding>);
+pub struct VgiWrite(WriteExecution);
+
+/// Binds a write into `schema`.`table`; `out_rows_schema` is the layout of RETURNING rows.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_write_bind(
+    catalog: *const VgiCatalog,
+    schema: *const c_char,
+    table: *const c_char,
+    kind: i32,
+    input_schema: *mut FFI_ArrowSchema,
+    returning: i32,
+    on_conflict_nothing: *const c_char,
+    out: *mut *mut VgiWriteBinding,
+    out_rows_schema: *mut FFI_ArrowSchema,
+) -> *mut VgiError {
+    guard(|| {
+        let catalog = (*catalog).catalog.clone();
+        let schema_path = schema_path(&catalog, str_arg(schema, "the schema name")?)?;
+        let input = {
+            let ffi = ptr::replace(input_schema, FFI_ArrowSchema::empty());
+            Arc::new(arrow_schema::Schema::try_from(&ffi)?)
+        };
+        let on_conflict = argument_names_arg(on_conflict_nothing)?
+            .map(|columns| columns.into_iter().filter(|c| !c.is_empty()).collect());
+        let binding = WriteBinding::bind(
+            catalog,
+            schema_path,
+            str_arg(table, "the table name")?,
+            WriteKind::from_code(kind)?,
+            input,
+            returning != 0,
+            on_conflict,
+        )?;
+        ptr::write(out_rows_schema, FFI_ArrowSchema::try_from(binding.rows_schema().as_ref())?);
+        *out = Box::into_raw(Box::new(VgiWriteBinding(Arc::new(binding))));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_write_binding_free(binding: *mut VgiWriteBinding) {
+    guard_void(|| drop(Box::from_raw(binding)));
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_write_open(
+    binding: *const VgiWriteBinding,
+    interrupted: Option<unsafe extern "C" fn(*mut c_void) -> i32>,
+    context: *mut c_void,
+    out: *mut *mut VgiWrite,
+) -> *mut VgiError {
+    guard(|| {
+        let execution = (*binding).0.open(interrupt_handle(interrupted, context))?;
+        *out = Box::into_raw(Box::new(VgiWrite(execution)));
+        Ok(())
+    })
+}
+
+/// Sends one chunk of rows; `returned` receives its RETURNING rows (possibly none).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_write_send(
+    write: *mut VgiWrite,
+    input_schema: *mut FFI_ArrowSchema,
+    input: *mut FFI_ArrowArray,
+    returned: *mut *mut VgiBatches,
+) -> *mut VgiError {
+    *returned = ptr::null_mut();
+    guard(|| {
+        let batch = import_batch(input_schema, input)?;
+        let rows = (*write).0.send(&batch)?;
+        *returned = Box::into_raw(Box::new(VgiBatches(rows.into_iter())));
+        Ok(())
+    })
+}
+
+/// Ends the statement: the last RETURNING rows and the worker's total row count.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_write_finish(write: *mut VgiWrite, returned: *mut *mut VgiBatches, count: *mut i64) -> *mut VgiError {
+    *returned = ptr::null_mut();
+    guard(|| {
+        let (rows, total) = (*write).0.finish()?;
+        *count = total;
+        *returned = Box::into_raw(Box::new(VgiBatches(rows.into_iter())));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_write_free(write: *mut VgiWrite) {
+    guard_void(|| drop(Box::from_raw(write)));
 }

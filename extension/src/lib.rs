@@ -9,6 +9,7 @@
 //! - [`pushdown`]: what a scan tells the worker (filters as Filter Encoding v2 snapshots and
 //!   deltas, ORDER BY + LIMIT, TABLESAMPLE) and which filters DuckDB must still apply;
 //! - [`functions`]: scalar, aggregate and table-in-out functions;
+//! - [`writes`]: INSERT / UPDATE / DELETE through the tables' write functions;
 //! - [`discovery`]: `vgi_catalogs(location)`;
 //! - [`error`]: which DuckDB exception a failure becomes.
 #[cfg(feature = "embed-duckdb")]
@@ -21,6 +22,7 @@ pub mod ffi;
 pub mod functions;
 pub mod pushdown;
 pub mod scan;
+pub mod writes;
 
 extern "C-unwind" {
     /// Registers the extension's functions and storage type (`cpp/extension_init.cpp`).

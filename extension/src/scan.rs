@@ -261,6 +261,19 @@ impl WorkerBinding {
             fields.push(field.clone());
             output_index.push(index);
         }
+        // The row id comes last: DuckDB's `rowid` pseudo-column reads it (UPDATE, DELETE).
+        if let Some(rowid) = table.metadata().get(crate::catalog::ROWID_METADATA) {
+            let found = self
+                .schema
+                .fields()
+                .iter()
+                .position(|f| crate::catalog::is_row_id(f))
+                .or_else(|| self.schema.column_with_name(rowid).map(|(i, _)| i));
+            if let Some(index) = found {
+                fields.push(self.schema.field(index).clone());
+                output_index.push(index);
+            }
+        }
         self.schema = Arc::new(Schema::new(fields));
         self.output_index = output_index;
         Ok(self)

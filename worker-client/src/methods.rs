@@ -51,6 +51,17 @@ record! {
 }
 
 record! {
+    /// Parameters of `catalog_table_insert_function_get`.
+    pub struct WriteFunctionScope {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub transaction_opaque_data: Option<Blob>,
+        pub writable_branch_function_name: Option<String>,
+    }
+}
+
+record! {
     /// Parameters of table lookups that may time-travel.
     pub struct TableAtScope {
         pub attach_opaque_data: Blob,
@@ -155,7 +166,12 @@ impl Client {
         self.function_result("catalog_table_scan_function_get", &scope.to_batch())
     }
 
-    /// `catalog_table_{insert,update,delete}_function_get`.
+    /// `catalog_table_insert_function_get`.
+    pub fn table_insert_function(&mut self, scope: &WriteFunctionScope) -> Result<ScanFunctionResult> {
+        self.function_result("catalog_table_insert_function_get", &scope.to_batch())
+    }
+
+    /// `catalog_table_{update,delete}_function_get`.
     pub fn table_write_function(&mut self, method: &str, scope: &ObjectScope) -> Result<ScanFunctionResult> {
         self.function_result(method, &scope.to_batch())
     }
