@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
-# Runs a command with an HTTP fixture worker on a free loopback port:
+# Runs a command with HTTP fixture workers on free loopback ports:
 #   scripts/with-http-worker.sh <command...>
-# exports VGI_FIXTURE_HTTP_URL for the command and stops the worker afterwards.
+# exports VGI_FIXTURE_HTTP_URL (the example worker), VGI_SIMPLE_WRITABLE_HTTP_URL and
+# VGI_MEMORY_CATALOG_HTTP_URL for the command and stops the workers afterwards.
 set -euo pipefail
 : "${VGI_WORKERS_VENV:?source the env.sh written by scripts/setup-workers.sh}"
-log=$(mktemp)
-VGI_QUIET=1 "$VGI_WORKERS_VENV/bin/vgi-serve" --http --host 127.0.0.1 --port 0 \
-  vgi._test_fixtures.worker:ExampleWorker >"$log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
-port=""
-for _ in $(seq 1 240); do
-  port=$(sed -n 's/^PORT:\([0-9]*\).*/\1/p' "$log" | head -1)
-  [ -n "$port" ] && break
-  kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "HTTP fixture worker exited" >&2; exit 1; }
-  sleep 0.25
-done
-[ -n "$port" ] || { cat "$log" >&2; echo "HTTP fixture worker printed no PORT line" >&2; exit 1; }
-export VGI_FIXTURE_HTTP_URL="http://127.0.0.1:$port"
+pids=()
+logs=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -f "${logs[@]}"' EXIT
+
+# serve VAR module:Class — starts an HTTP worker and exports VAR=http://127.0.0.1:<port>.
+serve() {
+  local var="$1" worker="$2" log port="" pid
+  log=$(mktemp)
+  logs+=("$log")
+  VGI_QUIET=1 "$VGI_WORKERS_VENV/bin/vgi-serve" --http --host 127.0.0.1 --port 0 "$worker" >"$log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 240); do
+    port=$(sed -n 's/^PORT:\([0-9]*\).*/\1/p' "$log" | head -1)
+    [ -n "$port" ] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "HTTP worker $worker exited" >&2; exit 1; }
+    sleep 0.25
+  done
+  [ -n "$port" ] || { cat "$log" >&2; echo "HTTP worker $worker printed no PORT line" >&2; exit 1; }
+  export "$var=http://127.0.0.1:$port"
+}
+
+serve VGI_FIXTURE_HTTP_URL vgi._test_fixtures.worker:ExampleWorker
+serve VGI_SIMPLE_WRITABLE_HTTP_URL vgi._test_fixtures.simple_writable:SimpleWritableWorker
+serve VGI_MEMORY_CATALOG_HTTP_URL vgi._test_fixtures.catalog:InMemoryCatalogWorker
 "$@"
