@@ -111,16 +111,15 @@ bool FilterPushdownEnabled(ClientContext &context) {
 	return true;
 }
 
-string PairsToText(const char *pairs) {
-	// "key\x1fvalue" pairs separated by "\x1e" -> "key: value" lines.
-	string text;
+// Calls `add(key, value)` for each pair of Rust's "key\x1fvalue" pairs separated by "\x1e".
+template <class ADD>
+void ForEachPair(const string &pairs, ADD add) {
 	for (auto &pair : StringUtil::Split(pairs, '\x1e')) {
-		auto parts = StringUtil::Split(pair, '\x1f');
-		if (parts.size() == 2) {
-			text += (text.empty() ? "" : "\n") + parts[0] + ": " + parts[1];
+		auto split = pair.find('\x1f');
+		if (split != string::npos) {
+			add(pair.substr(0, split), pair.substr(split + 1));
 		}
 	}
-	return text;
 }
 
 unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFunctionInitInput &input) {
@@ -191,12 +190,12 @@ unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFun
 		state->sample_fraction = request.sample_percentage / 100.0;
 		state->sample_seed = request.sample_seed;
 	}
-	auto explain = PairsToText(vgi_execution_explain(execution));
+	string explain = vgi_execution_explain(execution);
 	if (!pushed.empty()) {
-		explain += "\nWorker Filters: " + pushed;
+		explain += string(explain.empty() ? "" : "\x1e") + "Worker Filters\x1f" + pushed;
 	}
 	lock_guard<mutex> guard(bind.explain->lock);
-	bind.explain->text = explain;
+	bind.explain->pairs = explain;
 	return std::move(state);
 }
 
@@ -427,12 +426,7 @@ void Metrics(TableFunctionGetMetricsInput &input) {
 		needed = vgi_execution_metrics(execution, &text[0], text.size());
 	}
 	text.resize(needed ? needed - 1 : 0);
-	for (auto &pair : StringUtil::Split(text, '\x1e')) {
-		auto parts = StringUtil::Split(pair, '\x1f');
-		if (parts.size() == 2) {
-			input.operator_metrics.AddExtraInfo(parts[0], parts[1]);
-		}
-	}
+	ForEachPair(text, [&](const string &key, const string &value) { input.operator_metrics.AddExtraInfo(key, value); });
 }
 
 TablePartitionInfo PartitionInfo(ClientContext &context, TableFunctionPartitionInput &input) {
@@ -517,23 +511,11 @@ InsertionOrderPreservingMap<string> ToString(TableFunctionToStringInput &input) 
 		return result;
 	}
 	auto &bind = input.bind_data->Cast<ArrowScanBindData>();
-	string last_key;
-	auto add = [&](const string &text) {
-		for (auto &line : StringUtil::Split(text, '\n')) {
-			auto colon = line.find(": ");
-			if (colon != string::npos) {
-				last_key = line.substr(0, colon);
-				result[last_key] = line.substr(colon + 2);
-			} else if (!last_key.empty()) {
-				// Continuation line of the previous key (one filter per line).
-				result[last_key] += "\n" + line;
-			}
-		}
-	};
-	add(PairsToText(vgi_binding_description(bind.binding.get())));
+	auto add = [&](const string &key, const string &value) { result[key] = value; };
+	ForEachPair(vgi_binding_description(bind.binding.get()), add);
 	// After the scan started (EXPLAIN ANALYZE): what its execution actually pushed.
 	lock_guard<mutex> guard(bind.explain->lock);
-	add(bind.explain->text);
+	ForEachPair(bind.explain->pairs, add);
 	return result;
 }
 

@@ -21,11 +21,11 @@ struct ArrowScanBindData : public duckdb::TableFunctionData {
 	bool order_descending = false;
 	bool order_nulls_first = false;
 	int64_t order_limit = -1;
-	//! What the latest execution pushed to the worker (EXPLAIN ANALYZE reads it once the scan
-	//! started).
+	//! What the latest execution pushed to the worker ("key\x1fvalue" pairs separated by
+	//! "\x1e"; EXPLAIN ANALYZE reads it once the scan started).
 	struct Explain {
 		duckdb::mutex lock;
-		std::string text;
+		std::string pairs;
 	};
 	duckdb::shared_ptr<Explain> explain = duckdb::make_shared_ptr<Explain>();
 };

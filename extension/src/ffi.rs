@@ -148,6 +148,12 @@ unsafe fn import_batch(schema: *mut FFI_ArrowSchema, array: *mut FFI_ArrowArray)
     Ok(RecordBatch::from(StructArray::from(data)))
 }
 
+/// Takes a schema the adapter exported.
+unsafe fn import_schema(schema: *mut FFI_ArrowSchema) -> Result<SchemaRef> {
+    let ffi = ptr::replace(schema, FFI_ArrowSchema::empty());
+    Ok(Arc::new(arrow_schema::Schema::try_from(&ffi)?))
+}
+
 /// A C++ pointer carried into a Send + Sync closure.
 struct SendPtr(*mut c_void);
 // SAFETY: the pointee (a ClientContext) is thread-safe for the read-only check it serves.
@@ -791,12 +797,7 @@ unsafe fn function_call(
     let catalog = (*catalog).catalog.clone();
     let schema_path = schema_path(&catalog, str_arg(schema, "the schema name")?)?;
     let arguments = arguments_from_row(&import_batch(args_schema, args)?);
-    let input = if input_schema.is_null() {
-        Arc::new(arrow_schema::Schema::empty())
-    } else {
-        let ffi = ptr::replace(input_schema, FFI_ArrowSchema::empty());
-        Arc::new(arrow_schema::Schema::try_from(&ffi)?)
-    };
+    let input = if input_schema.is_null() { Arc::new(arrow_schema::Schema::empty()) } else { import_schema(input_schema)? };
     Ok(FunctionCall { catalog, schema_path, function: str_arg(function, "the function name")?.to_string(), arguments, input })
 }
 
@@ -1067,10 +1068,7 @@ pub unsafe extern "C" fn vgi_write_bind(
     guard(|| {
         let catalog = (*catalog).catalog.clone();
         let schema_path = schema_path(&catalog, str_arg(schema, "the schema name")?)?;
-        let input = {
-            let ffi = ptr::replace(input_schema, FFI_ArrowSchema::empty());
-            Arc::new(arrow_schema::Schema::try_from(&ffi)?)
-        };
+        let input = import_schema(input_schema)?;
         let on_conflict = argument_names_arg(on_conflict_nothing)?
             .map(|columns| columns.into_iter().filter(|c| !c.is_empty()).collect());
         let binding = WriteBinding::bind(

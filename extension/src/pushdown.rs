@@ -255,8 +255,6 @@ pub struct Capabilities {
     pub sampling_pushdown: bool,
     pub supports_batch_index: bool,
     pub max_workers: Option<usize>,
-    /// Standard filter functions (`starts_with`, ...) beyond comparisons.
-    pub standard_functions: bool,
     /// How the output is partitioned by its partition columns, as DuckDB numbers it
     /// (`TablePartitionInfo`: 0 not partitioned, 1 single value, 2 overlapping, 3 disjoint).
     pub partition_kind: i32,
@@ -272,7 +270,6 @@ impl Capabilities {
             sampling_pushdown: info.sampling_pushdown.unwrap_or(false),
             supports_batch_index: info.supports_batch_index,
             max_workers: info.max_workers.filter(|&m| m > 0).map(|m| m as usize),
-            standard_functions: standard,
             partition_kind: match info.partition_kind {
                 PartitionKind::NotPartitioned => 0,
                 PartitionKind::SingleValuePartitions => 1,
@@ -311,7 +308,7 @@ pub fn plan_filters(
     if !capabilities.filter_pushdown || filters.is_empty() {
         return Ok(plan);
     }
-    let lowering = Lowering { columns, constants, functions: capabilities.standard_functions };
+    let lowering = Lowering { columns, constants };
     let mut snapshot = FilterSnapshot::default();
     for filter in filters {
         let Some((expr, source, whole)) = lowering.predicate(&filter.node) else { continue };
@@ -396,7 +393,7 @@ pub fn plan_delta(
     if !capabilities.filter_pushdown {
         return Ok(None);
     }
-    let lowering = Lowering { columns, constants, functions: capabilities.standard_functions };
+    let lowering = Lowering { columns, constants };
     let mut delta = FilterDelta::default();
     for filter in filters {
         if state.required.contains(&filter.slot) {
@@ -432,7 +429,6 @@ type Typed = (FilterExpr, Option<DataType>);
 struct Lowering<'a> {
     columns: &'a FilterColumns<'a>,
     constants: Option<&'a RecordBatch>,
-    functions: bool,
 }
 
 impl Lowering<'_> {
@@ -504,7 +500,7 @@ impl Lowering<'_> {
                 let hi = if *high_inclusive { l2.le(r2) } else { l2.lt(r2) };
                 Some(FilterExpr::and(vec![lo, hi]))
             }
-            Node::Function { name, args } if self.functions => self.call(name, args).map(|(e, _)| e),
+            Node::Function { name, args } => self.call(name, args).map(|(e, _)| e),
             // A bare boolean column (`WHERE flag`).
             Node::Column(_) => match self.value(node)? {
                 (e, Some(DataType::Boolean)) => Some(e),
@@ -550,7 +546,7 @@ impl Lowering<'_> {
                 }
                 Some((e.cast(target.data_type().clone()), Some(target.data_type().clone())))
             }
-            Node::Function { name, args } if self.functions => self.call(name, args),
+            Node::Function { name, args } => self.call(name, args),
             _ => None,
         }
     }
@@ -975,7 +971,7 @@ mod tests {
         let schema = Schema::new(vec![Field::new("s", DataType::Struct(point), true)]);
         let table = Batch::try_new(Arc::new(schema.clone()), vec![values]).unwrap();
         let columns = FilterColumns { schema: &schema, worker_index: &[0] };
-        let caps = Capabilities { filter_pushdown: true, standard_functions: true, ..Default::default() };
+        let caps = Capabilities { filter_pushdown: true, ..Default::default() };
         let constants = Batch::try_from_iter(vec![
             ("c0", Arc::new(StringArray::from(vec!["a"])) as ArrayRef),
             ("c1", Arc::new(Int64Array::from(vec![5])) as ArrayRef),
