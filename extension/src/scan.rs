@@ -251,14 +251,25 @@ impl WorkerBinding {
     fn with_table_columns(mut self, table: &Schema, name: &str) -> Result<Self> {
         let mut fields = Vec::new();
         let mut output_index = Vec::new();
-        for column in table.fields() {
-            let (index, field) = self.schema.column_with_name(column.name()).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Io,
-                    format!("the worker's scan of {name} has no column `{}` (it returns: {})", column.name(), field_names(&self.schema)),
-                )
-            })?;
-            fields.push(field.clone());
+        // A table may name its columns differently from the function that serves it (the
+        // `numbers` fixture declares `value` over `sequence`'s `n`): when the names do not all
+        // match but the data columns line up one to one, they pair by position.
+        let by_name = table.fields().iter().all(|c| self.schema.column_with_name(c.name()).is_some());
+        let data_columns: Vec<usize> =
+            (0..self.schema.fields().len()).filter(|&i| !crate::catalog::is_row_id(self.schema.field(i))).collect();
+        let by_position = !by_name && data_columns.len() == table.fields().len();
+        for (position, column) in table.fields().iter().enumerate() {
+            let index = if by_position {
+                data_columns[position]
+            } else {
+                self.schema.column_with_name(column.name()).map(|(i, _)| i).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Io,
+                        format!("the worker's scan of {name} has no column `{}` (it returns: {})", column.name(), field_names(&self.schema)),
+                    )
+                })?
+            };
+            fields.push(self.schema.field(index).clone());
             output_index.push(index);
         }
         // The row id comes last: DuckDB's `rowid` pseudo-column reads it (UPDATE, DELETE).
