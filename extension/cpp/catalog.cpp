@@ -115,7 +115,8 @@ public:
 		schema.release = nullptr;
 		auto schema_name = ParentSchema().name.GetIdentifierName();
 		auto table_name = name.GetIdentifierName();
-		ThrowIfError(vgi_table_scan_bind(handle->rust, schema_name.c_str(), table_name.c_str(),
+		ThrowIfError(vgi_table_scan_bind(handle->rust, CurrentTransaction(context, *handle), schema_name.c_str(),
+		                                 table_name.c_str(),
 		                                 at_unit.empty() ? nullptr : at_unit.c_str(),
 		                                 at_unit.empty() ? nullptr : at_value.c_str(), &binding, &schema));
 		vector<LogicalType> types;
@@ -264,7 +265,8 @@ static unique_ptr<FunctionData> WorkerFunctionBind(ClientContext &context, Table
 	VgiBinding *binding = nullptr;
 	ArrowSchema schema;
 	schema.release = nullptr;
-	ThrowIfError(vgi_table_function_bind(info.handle->rust, info.schema.c_str(), info.function.c_str(),
+	ThrowIfError(vgi_table_function_bind(info.handle->rust, CurrentTransaction(context, *info.handle), info.schema.c_str(),
+	                                     info.function.c_str(),
 	                                     &args_schema.arrow_schema, &args.arrow_array, &binding, &schema));
 	auto data = FinishArrowBind(context, binding, schema, return_types, names);
 	data->projection_pushdown = true;
@@ -739,6 +741,10 @@ class VgiCatalogAdapter : public Catalog {
 public:
 	VgiCatalogAdapter(AttachedDatabase &db, CatalogHandlePtr handle_p, string location_p)
 	    : Catalog(db), handle(std::move(handle_p)), location(std::move(location_p)) {
+		handle->catalog = this;
+	}
+	~VgiCatalogAdapter() override {
+		handle->catalog = nullptr;
 	}
 	CatalogHandlePtr handle;
 	string location;
@@ -773,6 +779,7 @@ public:
 	}
 
 	void OnDetach(ClientContext &context) override {
+		handle->catalog = nullptr;
 		vgi_catalog_detach(handle->rust);
 	}
 
@@ -850,6 +857,26 @@ private:
 
 // ------------------------------------------------------------------------------ transactions
 
+// A DuckDB transaction on a worker catalog; its worker side lives in Rust.
+class WorkerTransactionAdapter : public Transaction {
+public:
+	WorkerTransactionAdapter(TransactionManager &manager, ClientContext &context, VgiTransaction *rust_p)
+	    : Transaction(manager, context), rust(rust_p) {
+	}
+	~WorkerTransactionAdapter() override {
+		vgi_transaction_free(rust);
+	}
+	VgiTransaction *rust;
+};
+
+const VgiTransaction *CurrentTransaction(ClientContext &context, const CatalogHandle &handle) {
+	auto catalog = handle.catalog.load();
+	if (!catalog) {
+		throw BinderException("vgi: the worker catalog of this function has been detached");
+	}
+	return Transaction::Get(context, *catalog).Cast<WorkerTransactionAdapter>().rust;
+}
+
 class VgiTransactionManager : public TransactionManager {
 public:
 	VgiTransactionManager(AttachedDatabase &db, VgiCatalogAdapter &catalog_p)
@@ -859,18 +886,32 @@ public:
 
 	Transaction &StartTransaction(ClientContext &context) override {
 		catalog.Refresh();
-		auto transaction = make_uniq<Transaction>(*this, context);
+		auto transaction = make_uniq<WorkerTransactionAdapter>(*this, context, vgi_transaction_new(catalog.handle->rust));
 		auto &result = *transaction;
 		lock_guard<mutex> guard(lock);
 		transactions[result] = std::move(transaction);
 		return result;
 	}
+	// The worker commits first: when it refuses, DuckDB reports its message and the
+	// transaction counts as rolled back.
 	ErrorData CommitTransaction(ClientContext &context, Transaction &transaction) override {
+		auto error = vgi_transaction_end(transaction.Cast<WorkerTransactionAdapter>().rust, 1);
+		ErrorData result;
+		if (error) {
+			result = ErrorData(ExceptionType::TRANSACTION, vgi_error_message(error));
+			vgi_error_free(error);
+		}
 		lock_guard<mutex> guard(lock);
 		transactions.erase(transaction);
-		return ErrorData();
+		return result;
 	}
+	// A failed statement in auto-commit mode lands here too. A rollback the worker cannot
+	// take has nothing left to undo on DuckDB's side, so its error is dropped.
 	void RollbackTransaction(Transaction &transaction) override {
+		auto error = vgi_transaction_end(transaction.Cast<WorkerTransactionAdapter>().rust, 0);
+		if (error) {
+			vgi_error_free(error);
+		}
 		lock_guard<mutex> guard(lock);
 		transactions.erase(transaction);
 	}

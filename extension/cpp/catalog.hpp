@@ -10,6 +10,8 @@ namespace vgi {
 // DETACH never leaves them dangling.
 struct CatalogHandle {
 	VgiCatalog *rust;
+	//! The DuckDB catalog while attached (functions find their transaction through it).
+	std::atomic<duckdb::Catalog *> catalog {nullptr};
 	explicit CatalogHandle(VgiCatalog *rust_p) : rust(rust_p) {
 	}
 	~CatalogHandle() {
@@ -17,6 +19,10 @@ struct CatalogHandle {
 	}
 };
 using CatalogHandlePtr = std::shared_ptr<CatalogHandle>;
+
+// The DuckDB transaction a bind on this catalog runs in, as Rust knows it (DuckDB starts it
+// lazily on first use). Throws when the catalog has been detached.
+const VgiTransaction *CurrentTransaction(duckdb::ClientContext &context, const CatalogHandle &handle);
 
 // What a worker function entry needs at bind time.
 struct VgiFunctionInfo : public duckdb::TableFunctionInfo {

@@ -167,6 +167,13 @@ VgiError *vgi_catalog_refresh(const VgiCatalog *catalog, uint64_t *generation);
 void vgi_catalog_detach(const VgiCatalog *catalog);
 void vgi_catalog_free(VgiCatalog *catalog);
 
+// One DuckDB transaction on a catalog. The worker's transaction begins on the first bind that
+// needs it; vgi_transaction_end commits (commit != 0) or rolls it back, once.
+typedef struct VgiTransaction VgiTransaction;
+VgiTransaction *vgi_transaction_new(const VgiCatalog *catalog);
+VgiError *vgi_transaction_end(const VgiTransaction *transaction, int32_t commit);
+void vgi_transaction_free(VgiTransaction *transaction);
+
 // Catalog metadata lists (copied into DuckDB catalog entries, then freed).
 enum VgiEntryKind {
 	VGI_ENTRY_SCHEMAS = 0,          // schema: ignored
@@ -193,12 +200,12 @@ void vgi_entries_free(VgiEntries *entries);
 // Scans of worker data: a catalog table, or a table function call whose `args` is one row of
 // `positional_<i>` / `named_<name>` columns.
 // `at_unit`/`at_value`: DuckDB's AT (VERSION => v) / AT (TIMESTAMP => t), or both NULL.
-VgiError *vgi_table_scan_bind(const VgiCatalog *catalog, const char *schema, const char *table, const char *at_unit,
+VgiError *vgi_table_scan_bind(const VgiCatalog *catalog, const VgiTransaction *transaction, const char *schema, const char *table, const char *at_unit,
                               const char *at_value, VgiBinding **out_binding, struct ArrowSchema *out_schema);
 // A table as of an AT clause: one VGI_ENTRY_TABLES entry, or none.
 VgiError *vgi_catalog_table_at(const VgiCatalog *catalog, const char *schema, const char *table, const char *at_unit,
                                const char *at_value, VgiEntries **out);
-VgiError *vgi_table_function_bind(const VgiCatalog *catalog, const char *schema, const char *function,
+VgiError *vgi_table_function_bind(const VgiCatalog *catalog, const VgiTransaction *transaction, const char *schema, const char *function,
                                   struct ArrowSchema *args_schema, struct ArrowArray *args,
                                   VgiBinding **out_binding, struct ArrowSchema *out_schema);
 
@@ -206,7 +213,7 @@ VgiError *vgi_table_function_bind(const VgiCatalog *catalog, const char *schema,
 typedef struct VgiInOutBinding VgiInOutBinding;
 typedef struct VgiInOut VgiInOut;
 typedef struct VgiBatches VgiBatches;
-VgiError *vgi_in_out_bind(const VgiCatalog *catalog, const char *schema, const char *function,
+VgiError *vgi_in_out_bind(const VgiCatalog *catalog, const VgiTransaction *transaction, const char *schema, const char *function,
                           struct ArrowSchema *args_schema, struct ArrowArray *args, struct ArrowSchema *input_schema,
                           VgiInOutBinding **out_binding, struct ArrowSchema *out_schema);
 void vgi_in_out_binding_free(VgiInOutBinding *binding);
@@ -227,7 +234,7 @@ typedef struct VgiScalarBinding VgiScalarBinding;
 typedef struct VgiScalar VgiScalar;
 // `args`: the constant arguments (wire layout); `input_schema`: the column arguments col_<i>.
 // `argument_names`: the declared parameter names of the call, US (0x1f) separated, or NULL.
-VgiError *vgi_scalar_bind(const VgiCatalog *catalog, const char *schema, const char *function,
+VgiError *vgi_scalar_bind(const VgiCatalog *catalog, const VgiTransaction *transaction, const char *schema, const char *function,
                           struct ArrowSchema *args_schema, struct ArrowArray *args, struct ArrowSchema *input_schema,
                           const char *argument_names, VgiScalarBinding **out_binding, struct ArrowSchema *out_schema);
 void vgi_scalar_binding_free(VgiScalarBinding *binding);
@@ -263,7 +270,7 @@ typedef struct VgiWrite VgiWrite;
 // table's columns; UPDATE: the updated columns, then the row id; DELETE: the row id).
 // `on_conflict_nothing`: INSERT ... ON CONFLICT DO NOTHING's columns (US separated, "" for
 // none) or NULL. `out_rows_schema`: the layout of RETURNING rows (the table's columns).
-VgiError *vgi_write_bind(const VgiCatalog *catalog, const char *schema, const char *table, int32_t kind,
+VgiError *vgi_write_bind(const VgiCatalog *catalog, const VgiTransaction *transaction, const char *schema, const char *table, int32_t kind,
                          struct ArrowSchema *input_schema, int32_t returning, const char *on_conflict_nothing,
                          VgiWriteBinding **out, struct ArrowSchema *out_rows_schema);
 void vgi_write_binding_free(VgiWriteBinding *binding);

@@ -240,7 +240,7 @@ impl AttachedCatalog {
         arguments: &worker_client::arguments::Arguments,
         options: BindOptions<'_>,
     ) -> Result<(worker_client::records::BindRequest, worker_client::records::BindResponse, SchemaRef)> {
-        let BindOptions { input_schema, at, argument_names } = options;
+        let BindOptions { input_schema, at, argument_names, transaction } = options;
         let (at_unit, at_value) = at.map_or((None, None), |(u, v)| (Some(u), Some(v)));
         let request = worker_client::records::BindRequest {
             at_unit,
@@ -252,6 +252,7 @@ impl AttachedCatalog {
             input_schema: input_schema.map(|s| Blob(worker_client::framing::encode_schema(s))),
             attach_opaque_data: Some(self.attach_data()),
             schema_path,
+            transaction_opaque_data: transaction,
             ..Default::default()
         };
         let response = self.with_client(|c| c.bind(&request, None))?;
@@ -435,6 +436,8 @@ pub struct BindOptions<'a> {
     pub at: Option<(String, String)>,
     /// The declared names of the call's parameters.
     pub argument_names: Option<Vec<String>>,
+    /// The worker's token for the DuckDB transaction the call runs in.
+    pub transaction: Option<Blob>,
 }
 
 /// Field metadata marking a worker table's row id column (UPDATE/DELETE address rows by it).

@@ -25,7 +25,9 @@ use crate::catalog::AttachedCatalog;
 use crate::functions::{AggregateBinding, InOutBinding, InOutExecution, ScalarBinding, ScalarExecution};
 use crate::pushdown::{parse_filters, FilterFate, OrderHint, SampleHint, ScanRequest};
 use crate::scan::{check_batch, Binding, Execution, Scan, WorkerBinding};
+use crate::transactions::WorkerTransaction;
 use crate::writes::{WriteBinding, WriteExecution, WriteKind};
+use worker_client::wire::Blob;
 
 /// An error handed to C++; freed with `vgi_error_free`.
 pub struct VgiError {
@@ -502,6 +504,35 @@ pub unsafe extern "C" fn vgi_catalog_free(catalog: *mut VgiCatalog) {
     guard_void(|| drop(Box::from_raw(catalog)));
 }
 
+// ---- transactions ----------------------------------------------------------------------------
+
+pub struct VgiTransaction(WorkerTransaction);
+
+/// A DuckDB transaction starts on the catalog; the worker hears of it on first use.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_transaction_new(catalog: *const VgiCatalog) -> *mut VgiTransaction {
+    Box::into_raw(Box::new(VgiTransaction(WorkerTransaction::new((*catalog).catalog.clone()))))
+}
+
+/// Commits (`commit` != 0) or rolls back the worker's side of the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_transaction_end(transaction: *const VgiTransaction, commit: i32) -> *mut VgiError {
+    guard(|| (*transaction).0.end(commit != 0))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_transaction_free(transaction: *mut VgiTransaction) {
+    guard_void(|| drop(Box::from_raw(transaction)));
+}
+
+/// The worker's token of the transaction a bind runs in (beginning it there on first use).
+unsafe fn transaction_token(transaction: *const VgiTransaction) -> Result<Option<Blob>> {
+    if transaction.is_null() {
+        return Ok(None);
+    }
+    (*transaction).0.token()
+}
+
 /// What `vgi_catalog_entries` lists (mirrors `VgiEntryKind` in vgi_bridge.h).
 const ENTRY_SCHEMAS: i32 = 0;
 const ENTRY_TABLES: i32 = 1;
@@ -723,6 +754,7 @@ pub unsafe extern "C" fn vgi_catalog_table_at(
 #[no_mangle]
 pub unsafe extern "C" fn vgi_table_scan_bind(
     catalog: *const VgiCatalog,
+    transaction: *const VgiTransaction,
     schema: *const c_char,
     table: *const c_char,
     at_unit: *const c_char,
@@ -733,7 +765,8 @@ pub unsafe extern "C" fn vgi_table_scan_bind(
     guard(|| {
         let catalog = (*catalog).catalog.clone();
         let path = schema_path(&catalog, str_arg(schema, "the schema name")?)?;
-        let binding = WorkerBinding::bind_table(catalog, path, str_arg(table, "the table name")?, at_clause(at_unit, at_value)?)?;
+        let at = at_clause(at_unit, at_value)?;
+        let binding = WorkerBinding::bind_table(catalog, path, str_arg(table, "the table name")?, at, transaction_token(transaction)?)?;
         export_binding(Box::new(binding), out, out_schema)
     })
 }
@@ -743,6 +776,7 @@ pub unsafe extern "C" fn vgi_table_scan_bind(
 #[no_mangle]
 pub unsafe extern "C" fn vgi_table_function_bind(
     catalog: *const VgiCatalog,
+    transaction: *const VgiTransaction,
     schema: *const c_char,
     function: *const c_char,
     args_schema: *mut FFI_ArrowSchema,
@@ -751,8 +785,8 @@ pub unsafe extern "C" fn vgi_table_function_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let call = function_call(catalog, schema, function, args_schema, args, ptr::null_mut())?;
-        let binding = WorkerBinding::bind(call.catalog, &call.function, Some(call.schema_path), &call.arguments)?;
+        let call = function_call(catalog, transaction, schema, function, args_schema, args, ptr::null_mut())?;
+        let binding = WorkerBinding::bind(call.catalog, &call.function, Some(call.schema_path), &call.arguments, call.transaction)?;
         export_binding(Box::new(binding), out, out_schema)
     })
 }
@@ -784,10 +818,12 @@ struct FunctionCall {
     function: String,
     arguments: worker_client::arguments::Arguments,
     input: SchemaRef,
+    transaction: Option<Blob>,
 }
 
 unsafe fn function_call(
     catalog: *const VgiCatalog,
+    transaction: *const VgiTransaction,
     schema: *const c_char,
     function: *const c_char,
     args_schema: *mut FFI_ArrowSchema,
@@ -798,7 +834,8 @@ unsafe fn function_call(
     let schema_path = schema_path(&catalog, str_arg(schema, "the schema name")?)?;
     let arguments = arguments_from_row(&import_batch(args_schema, args)?);
     let input = if input_schema.is_null() { Arc::new(arrow_schema::Schema::empty()) } else { import_schema(input_schema)? };
-    Ok(FunctionCall { catalog, schema_path, function: str_arg(function, "the function name")?.to_string(), arguments, input })
+    let transaction = transaction_token(transaction)?;
+    Ok(FunctionCall { catalog, schema_path, function: str_arg(function, "the function name")?.to_string(), arguments, input, transaction })
 }
 
 /// The declared parameter names of a call, US (0x1f) separated; NULL when not known.
@@ -818,6 +855,7 @@ fn schema_path(catalog: &AttachedCatalog, schema: &str) -> Result<Vec<String>> {
 #[no_mangle]
 pub unsafe extern "C" fn vgi_in_out_bind(
     catalog: *const VgiCatalog,
+    transaction: *const VgiTransaction,
     schema: *const c_char,
     function: *const c_char,
     args_schema: *mut FFI_ArrowSchema,
@@ -827,8 +865,9 @@ pub unsafe extern "C" fn vgi_in_out_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let call = function_call(catalog, schema, function, args_schema, args, input_schema)?;
-        let binding = InOutBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input)?;
+        let call = function_call(catalog, transaction, schema, function, args_schema, args, input_schema)?;
+        let binding =
+            InOutBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, call.transaction)?;
         ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiInOutBinding(Arc::new(binding))));
         Ok(())
@@ -912,6 +951,7 @@ pub struct VgiScalar(ScalarExecution);
 #[no_mangle]
 pub unsafe extern "C" fn vgi_scalar_bind(
     catalog: *const VgiCatalog,
+    transaction: *const VgiTransaction,
     schema: *const c_char,
     function: *const c_char,
     args_schema: *mut FFI_ArrowSchema,
@@ -922,9 +962,10 @@ pub unsafe extern "C" fn vgi_scalar_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let call = function_call(catalog, schema, function, args_schema, args, input_schema)?;
+        let call = function_call(catalog, transaction, schema, function, args_schema, args, input_schema)?;
         let names = argument_names_arg(argument_names)?;
-        let binding = ScalarBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, names)?;
+        let binding =
+            ScalarBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, names, call.transaction)?;
         ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiScalarBinding(Arc::new(binding))));
         Ok(())
@@ -996,7 +1037,7 @@ pub unsafe extern "C" fn vgi_aggregate_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let call = function_call(catalog, schema, function, args_schema, args, input_schema)?;
+        let call = function_call(catalog, ptr::null(), schema, function, args_schema, args, input_schema)?;
         let names = argument_names_arg(argument_names)?;
         let binding = AggregateBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, names)?;
         ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
@@ -1056,6 +1097,7 @@ pub struct VgiWrite(WriteExecution);
 #[no_mangle]
 pub unsafe extern "C" fn vgi_write_bind(
     catalog: *const VgiCatalog,
+    transaction: *const VgiTransaction,
     schema: *const c_char,
     table: *const c_char,
     kind: i32,
@@ -1079,6 +1121,7 @@ pub unsafe extern "C" fn vgi_write_bind(
             input,
             returning != 0,
             on_conflict,
+            transaction_token(transaction)?,
         )?;
         ptr::write(out_rows_schema, FFI_ArrowSchema::try_from(binding.rows_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiWriteBinding(Arc::new(binding))));

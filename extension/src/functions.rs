@@ -34,6 +34,7 @@ impl InOutBinding {
         function: &str,
         arguments: &Arguments,
         input_schema: SchemaRef,
+        transaction: Option<Blob>,
     ) -> Result<Self> {
         let has_finalize = catalog
             .contents()?
@@ -46,7 +47,7 @@ impl InOutBinding {
                 FunctionType::Table,
                 Some(schema_path),
                 arguments,
-                BindOptions { input_schema: Some(&input_schema), ..Default::default() },
+                BindOptions { input_schema: Some(&input_schema), transaction, ..Default::default() },
             )?;
         Ok(InOutBinding { catalog, request, response, input_schema, output_schema, has_finalize })
     }
@@ -190,13 +191,14 @@ impl ScalarBinding {
         constants: &Arguments,
         input_schema: SchemaRef,
         argument_names: Option<Vec<String>>,
+        transaction: Option<Blob>,
     ) -> Result<Self> {
         let (request, response, output_schema) = catalog.bind_function(
             function,
             FunctionType::Scalar,
             Some(schema_path),
             constants,
-            BindOptions { input_schema: Some(&input_schema), at: None, argument_names },
+            BindOptions { input_schema: Some(&input_schema), at: None, argument_names, transaction },
         )?;
         if output_schema.fields().len() != 1 {
             return Err(Error::new(ErrorKind::Io, format!("scalar function {function} must return one column, its bind returned {}", output_schema.fields().len())));

@@ -10,6 +10,7 @@
 //!   deltas, ORDER BY + LIMIT, TABLESAMPLE) and which filters DuckDB must still apply;
 //! - [`functions`]: scalar, aggregate and table-in-out functions;
 //! - [`writes`]: INSERT / UPDATE / DELETE through the tables' write functions;
+//! - [`transactions`]: DuckDB BEGIN/COMMIT/ROLLBACK as the worker's transactions;
 //! - [`discovery`]: `vgi_catalogs(location)`;
 //! - [`error`]: which DuckDB exception a failure becomes.
 #[cfg(feature = "embed-duckdb")]
@@ -22,6 +23,7 @@ pub mod ffi;
 pub mod functions;
 pub mod pushdown;
 pub mod scan;
+pub mod transactions;
 pub mod writes;
 
 extern "C-unwind" {

@@ -15,7 +15,7 @@ use worker_client::statistics::{decode_statistics, ColumnStatistics};
 
 use worker_client::framing::{meta_get, Metadata};
 use worker_client::records::{BindRequest, BindResponse, FunctionType, InitRequest, OrderByDirection, OrderByNullOrder};
-use worker_client::wire::LargeBlob;
+use worker_client::wire::{Blob, LargeBlob};
 use worker_client::wire::Record;
 use worker_client::{CancelHandle, Pool, Stream, StreamKind};
 
@@ -202,8 +202,14 @@ enum StatisticsSource {
 
 impl WorkerBinding {
     /// `bind` on the worker.
-    pub fn bind(catalog: Arc<AttachedCatalog>, function: &str, schema_path: Option<Vec<String>>, arguments: &Arguments) -> Result<Self> {
-        Self::bind_at(catalog, function, schema_path, arguments, None)
+    pub fn bind(
+        catalog: Arc<AttachedCatalog>,
+        function: &str,
+        schema_path: Option<Vec<String>>,
+        arguments: &Arguments,
+        transaction: Option<Blob>,
+    ) -> Result<Self> {
+        Self::bind_at(catalog, function, schema_path, arguments, None, transaction)
     }
 
     fn bind_at(
@@ -212,13 +218,14 @@ impl WorkerBinding {
         schema_path: Option<Vec<String>>,
         arguments: &Arguments,
         at: Option<(String, String)>,
+        transaction: Option<Blob>,
     ) -> Result<Self> {
         let (request, response, schema) = catalog.bind_function(
             function,
             FunctionType::Table,
             schema_path,
             arguments,
-            BindOptions { at, ..Default::default() },
+            BindOptions { at, transaction, ..Default::default() },
         )?;
         let output_index = (0..schema.fields().len()).collect();
         // Best effort: a worker without the method (or an error) just leaves it unknown.
@@ -292,7 +299,13 @@ impl WorkerBinding {
 
     /// Binds the scan function of a catalog table, optionally as of `at` (unit, value: DuckDB's
     /// `AT (VERSION => ...)` / `AT (TIMESTAMP => ...)`).
-    pub fn bind_table(catalog: Arc<AttachedCatalog>, schema_path: Vec<String>, table: &str, at: Option<(String, String)>) -> Result<Self> {
+    pub fn bind_table(
+        catalog: Arc<AttachedCatalog>,
+        schema_path: Vec<String>,
+        table: &str,
+        at: Option<(String, String)>,
+        transaction: Option<Blob>,
+    ) -> Result<Self> {
         let info = match &at {
             Some(at) => catalog.table_at(&schema_path, table, at)?,
             None => catalog.contents()?.schema(&schema_path.join(".")).and_then(|s| s.table(table)).cloned(),
@@ -307,7 +320,7 @@ impl WorkerBinding {
                     name: table.into(),
                     at_unit: at.as_ref().map(|a| a.0.clone()),
                     at_value: at.as_ref().map(|a| a.1.clone()),
-                    transaction_opaque_data: None,
+                    transaction_opaque_data: transaction.clone(),
                 };
                 catalog.with_client(|c| c.table_scan_function(&scope))?
             }
@@ -315,7 +328,7 @@ impl WorkerBinding {
         let arguments = Arguments::from_scan_function_result(&scan.arguments.0)?;
         let columns = info.as_ref().map(crate::catalog::table_columns).transpose()?;
         let mut bound =
-            Self::bind_at(catalog.clone(), &scan.function_name, scan.schema_path.or(Some(schema_path.clone())), &arguments, at)?;
+            Self::bind_at(catalog.clone(), &scan.function_name, scan.schema_path.or(Some(schema_path.clone())), &arguments, at, transaction.clone())?;
         if let Some(info) = &info {
             bound.required_filters = info.required_filters.clone();
             bound.table_name = format!("{}.{}", schema_path.join("."), table);
@@ -328,7 +341,7 @@ impl WorkerBinding {
                     attach_opaque_data: catalog.attach_data(),
                     schema_path,
                     name: table.into(),
-                    transaction_opaque_data: None,
+                    transaction_opaque_data: transaction,
                 }),
                 None => StatisticsSource::Function,
             };

@@ -12,7 +12,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use worker_client::arguments::Arguments;
 use worker_client::methods::{ObjectScope, WriteFunctionScope};
 use worker_client::records::{ScanFunctionResult, TableInfo};
-use worker_client::wire::Record;
+use worker_client::wire::{Blob, Record};
 use worker_client::CancelHandle;
 
 use crate::catalog::{table_columns, AttachedCatalog};
@@ -102,6 +102,7 @@ impl WriteBinding {
         input_schema: SchemaRef,
         returning: bool,
         on_conflict_nothing: Option<Vec<String>>,
+        transaction: Option<Blob>,
     ) -> Result<Self> {
         let name = format!("{}.{}", schema_path.join("."), table);
         let info = catalog
@@ -134,7 +135,7 @@ impl WriteBinding {
                         attach_opaque_data: catalog.attach_data(),
                         schema_path: schema_path.clone(),
                         name: table.into(),
-                        transaction_opaque_data: None,
+                        transaction_opaque_data: transaction.clone(),
                         writable_branch_function_name: None,
                     };
                     catalog.with_client(|c| c.table_insert_function(&scope))
@@ -143,7 +144,7 @@ impl WriteBinding {
                         attach_opaque_data: catalog.attach_data(),
                         schema_path: schema_path.clone(),
                         name: table.into(),
-                        transaction_opaque_data: None,
+                        transaction_opaque_data: transaction.clone(),
                     };
                     let method = format!("catalog_table_{}_function_get", kind.verb());
                     catalog.with_client(|c| c.table_write_function(&method, &scope))
@@ -172,7 +173,7 @@ impl WriteBinding {
         let arguments = Arguments::from_scan_function_result(&function.arguments.0)?
             .with_named("write_options", write_options(mode, on_conflict_nothing.as_deref())?);
         let function_path = function.schema_path.clone().unwrap_or(schema_path);
-        let bound = InOutBinding::bind(catalog, function_path, &function.function_name, &arguments, input_schema.clone())?;
+        let bound = InOutBinding::bind(catalog, function_path, &function.function_name, &arguments, input_schema.clone(), transaction)?;
         let rows_schema = table_columns(&info)?;
         check_result_schema(&bound.output_schema(), mode, &rows_schema, &name)?;
         Ok(WriteBinding { function: Arc::new(bound), kind, mode, input_schema, rows_schema, table: name })
