@@ -5,6 +5,7 @@
 # VGI_MEMORY_CATALOG_HTTP_URL for the command and stops the workers afterwards.
 set -euo pipefail
 : "${VGI_WORKERS_VENV:?source the env.sh written by scripts/setup-workers.sh}"
+here="$(cd "$(dirname "$0")" && pwd)"
 pids=()
 logs=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -f "${logs[@]}"' EXIT
@@ -14,7 +15,7 @@ serve() {
   local var="$1" worker="$2" log port="" pid
   log=$(mktemp)
   logs+=("$log")
-  VGI_QUIET=1 "$VGI_WORKERS_VENV/bin/vgi-serve" --http --host 127.0.0.1 --port 0 "$worker" >"$log" 2>&1 &
+  PYTHONPATH="$here/fixtures${PYTHONPATH:+:$PYTHONPATH}" VGI_QUIET=1 "$VGI_WORKERS_VENV/bin/vgi-serve" --http --host 127.0.0.1 --port 0 "$worker" >"$log" 2>&1 &
   pid=$!
   pids+=("$pid")
   for _ in $(seq 1 240); do
@@ -28,6 +29,7 @@ serve() {
 }
 
 serve VGI_FIXTURE_HTTP_URL vgi._test_fixtures.worker:ExampleWorker
-serve VGI_SIMPLE_WRITABLE_HTTP_URL vgi._test_fixtures.simple_writable:SimpleWritableWorker
+# simple_writable_http: the fixture with a scan that resumes over HTTP (see that module).
+serve VGI_SIMPLE_WRITABLE_HTTP_URL simple_writable_http:SimpleWritableWorker
 serve VGI_MEMORY_CATALOG_HTTP_URL vgi._test_fixtures.catalog:InMemoryCatalogWorker
 "$@"

@@ -4,6 +4,7 @@
 #include "adapter.hpp"
 #include "arrow_scan.hpp"
 #include "catalog.hpp"
+#include "ddl.hpp"
 #include "writes.hpp"
 
 #include "duckdb/catalog/catalog.hpp"
@@ -569,6 +570,9 @@ static void RegisterGlobalFunctions(ClientContext &context, const CatalogHandleP
 
 // ------------------------------------------------------------------------------ schemas
 
+// Drops the adapter's cached entries after DDL (defined with the catalog adapter below).
+static void ForgetEntries(Catalog &catalog);
+
 class VgiSchemaEntry : public SchemaCatalogEntry {
 public:
 	VgiSchemaEntry(Catalog &catalog, CreateSchemaInfo &info, CatalogHandlePtr handle_p)
@@ -598,6 +602,13 @@ public:
 		if (!transaction.HasContext()) {
 			return nullptr;
 		}
+		if (type == CatalogType::SCHEMA_ENTRY) {
+			// A nested schema: the worker schema whose path extends this one's.
+			auto child = catalog.GetSchema(transaction,
+			                               Identifier(name.GetIdentifierName() + "." + lookup.GetEntryName()),
+			                               OnEntryNotFound::RETURN_NULL);
+			return child ? &child->Cast<CatalogEntry>() : nullptr;
+		}
 		auto at = lookup.GetAtClause();
 		if (at && type == CatalogType::TABLE_ENTRY) {
 			return LookupTableAt(transaction.GetContext(), lookup.GetEntryName(), *at);
@@ -618,14 +629,40 @@ public:
 	}
 	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateIndex(CatalogTransaction, CreateIndexInfo &, TableCatalogEntry &))
 	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateFunction(CatalogTransaction, CreateFunctionInfo &))
-	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateTable(CatalogTransaction, BoundCreateTableInfo &))
-	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateView(CatalogTransaction, CreateViewInfo &))
 	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateSequence(CatalogTransaction, CreateSequenceInfo &))
 	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateType(CatalogTransaction, CreateTypeInfo &))
-	VGI_READ_ONLY(void DropEntry(ClientContext &, DropInfo &))
-	VGI_READ_ONLY(void Alter(CatalogTransaction, AlterInfo &))
+
+	// DDL goes to the worker; the new state is read back from it.
+	optional_ptr<CatalogEntry> CreateTable(CatalogTransaction transaction, BoundCreateTableInfo &info) override {
+		auto &create = info.Base();
+		CreateWorkerTable(transaction.GetContext(), *handle, name.GetIdentifierName(), create);
+		ForgetEntries(catalog);
+		return FindAfterDdl(transaction, CatalogType::TABLE_ENTRY, create.GetTableName());
+	}
+	optional_ptr<CatalogEntry> CreateView(CatalogTransaction transaction, CreateViewInfo &info) override {
+		CreateWorkerView(transaction.GetContext(), *handle, name.GetIdentifierName(), info);
+		ForgetEntries(catalog);
+		return FindAfterDdl(transaction, CatalogType::VIEW_ENTRY, info.GetViewName());
+	}
+	void DropEntry(ClientContext &context, DropInfo &info) override {
+		DropWorkerEntry(context, *handle, name.GetIdentifierName(), info);
+		ForgetEntries(catalog);
+	}
+	void Alter(CatalogTransaction transaction, AlterInfo &info) override {
+		AlterWorkerEntry(transaction.GetContext(), *handle, name.GetIdentifierName(), info);
+		ForgetEntries(catalog);
+	}
 
 private:
+	// The entry a CREATE made, as the worker now lists it (through the rebuilt schema).
+	optional_ptr<CatalogEntry> FindAfterDdl(CatalogTransaction transaction, CatalogType type, const Identifier &entry) {
+		auto schema = catalog.GetSchema(transaction, name, OnEntryNotFound::RETURN_NULL);
+		if (!schema) {
+			return nullptr;
+		}
+		return schema->LookupEntry(transaction, EntryLookupInfo(type, QualifiedName(entry)));
+	}
+
 	using EntryMap = case_insensitive_map_t<unique_ptr<CatalogEntry>>;
 	//! Entries of tables as of an AT clause (their columns may differ per version); kept for
 	//! the catalog's lifetime because DuckDB holds references to them.
@@ -771,6 +808,19 @@ public:
 		if (it != schemas.end()) {
 			return it->second.get();
 		}
+		// A nested path (DuckDB 2.0: `cat.a.b.t`) names the worker schema path a.b.
+		auto &path = lookup.GetQualifiedName().Path();
+		if (path.size() > 1) {
+			idx_t first = path[0].GetIdentifierName() == GetName().GetIdentifierName() ? 1 : 0;
+			string joined;
+			for (idx_t i = first; i < path.size(); i++) {
+				joined += (joined.empty() ? "" : ".") + path[i].GetIdentifierName();
+			}
+			it = schemas.find(joined);
+			if (it != schemas.end()) {
+				return it->second.get();
+			}
+		}
 		if (if_not_found == OnEntryNotFound::THROW_EXCEPTION) {
 			throw CatalogException("Schema with name %s does not exist in catalog %s", lookup.GetEntryName(),
 			                       GetName());
@@ -799,10 +849,52 @@ public:
 		generation = current;
 	}
 
-	VGI_READ_ONLY(optional_ptr<CatalogEntry> CreateSchema(CatalogTransaction, CreateSchemaInfo &))
-	VGI_READ_ONLY(void DropSchema(ClientContext &, DropInfo &))
-	VGI_READ_ONLY(PhysicalOperator &PlanCreateTableAs(ClientContext &, PhysicalPlanGenerator &, LogicalCreateTable &,
-	                                                  PhysicalOperator &))
+	optional_ptr<CatalogEntry> CreateSchema(CatalogTransaction transaction, CreateSchemaInfo &info) override {
+		CreateWorkerSchema(transaction.GetContext(), *handle, info);
+		ForgetEntries();
+		auto &schemas = LoadSchemas();
+		auto it = schemas.find(info.SchemaName().GetIdentifierName());
+		return it == schemas.end() ? nullptr : it->second.get();
+	}
+	void DropSchema(ClientContext &context, DropInfo &info) override {
+		DropWorkerSchema(context, *handle, GetName().GetIdentifierName(), info);
+		ForgetEntries();
+	}
+	// CREATE TABLE AS: the worker creates the table now (at planning, as DuckDB's other
+	// remote catalogs do), then the rows go in through its insert function.
+	PhysicalOperator &PlanCreateTableAs(ClientContext &context, PhysicalPlanGenerator &planner, LogicalCreateTable &op,
+	                                    PhysicalOperator &plan) override {
+		auto transaction = GetCatalogTransaction(context);
+		auto entry = op.schema.CreateTable(transaction, *op.info);
+		if (!entry || entry->type != CatalogType::TABLE_ENTRY) {
+			throw CatalogException("vgi: the worker did not list table %s after creating it",
+			                       op.info->Base().GetTableName().GetIdentifierName());
+		}
+		try {
+			return PlanWorkerCreateTableAs(context, planner, op, plan, entry->Cast<TableCatalogEntry>(), handle);
+		} catch (...) {
+			// The rows cannot go in (e.g. the table has no insert function): leave no empty
+			// table behind, then report why.
+			DropInfo drop;
+			drop.type = CatalogType::TABLE_ENTRY;
+			drop.SetQualifiedName(GetName(), op.schema.name, op.info->Base().GetTableName());
+			drop.if_not_found = OnEntryNotFound::RETURN_NULL;
+			try {
+				DropWorkerEntry(context, *handle, op.schema.name.GetIdentifierName(), drop);
+			} catch (...) {
+			}
+			ForgetEntries();
+			throw;
+		}
+	}
+	// The adapter's entries are rebuilt from Rust's (already dropped) metadata on next use;
+	// the old ones stay alive while DuckDB may still hold them.
+	void ForgetEntries() {
+		lock_guard<mutex> guard(lock);
+		if (schemas) {
+			retired.push_back(std::move(schemas));
+		}
+	}
 	PhysicalOperator &PlanInsert(ClientContext &context, PhysicalPlanGenerator &planner, LogicalInsert &op,
 	                             optional_ptr<PhysicalOperator> plan) override {
 		return PlanWorkerInsert(context, planner, op, plan, handle);
@@ -854,6 +946,10 @@ private:
 		return *schemas;
 	}
 };
+
+static void ForgetEntries(Catalog &catalog) {
+	catalog.Cast<VgiCatalogAdapter>().ForgetEntries();
+}
 
 // ------------------------------------------------------------------------------ transactions
 

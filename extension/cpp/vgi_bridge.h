@@ -174,6 +174,14 @@ VgiTransaction *vgi_transaction_new(const VgiCatalog *catalog);
 VgiError *vgi_transaction_end(const VgiTransaction *transaction, int32_t commit);
 void vgi_transaction_free(VgiTransaction *transaction);
 
+// DDL on the worker's catalog. `operation` names the worker method without `catalog_`
+// (schema_create, table_drop, table_column_add, ...); `fields` is one row of the statement's
+// fields (schema, name, new_name, column, new_column, comment, expression, definition,
+// on_conflict, if_exists, cascade, not_null, unique, primary_key, checks, defaults, path...);
+// `columns` (may be NULL) the column definitions. Rust drops its cached metadata afterwards.
+VgiError *vgi_catalog_ddl(const VgiCatalog *catalog, const VgiTransaction *transaction, const char *operation,
+                          struct ArrowSchema *fields_schema, struct ArrowArray *fields, struct ArrowSchema *columns);
+
 // Catalog metadata lists (copied into DuckDB catalog entries, then freed).
 enum VgiEntryKind {
 	VGI_ENTRY_SCHEMAS = 0,          // schema: ignored

@@ -261,6 +261,21 @@ PhysicalOperator &PlanWorkerInsert(ClientContext &context, PhysicalPlanGenerator
 	return write;
 }
 
+PhysicalOperator &PlanWorkerCreateTableAs(ClientContext &context, PhysicalPlanGenerator &planner,
+                                          LogicalCreateTable &op, PhysicalOperator &plan, TableCatalogEntry &table,
+                                          const CatalogHandlePtr &handle) {
+	WriteInput input;
+	for (auto &column : table.GetColumns().Physical()) {
+		input.columns.push_back(input.columns.size());
+		input.types.push_back(column.Type());
+		input.names.push_back(column.Name().GetIdentifierName());
+	}
+	auto &write = MakeWrite(context, planner, handle, table, 0, op.types, op.estimated_cardinality, false,
+	                        std::move(input), nullptr, "VGI_CREATE_TABLE_AS");
+	write.children.push_back(plan);
+	return write;
+}
+
 PhysicalOperator &PlanWorkerUpdate(ClientContext &context, PhysicalPlanGenerator &planner, LogicalUpdate &op,
                                    PhysicalOperator &plan, const CatalogHandlePtr &handle) {
 	// The input: the new values of the updated columns, then the row id (the chunk's last column).

@@ -11,12 +11,14 @@
 //! - [`functions`]: scalar, aggregate and table-in-out functions;
 //! - [`writes`]: INSERT / UPDATE / DELETE through the tables' write functions;
 //! - [`transactions`]: DuckDB BEGIN/COMMIT/ROLLBACK as the worker's transactions;
+//! - [`ddl`]: CREATE / DROP / ALTER forwarded to the worker's catalog;
 //! - [`discovery`]: `vgi_catalogs(location)`;
 //! - [`error`]: which DuckDB exception a failure becomes.
 #[cfg(feature = "embed-duckdb")]
 use libduckdb_sys as _; // links the static DuckDB so the adapter's duckdb:: symbols resolve inside the file
 
 pub mod catalog;
+pub mod ddl;
 pub mod discovery;
 pub mod error;
 pub mod ffi;

@@ -5,13 +5,15 @@
 use arrow_array::RecordBatch;
 
 use crate::call::CancelHandle;
-use crate::client::{request_batch, result_blob, Client, PROTOCOL, PROTOCOL_VERSION, REFLECTION_PROTOCOL};
+use crate::client::{
+    request_batch, result_blob, Client, PROTOCOL, PROTOCOL_VERSION, REFLECTION_PROTOCOL,
+};
 use crate::error::{Error, Result};
 use crate::framing::empty_batch;
 use crate::record;
 use crate::records::*;
 use crate::stream::{OpenError, Stream, StreamKind};
-use crate::wire::{Blob, Record};
+use crate::wire::{Blob, Record, StringMap};
 
 record! {
     /// Parameters of calls scoped to an attached catalog.
@@ -99,7 +101,8 @@ record! {
 impl Client {
     /// `catalog_catalogs`: the catalogs this worker can attach.
     pub fn catalogs(&mut self) -> Result<Vec<CatalogInfo>> {
-        let response: CatalogsResponse = self.call_record("catalog_catalogs", &empty_batch(1), None)?;
+        let response: CatalogsResponse =
+            self.call_record("catalog_catalogs", &empty_batch(1), None)?;
         response.catalogs()
     }
 
@@ -110,13 +113,17 @@ impl Client {
 
     /// `catalog_detach`.
     pub fn detach(&mut self, attach_opaque_data: &Blob) -> Result<()> {
-        let params = AttachOnly { attach_opaque_data: attach_opaque_data.clone() };
-        self.call("catalog_detach", &params.to_batch(), None).map(|_| ())
+        let params = AttachOnly {
+            attach_opaque_data: attach_opaque_data.clone(),
+        };
+        self.call("catalog_detach", &params.to_batch(), None)
+            .map(|_| ())
     }
 
     /// `catalog_version`.
     pub fn catalog_version(&mut self, scope: &AttachScope) -> Result<i64> {
-        let r: CatalogVersionResponse = self.call_record("catalog_version", &scope.to_batch(), None)?;
+        let r: CatalogVersionResponse =
+            self.call_record("catalog_version", &scope.to_batch(), None)?;
         Ok(r.version)
     }
 
@@ -133,25 +140,29 @@ impl Client {
 
     /// `catalog_schema_contents_tables`.
     pub fn tables(&mut self, scope: &SchemaScope) -> Result<Vec<TableInfo>> {
-        let r: TablesResponse = self.call_record("catalog_schema_contents_tables", &scope.to_batch(), None)?;
+        let r: TablesResponse =
+            self.call_record("catalog_schema_contents_tables", &scope.to_batch(), None)?;
         decode_all(&r.items)
     }
 
     /// `catalog_schema_contents_views`.
     pub fn views(&mut self, scope: &SchemaScope) -> Result<Vec<ViewInfo>> {
-        let r: ViewsResponse = self.call_record("catalog_schema_contents_views", &scope.to_batch(), None)?;
+        let r: ViewsResponse =
+            self.call_record("catalog_schema_contents_views", &scope.to_batch(), None)?;
         decode_all(&r.items)
     }
 
     /// `catalog_schema_contents_functions` for one function kind.
     pub fn functions(&mut self, scope: &SchemaObjectsScope) -> Result<Vec<FunctionInfo>> {
-        let r: FunctionsResponse = self.call_record("catalog_schema_contents_functions", &scope.to_batch(), None)?;
+        let r: FunctionsResponse =
+            self.call_record("catalog_schema_contents_functions", &scope.to_batch(), None)?;
         decode_all(&r.items)
     }
 
     /// `catalog_schema_contents_macros` for one macro kind.
     pub fn macros(&mut self, scope: &SchemaObjectsScope) -> Result<Vec<MacroInfo>> {
-        let r: MacrosResponse = self.call_record("catalog_schema_contents_macros", &scope.to_batch(), None)?;
+        let r: MacrosResponse =
+            self.call_record("catalog_schema_contents_macros", &scope.to_batch(), None)?;
         decode_all(&r.items)
     }
 
@@ -167,28 +178,49 @@ impl Client {
     }
 
     /// `catalog_table_insert_function_get`.
-    pub fn table_insert_function(&mut self, scope: &WriteFunctionScope) -> Result<ScanFunctionResult> {
+    pub fn table_insert_function(
+        &mut self,
+        scope: &WriteFunctionScope,
+    ) -> Result<ScanFunctionResult> {
         self.function_result("catalog_table_insert_function_get", &scope.to_batch())
     }
 
     /// `catalog_table_{update,delete}_function_get`.
-    pub fn table_write_function(&mut self, method: &str, scope: &ObjectScope) -> Result<ScanFunctionResult> {
+    pub fn table_write_function(
+        &mut self,
+        method: &str,
+        scope: &ObjectScope,
+    ) -> Result<ScanFunctionResult> {
         self.function_result(method, &scope.to_batch())
     }
 
-    fn function_result(&mut self, method: &str, request: &RecordBatch) -> Result<ScanFunctionResult> {
-        let batch = self.call(method, request, None)?.ok_or_else(|| Error::protocol(format!("{method} returned nothing")))?;
-        let blob = result_blob(&batch, method)?.ok_or_else(|| Error::protocol(format!("{method} returned null")))?;
+    fn function_result(
+        &mut self,
+        method: &str,
+        request: &RecordBatch,
+    ) -> Result<ScanFunctionResult> {
+        let batch = self
+            .call(method, request, None)?
+            .ok_or_else(|| Error::protocol(format!("{method} returned nothing")))?;
+        let blob = result_blob(&batch, method)?
+            .ok_or_else(|| Error::protocol(format!("{method} returned null")))?;
         ScanFunctionResult::from_blob(&blob.0)
     }
 
     /// `bind`.
-    pub fn bind(&mut self, request: &BindRequest, cancel: Option<&CancelHandle>) -> Result<BindResponse> {
+    pub fn bind(
+        &mut self,
+        request: &BindRequest,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<BindResponse> {
         self.call_record("bind", &request_batch(request), cancel)
     }
 
     /// `table_function_statistics`: the raw statistics IPC, `None` when the worker has none.
-    pub fn function_statistics(&mut self, request: &TableFunctionStatisticsRequest) -> Result<Option<Vec<u8>>> {
+    pub fn function_statistics(
+        &mut self,
+        request: &TableFunctionStatisticsRequest,
+    ) -> Result<Option<Vec<u8>>> {
         self.optional_bytes("table_function_statistics", &request_batch(request))
     }
 
@@ -205,56 +237,93 @@ impl Client {
     }
 
     /// `table_function_dynamic_to_string`: the worker's EXPLAIN ANALYZE pairs for an execution.
-    pub fn dynamic_to_string(&mut self, request: &TableFunctionDynamicToStringRequest) -> Result<TableFunctionDynamicToStringResponse> {
-        self.call_record("table_function_dynamic_to_string", &request_batch(request), None)
+    pub fn dynamic_to_string(
+        &mut self,
+        request: &TableFunctionDynamicToStringRequest,
+    ) -> Result<TableFunctionDynamicToStringResponse> {
+        self.call_record(
+            "table_function_dynamic_to_string",
+            &request_batch(request),
+            None,
+        )
     }
 
     /// `table_function_cardinality`.
-    pub fn cardinality(&mut self, request: &TableFunctionCardinalityRequest) -> Result<TableCardinality> {
+    pub fn cardinality(
+        &mut self,
+        request: &TableFunctionCardinalityRequest,
+    ) -> Result<TableCardinality> {
         self.call_record("table_function_cardinality", &request_batch(request), None)
     }
 
     /// `init`: opens a producer or exchange stream (consumes the connection; the stream gives
     /// it back when finished).
-    pub fn init(self, request: &InitRequest, kind: StreamKind, cancel: Option<CancelHandle>) -> std::result::Result<Stream, OpenError> {
+    pub fn init(
+        self,
+        request: &InitRequest,
+        kind: StreamKind,
+        cancel: Option<CancelHandle>,
+    ) -> std::result::Result<Stream, OpenError> {
         self.open_stream(&request_batch(request), kind, cancel)
     }
 
     /// `aggregate_bind`.
-    pub fn aggregate_bind(&mut self, request: &AggregateBindRequest) -> Result<AggregateBindResponse> {
+    pub fn aggregate_bind(
+        &mut self,
+        request: &AggregateBindRequest,
+    ) -> Result<AggregateBindResponse> {
         self.call_record("aggregate_bind", &request_batch(request), None)
     }
 
     /// `aggregate_update`.
-    pub fn aggregate_update(&mut self, request: &AggregateUpdateRequest) -> Result<AggregateUpdateResponse> {
+    pub fn aggregate_update(
+        &mut self,
+        request: &AggregateUpdateRequest,
+    ) -> Result<AggregateUpdateResponse> {
         self.call_record("aggregate_update", &request_batch(request), None)
     }
 
     /// `aggregate_combine`.
-    pub fn aggregate_combine(&mut self, request: &AggregateCombineRequest) -> Result<AggregateCombineResponse> {
+    pub fn aggregate_combine(
+        &mut self,
+        request: &AggregateCombineRequest,
+    ) -> Result<AggregateCombineResponse> {
         self.call_record("aggregate_combine", &request_batch(request), None)
     }
 
     /// `aggregate_finalize`.
-    pub fn aggregate_finalize(&mut self, request: &AggregateFinalizeRequest) -> Result<AggregateFinalizeResponse> {
+    pub fn aggregate_finalize(
+        &mut self,
+        request: &AggregateFinalizeRequest,
+    ) -> Result<AggregateFinalizeResponse> {
         self.call_record("aggregate_finalize", &request_batch(request), None)
     }
 
     /// `aggregate_destructor`.
-    pub fn aggregate_destructor(&mut self, request: &AggregateDestructorRequest) -> Result<AggregateDestructorResponse> {
+    pub fn aggregate_destructor(
+        &mut self,
+        request: &AggregateDestructorRequest,
+    ) -> Result<AggregateDestructorResponse> {
         self.call_record("aggregate_destructor", &request_batch(request), None)
     }
 
     /// `catalog_transaction_begin`.
     pub fn transaction_begin(&mut self, attach_opaque_data: &Blob) -> Result<Option<Blob>> {
-        let params = AttachOnly { attach_opaque_data: attach_opaque_data.clone() };
-        let r: TransactionBeginResponse = self.call_record("catalog_transaction_begin", &params.to_batch(), None)?;
+        let params = AttachOnly {
+            attach_opaque_data: attach_opaque_data.clone(),
+        };
+        let r: TransactionBeginResponse =
+            self.call_record("catalog_transaction_begin", &params.to_batch(), None)?;
         Ok(r.transaction_opaque_data)
     }
 
     /// `catalog_transaction_commit` / `catalog_transaction_rollback`.
     pub fn transaction_end(&mut self, commit: bool, scope: &TransactionScope) -> Result<()> {
-        let method = if commit { "catalog_transaction_commit" } else { "catalog_transaction_rollback" };
+        let method = if commit {
+            "catalog_transaction_commit"
+        } else {
+            "catalog_transaction_rollback"
+        };
         self.call(method, &scope.to_batch(), None).map(|_| ())
     }
 
@@ -282,15 +351,29 @@ impl Client {
     /// hosts.
     pub fn list_protocols(&mut self) -> Result<Vec<(String, String)>> {
         let batch = self
-            .call_protocol(REFLECTION_PROTOCOL, None, "list_protocols", &empty_batch(1), None)?
+            .call_protocol(
+                REFLECTION_PROTOCOL,
+                None,
+                "list_protocols",
+                &empty_batch(1),
+                None,
+            )?
             .ok_or_else(|| Error::protocol("list_protocols returned nothing"))?;
-        let blob = result_blob(&batch, "list_protocols")?.ok_or_else(|| Error::protocol("list_protocols returned null"))?;
+        let blob = result_blob(&batch, "list_protocols")?
+            .ok_or_else(|| Error::protocol("list_protocols returned null"))?;
         let list = crate::framing::decode_single_batch(&blob.0)?;
         let protocols = list
             .column_by_name("protocols")
             .ok_or_else(|| Error::protocol("ProtocolList has no `protocols`"))?;
-        let items = <Vec<crate::wire::Inline<ProtocolEntry>> as crate::wire::WireField>::from_array(protocols.as_ref(), 0)?;
-        Ok(items.into_iter().map(|p| (p.0.protocol, p.0.protocol_version.unwrap_or_default())).collect())
+        let items =
+            <Vec<crate::wire::Inline<ProtocolEntry>> as crate::wire::WireField>::from_array(
+                protocols.as_ref(),
+                0,
+            )?;
+        Ok(items
+            .into_iter()
+            .map(|p| (p.0.protocol, p.0.protocol_version.unwrap_or_default()))
+            .collect())
     }
 }
 
@@ -309,4 +392,194 @@ fn version_tuple(version: &str) -> [u64; 3] {
         *slot = part.trim().parse().unwrap_or(0);
     }
     out
+}
+
+// ---- DDL: the parameter columns of each `catalog_*` DDL method (Appendix A.1) ----------------
+
+record! {
+    /// `catalog_schema_create`.
+    pub struct SchemaCreateParams {
+        pub attach_opaque_data: Blob,
+        pub path: Vec<String>,
+        pub on_conflict: OnConflict,
+        pub comment: Option<String>,
+        pub tags: Option<StringMap>,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// `catalog_schema_drop`.
+    pub struct SchemaDropParams {
+        pub attach_opaque_data: Blob,
+        pub path: Vec<String>,
+        pub ignore_not_found: bool,
+        pub cascade: bool,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// `catalog_table_create`: one binary column holding a `TableCreateRequest`.
+    pub struct TableCreateParams {
+        pub request: Blob,
+    }
+}
+
+record! {
+    /// `catalog_table_drop` / `catalog_view_drop`.
+    pub struct ObjectDropParams {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub ignore_not_found: bool,
+        pub cascade: bool,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// `catalog_macro_drop`.
+    pub struct MacroDropParams {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub ignore_not_found: bool,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// `catalog_table_rename` / `catalog_view_rename`.
+    pub struct ObjectRenameParams {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub new_name: String,
+        pub ignore_not_found: bool,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// `catalog_table_comment_set` / `catalog_view_comment_set`.
+    pub struct ObjectCommentParams {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub comment: Option<String>,
+        pub ignore_not_found: bool,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// `catalog_view_create`.
+    pub struct ViewCreateParams {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub definition: String,
+        pub on_conflict: OnConflict,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// `catalog_table_column_add` (`column_definition`: a serialized one-field schema).
+    pub struct ColumnAddParams {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub column_definition: Blob,
+        pub ignore_not_found: bool,
+        pub if_column_not_exists: bool,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// `catalog_table_column_drop`.
+    pub struct ColumnDropParams {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub column_name: String,
+        pub ignore_not_found: bool,
+        pub if_column_exists: bool,
+        pub cascade: bool,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// `catalog_table_column_rename`.
+    pub struct ColumnRenameParams {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub column_name: String,
+        pub new_column_name: String,
+        pub ignore_not_found: bool,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// `catalog_table_column_default_set` (`expression`: SQL text).
+    pub struct ColumnDefaultSetParams {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub column_name: String,
+        pub expression: String,
+        pub ignore_not_found: bool,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// `catalog_table_column_default_drop`, `catalog_table_not_null_set` / `_drop`.
+    pub struct ColumnParams {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub column_name: String,
+        pub ignore_not_found: bool,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// `catalog_table_column_type_change` (`column_definition`: the column with its new type;
+    /// `expression`: the USING conversion, SQL text).
+    pub struct ColumnTypeChangeParams {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub column_definition: Blob,
+        pub expression: Option<String>,
+        pub ignore_not_found: bool,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+record! {
+    /// `catalog_table_column_comment_set`.
+    pub struct ColumnCommentParams {
+        pub attach_opaque_data: Blob,
+        pub schema_path: Vec<String>,
+        pub name: String,
+        pub column_name: String,
+        pub comment: Option<String>,
+        pub ignore_not_found: bool,
+        pub transaction_opaque_data: Option<Blob>,
+    }
+}
+
+impl Client {
+    /// A DDL method (`catalog_schema_create`, `catalog_table_drop`, ...): void on success.
+    pub fn ddl<R: Record>(&mut self, method: &str, params: &R) -> Result<()> {
+        self.call(method, &params.to_batch(), None).map(|_| ())
+    }
 }
