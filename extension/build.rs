@@ -14,9 +14,7 @@ const DUCKDB_SYS: &str = "libduckdb-sys-1.20000.1";
 fn cargo_home() -> PathBuf {
     env::var_os("CARGO_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env::var_os("HOME").expect("HOME or CARGO_HOME")).join(".cargo")
-        })
+        .unwrap_or_else(|| PathBuf::from(env::var_os("HOME").expect("HOME or CARGO_HOME")).join(".cargo"))
 }
 
 fn find_duckdb_tarball() -> PathBuf {
@@ -28,10 +26,7 @@ fn find_duckdb_tarball() -> PathBuf {
         .map(|d| d.path().join(DUCKDB_SYS).join("duckdb.tar.gz"))
         .find(|p| p.is_file())
         .unwrap_or_else(|| {
-            panic!(
-                "{DUCKDB_SYS}/duckdb.tar.gz not found under {}; run `cargo fetch`",
-                registry.display()
-            )
+            panic!("{DUCKDB_SYS}/duckdb.tar.gz not found under {}; run `cargo fetch`", registry.display())
         })
 }
 

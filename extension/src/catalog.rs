@@ -9,8 +9,8 @@ use arrow_schema::{Field, Schema, SchemaRef};
 use worker_client::framing::{decode_schema, MessageReader};
 use worker_client::methods::{AttachScope, ContentsParams, SchemaObjectsScope, SchemaScope};
 use worker_client::records::{
-    AttachOptionSpec, CatalogAttachRequest, CatalogAttachResult, ClientCapabilities, FunctionInfo,
-    MacroInfo, MacroType, SchemaInfo, SchemaObjectType, TableInfo, ViewInfo,
+    AttachOptionSpec, CatalogAttachRequest, CatalogAttachResult, ClientCapabilities, FunctionInfo, MacroInfo, MacroType,
+    SchemaInfo, SchemaObjectType, TableInfo, ViewInfo,
 };
 use worker_client::wire::{Blob, Record};
 use worker_client::{Client, ConnectOptions, Pool};
@@ -65,9 +65,8 @@ impl AttachedCatalog {
             match user.remove(key) {
                 None => Ok(None),
                 Some(value) => {
-                    let s = worker_client::wire::string_at(value.as_ref(), 0).map_err(|_| {
-                        Error::invalid_input(format!("ATTACH option {key} must be a string"))
-                    })?;
+                    let s = worker_client::wire::string_at(value.as_ref(), 0)
+                        .map_err(|_| Error::invalid_input(format!("ATTACH option {key} must be a string")))?;
                     Ok(s)
                 }
             }
@@ -77,8 +76,7 @@ impl AttachedCatalog {
         let connect = ConnectOptions {
             bearer_token: text(&mut user, BEARER_TOKEN)?,
             // Debugging aid: echo the workers' stderr to ours.
-            stderr_passthrough: std::env::var("VGI_WORKER_STDERR_PASSTHROUGH")
-                .is_ok_and(|v| v == "1"),
+            stderr_passthrough: std::env::var("VGI_WORKER_STDERR_PASSTHROUGH").is_ok_and(|v| v == "1"),
             ..Default::default()
         };
         let data_version = text(&mut user, DATA_VERSION)?;
@@ -88,16 +86,9 @@ impl AttachedCatalog {
         let catalogs = client.catalogs()?;
         let info = catalogs.iter().find(|c| c.name == name).ok_or_else(|| {
             let names: Vec<_> = catalogs.iter().map(|c| c.name.as_str()).collect();
-            Error::new(
-                ErrorKind::Catalog,
-                format!(
-                    "the worker at '{location}' has no catalog '{name}' (it offers: {})",
-                    names.join(", ")
-                ),
-            )
+            Error::new(ErrorKind::Catalog, format!("the worker at '{location}' has no catalog '{name}' (it offers: {})", names.join(", ")))
         })?;
-        let specs =
-            worker_client::records::decode_all::<AttachOptionSpec>(&info.attach_option_specs)?;
+        let specs = worker_client::records::decode_all::<AttachOptionSpec>(&info.attach_option_specs)?;
         let worker_options = validate_options(name, &specs, user)?;
         let capabilities = ClientCapabilities {
             engine: "duckdb".into(),
@@ -116,22 +107,11 @@ impl AttachedCatalog {
         let attach = client.attach(&request)?;
         Pool::global().put(client);
         let version = Mutex::new(attach.catalog_version);
-        Ok(AttachedCatalog {
-            name: name.into(),
-            location,
-            connect,
-            attach,
-            contents: Mutex::new(None),
-            version,
-            generation: AtomicU64::new(0),
-        })
+        Ok(AttachedCatalog { name: name.into(), location, connect, attach, contents: Mutex::new(None), version, generation: AtomicU64::new(0) })
     }
 
     /// Runs `f` on a pooled connection to the worker, returning it to the pool afterwards.
-    pub fn with_client<T>(
-        &self,
-        f: impl FnOnce(&mut Client) -> worker_client::Result<T>,
-    ) -> Result<T> {
+    pub fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> worker_client::Result<T>) -> Result<T> {
         let mut client = Pool::global().get(&self.location, &self.connect)?;
         let result = f(&mut client);
         Pool::global().put(client);
@@ -139,10 +119,7 @@ impl AttachedCatalog {
     }
 
     pub fn scope(&self) -> AttachScope {
-        AttachScope {
-            attach_opaque_data: self.attach.attach_opaque_data.clone(),
-            transaction_opaque_data: None,
-        }
+        AttachScope { attach_opaque_data: self.attach.attach_opaque_data.clone(), transaction_opaque_data: None }
     }
 
     pub fn attach_data(&self) -> Blob {
@@ -168,11 +145,7 @@ impl AttachedCatalog {
 
     /// The worker's path of a schema DuckDB names (paths are joined with '.').
     pub fn schema_path(&self, schema: &str) -> Result<Vec<String>> {
-        Ok(self
-            .contents()?
-            .schema(schema)
-            .map(|s| s.path.clone())
-            .unwrap_or_else(|| vec![schema.to_string()]))
+        Ok(self.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]))
     }
 
     /// Forgets cached metadata (the worker's catalog version changed, or DDL ran).
@@ -206,15 +179,10 @@ impl AttachedCatalog {
 
     /// One `catalog_contents` call: every category is an IPC stream, one record per row.
     fn load_bulk(&self) -> Result<Contents> {
-        let params = ContentsParams {
-            attach_opaque_data: self.attach_data(),
-            if_none_match: None,
-        };
+        let params = ContentsParams { attach_opaque_data: self.attach_data(), if_none_match: None };
         let response = self.with_client(|c| c.catalog_contents(&params))?;
         let schemas: Vec<SchemaInfo> = rows(&response.schemas)?;
-        let mut contents = Contents {
-            schemas: schemas.into_iter().map(SchemaContents::from_info).collect(),
-        };
+        let mut contents = Contents { schemas: schemas.into_iter().map(SchemaContents::from_info).collect() };
         for table in rows::<TableInfo>(&response.tables)? {
             contents.schema_mut(&table.schema_path).tables.push(table);
         }
@@ -222,10 +190,7 @@ impl AttachedCatalog {
             contents.schema_mut(&view.schema_path).views.push(view);
         }
         for function in rows::<FunctionInfo>(&response.functions)? {
-            contents
-                .schema_mut(&function.schema_path)
-                .functions
-                .push(function);
+            contents.schema_mut(&function.schema_path).functions.push(function);
         }
         for m in rows::<MacroInfo>(&response.macros)? {
             contents.schema_mut(&m.schema_path).macros.push(m);
@@ -241,11 +206,7 @@ impl AttachedCatalog {
                 let counts = info.estimated_object_count.clone().unwrap_or_default();
                 let has = |kind: &str| counts.get(kind).is_none_or(|n| *n > 0);
                 let mut schema = SchemaContents::from_info(info);
-                let at = SchemaScope {
-                    attach_opaque_data: scope.attach_opaque_data.clone(),
-                    path: schema.path.clone(),
-                    transaction_opaque_data: None,
-                };
+                let at = SchemaScope { attach_opaque_data: scope.attach_opaque_data.clone(), path: schema.path.clone(), transaction_opaque_data: None };
                 if has("table") {
                     schema.tables = client.tables(&at)?;
                 }
@@ -258,23 +219,13 @@ impl AttachedCatalog {
                     (SchemaObjectType::AggregateFunction, "aggregate_function"),
                 ] {
                     if has(key) {
-                        let objects = SchemaObjectsScope {
-                            attach_opaque_data: at.attach_opaque_data.clone(),
-                            path: at.path.clone(),
-                            r#type: kind,
-                            transaction_opaque_data: None,
-                        };
+                        let objects = SchemaObjectsScope { attach_opaque_data: at.attach_opaque_data.clone(), path: at.path.clone(), r#type: kind, transaction_opaque_data: None };
                         schema.functions.extend(client.functions(&objects)?);
                     }
                 }
                 if has("macro") {
                     for kind in [SchemaObjectType::ScalarMacro, SchemaObjectType::TableMacro] {
-                        let objects = SchemaObjectsScope {
-                            attach_opaque_data: at.attach_opaque_data.clone(),
-                            path: at.path.clone(),
-                            r#type: kind,
-                            transaction_opaque_data: None,
-                        };
+                        let objects = SchemaObjectsScope { attach_opaque_data: at.attach_opaque_data.clone(), path: at.path.clone(), r#type: kind, transaction_opaque_data: None };
                         schema.macros.extend(client.macros(&objects)?);
                     }
                 }
@@ -293,17 +244,8 @@ impl AttachedCatalog {
         schema_path: Option<Vec<String>>,
         arguments: &worker_client::arguments::Arguments,
         options: BindOptions<'_>,
-    ) -> Result<(
-        worker_client::records::BindRequest,
-        worker_client::records::BindResponse,
-        SchemaRef,
-    )> {
-        let BindOptions {
-            input_schema,
-            at,
-            argument_names,
-            transaction,
-        } = options;
+    ) -> Result<(worker_client::records::BindRequest, worker_client::records::BindResponse, SchemaRef)> {
+        let BindOptions { input_schema, at, argument_names, transaction } = options;
         let (at_unit, at_value) = at.map_or((None, None), |(u, v)| (Some(u), Some(v)));
         let request = worker_client::records::BindRequest {
             at_unit,
@@ -325,15 +267,9 @@ impl AttachedCatalog {
 
     /// The catalog's description of the table function a bind request calls (its planner
     /// capabilities); `None` when the catalog does not list it.
-    pub fn function_info(
-        &self,
-        request: &worker_client::records::BindRequest,
-    ) -> Option<FunctionInfo> {
+    pub fn function_info(&self, request: &worker_client::records::BindRequest) -> Option<FunctionInfo> {
         let contents = self.contents().ok()?;
-        let path = request
-            .schema_path
-            .clone()
-            .unwrap_or_else(|| vec![self.default_schema().to_string()]);
+        let path = request.schema_path.clone().unwrap_or_else(|| vec![self.default_schema().to_string()]);
         let schema = contents.schema(&path.join("."))?;
         schema
             .functions
@@ -343,17 +279,9 @@ impl AttachedCatalog {
     }
 
     /// A table as of a version or time (`catalog_table_get` with `at_unit`/`at_value`).
-    pub fn table_at(
-        &self,
-        schema_path: &[String],
-        table: &str,
-        at: &(String, String),
-    ) -> Result<Option<TableInfo>> {
+    pub fn table_at(&self, schema_path: &[String], table: &str, at: &(String, String)) -> Result<Option<TableInfo>> {
         if !self.attach.supports_time_travel {
-            return Err(Error::binder(format!(
-                "catalog '{}' does not support AT (time travel)",
-                self.name
-            )));
+            return Err(Error::binder(format!("catalog '{}' does not support AT (time travel)", self.name)));
         }
         let scope = worker_client::methods::TableAtScope {
             attach_opaque_data: self.attach_data(),
@@ -382,44 +310,29 @@ impl Contents {
         if let Some(i) = self.schemas.iter().position(|s| s.name == name) {
             return &mut self.schemas[i];
         }
-        self.schemas.push(SchemaContents {
-            name,
-            path: path.to_vec(),
-            ..Default::default()
-        });
+        self.schemas.push(SchemaContents { name, path: path.to_vec(), ..Default::default() });
         self.schemas.last_mut().expect("just pushed")
     }
 
     pub fn schema(&self, name: &str) -> Option<&SchemaContents> {
-        self.schemas
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(name))
+        self.schemas.iter().find(|s| s.name.eq_ignore_ascii_case(name))
     }
 }
 
 impl SchemaContents {
     fn from_info(info: SchemaInfo) -> Self {
-        SchemaContents {
-            name: info.path.join("."),
-            path: info.path,
-            comment: info.comment,
-            ..Default::default()
-        }
+        SchemaContents { name: info.path.join("."), path: info.path, comment: info.comment, ..Default::default() }
     }
 
     pub fn table(&self, name: &str) -> Option<&TableInfo> {
-        self.tables
-            .iter()
-            .find(|t| t.name.eq_ignore_ascii_case(name))
+        self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(name))
     }
 }
 
 /// Decodes a `catalog_contents` category: an IPC stream of possibly several batches whose
 /// rows are records.
 fn rows<R: Record>(category: &Option<Blob>) -> Result<Vec<R>> {
-    let Some(blob) = category else {
-        return Ok(Vec::new());
-    };
+    let Some(blob) = category else { return Ok(Vec::new()) };
     let mut reader = MessageReader::new(&blob.0[..]);
     reader.read_schema()?;
     let mut out = Vec::new();
@@ -433,24 +346,15 @@ fn rows<R: Record>(category: &Option<Blob>) -> Result<Vec<R>> {
 
 /// Checks user options against the worker's declared specs and builds the `options` batch:
 /// unknown or missing required options are errors, values are cast to the declared types.
-fn validate_options(
-    catalog: &str,
-    specs: &[AttachOptionSpec],
-    mut user: BTreeMap<String, ArrayRef>,
-) -> Result<Option<Blob>> {
+fn validate_options(catalog: &str, specs: &[AttachOptionSpec], mut user: BTreeMap<String, ArrayRef>) -> Result<Option<Blob>> {
     let mut fields = Vec::new();
     let mut columns = Vec::new();
     for spec in specs {
         let declared = decode_schema(&spec.r#type.0)?;
-        let target = declared
-            .field_with_name("value")
-            .map(|f| f.data_type().clone())
-            .unwrap_or(arrow_schema::DataType::Utf8);
+        let target = declared.field_with_name("value").map(|f| f.data_type().clone()).unwrap_or(arrow_schema::DataType::Utf8);
         match user.remove(&spec.name.to_ascii_lowercase()) {
             Some(value) => {
-                let cast = arrow_cast::cast(value.as_ref(), &target)
-                    .ok()
-                    .filter(|c| c.null_count() == value.null_count());
+                let cast = arrow_cast::cast(value.as_ref(), &target).ok().filter(|c| c.null_count() == value.null_count());
                 let Some(cast) = cast else {
                     return Err(Error::invalid_input(format!(
                         "ATTACH option '{}' of catalog '{catalog}' expects {target}, got {}",
@@ -471,11 +375,7 @@ fn validate_options(
         }
     }
     if let Some(unknown) = user.keys().next() {
-        let known: Vec<_> = specs
-            .iter()
-            .map(|s| s.name.as_str())
-            .chain([LOCATION, BEARER_TOKEN, DATA_VERSION, IMPLEMENTATION_VERSION])
-            .collect();
+        let known: Vec<_> = specs.iter().map(|s| s.name.as_str()).chain([LOCATION, BEARER_TOKEN, DATA_VERSION, IMPLEMENTATION_VERSION]).collect();
         return Err(Error::invalid_input(format!(
             "unknown ATTACH option '{unknown}' for catalog '{catalog}' (known options: {})",
             known.join(", ")
@@ -485,10 +385,7 @@ fn validate_options(
         return Ok(None);
     }
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
-    Ok(Some(Blob(worker_client::framing::encode_stream(
-        &batch,
-        &[],
-    )?)))
+    Ok(Some(Blob(worker_client::framing::encode_stream(&batch, &[])?)))
 }
 
 /// A table's columns as DuckDB should see them: the worker's schema with its NOT NULL
@@ -519,39 +416,18 @@ pub fn table_columns(table: &TableInfo) -> Result<SchemaRef> {
     if let Some(name) = rowid {
         metadata.insert(ROWID_METADATA.to_string(), name);
     }
-    let column_name = |i: &i32| {
-        schema
-            .fields()
-            .get(*i as usize)
-            .map(|f| f.name().clone())
-            .unwrap_or_default()
-    };
+    let column_name = |i: &i32| schema.fields().get(*i as usize).map(|f| f.name().clone()).unwrap_or_default();
     let keys = |constraints: &[Vec<i32>]| {
-        constraints
-            .iter()
-            .map(|cols| {
-                cols.iter()
-                    .map(column_name)
-                    .collect::<Vec<_>>()
-                    .join("\x1f")
-            })
-            .collect::<Vec<_>>()
-            .join("\x1e")
+        constraints.iter().map(|cols| cols.iter().map(column_name).collect::<Vec<_>>().join("\x1f")).collect::<Vec<_>>().join("\x1e")
     };
     if !table.primary_key_constraints.is_empty() {
-        metadata.insert(
-            PRIMARY_KEY_METADATA.to_string(),
-            keys(&table.primary_key_constraints),
-        );
+        metadata.insert(PRIMARY_KEY_METADATA.to_string(), keys(&table.primary_key_constraints));
     }
     if !table.unique_constraints.is_empty() {
         metadata.insert(UNIQUE_METADATA.to_string(), keys(&table.unique_constraints));
     }
     if !table.check_constraints.is_empty() {
-        metadata.insert(
-            CHECK_METADATA.to_string(),
-            table.check_constraints.join("\x1e"),
-        );
+        metadata.insert(CHECK_METADATA.to_string(), table.check_constraints.join("\x1e"));
     }
     Ok(Arc::new(Schema::new_with_metadata(fields, metadata)))
 }
@@ -597,24 +473,14 @@ pub fn macro_parameters(m: &MacroInfo) -> Result<SchemaRef> {
         .map(|name| {
             let mut field = Field::new(name, arrow_schema::DataType::Utf8, true);
             if let Some(value) = defaults.as_ref().and_then(|d| d.column_by_name(name)) {
-                let metadata: std::collections::HashMap<String, String> =
-                    [("default".to_string(), sql_literal(value.as_ref()))]
-                        .into_iter()
-                        .collect();
+                let metadata: std::collections::HashMap<String, String> = [("default".to_string(), sql_literal(value.as_ref()))].into_iter().collect();
                 field = field.with_metadata(metadata);
             }
             field
         })
         .collect();
-    let kind = if m.macro_type == MacroType::Table {
-        "TABLE"
-    } else {
-        "SCALAR"
-    };
-    let metadata: std::collections::HashMap<String, String> =
-        [(MACRO_TYPE_METADATA.to_string(), kind.to_string())]
-            .into_iter()
-            .collect();
+    let kind = if m.macro_type == MacroType::Table { "TABLE" } else { "SCALAR" };
+    let metadata: std::collections::HashMap<String, String> = [(MACRO_TYPE_METADATA.to_string(), kind.to_string())].into_iter().collect();
     Ok(Arc::new(Schema::new_with_metadata(fields, metadata)))
 }
 

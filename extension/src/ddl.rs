@@ -32,16 +32,11 @@ pub struct DdlStatement<'a> {
 }
 
 /// Runs `statement` on the worker, then forgets the cached catalog.
-pub fn execute(
-    catalog: &AttachedCatalog,
-    transaction: Option<Blob>,
-    statement: &DdlStatement<'_>,
-) -> Result<()> {
+pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: &DdlStatement<'_>) -> Result<()> {
     let f = Fields(statement.fields);
     let attach = catalog.attach_data();
     let txn = transaction;
-    let schema_path =
-        || -> Result<Vec<String>> { catalog.schema_path(&f.required_text("schema")?) };
+    let schema_path = || -> Result<Vec<String>> { catalog.schema_path(&f.required_text("schema")?) };
     let name = || f.required_text("name");
     let column = || f.required_text("column");
     let ignore_not_found = f.flag("if_exists");
@@ -59,10 +54,7 @@ pub fn execute(
         "schema_create" => call(&|| {
             Ok(SchemaCreateParams {
                 attach_opaque_data: attach.clone(),
-                path: f
-                    .texts("path")
-                    .filter(|p| !p.is_empty())
-                    .map_or_else(|| name().map(|n| vec![n]), Ok)?,
+                path: f.texts("path").filter(|p| !p.is_empty()).map_or_else(|| name().map(|n| vec![n]), Ok)?,
                 on_conflict: f.on_conflict()?,
                 comment: f.text("comment"),
                 tags: None,
@@ -81,13 +73,7 @@ pub fn execute(
             .to_batch())
         }),
         "table_create" => call(&|| {
-            let columns = with_defaults(
-                statement
-                    .columns
-                    .as_deref()
-                    .ok_or_else(|| missing("columns"))?,
-                &f,
-            );
+            let columns = with_defaults(statement.columns.as_deref().ok_or_else(|| missing("columns"))?, &f);
             let request = TableCreateRequest {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
@@ -101,10 +87,7 @@ pub fn execute(
                 foreign_key_constraints: Vec::new(),
                 transaction_opaque_data: txn.clone(),
             };
-            Ok(TableCreateParams {
-                request: request.to_blob(),
-            }
-            .to_batch())
+            Ok(TableCreateParams { request: request.to_blob() }.to_batch())
         }),
         "table_drop" | "view_drop" => call(&|| {
             Ok(ObjectDropParams {
@@ -161,13 +144,7 @@ pub fn execute(
             .to_batch())
         }),
         "table_column_add" => call(&|| {
-            let columns = with_defaults(
-                statement
-                    .columns
-                    .as_deref()
-                    .ok_or_else(|| missing("columns"))?,
-                &f,
-            );
+            let columns = with_defaults(statement.columns.as_deref().ok_or_else(|| missing("columns"))?, &f);
             Ok(ColumnAddParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
@@ -228,10 +205,7 @@ pub fn execute(
             .to_batch())
         }),
         "table_column_type_change" => call(&|| {
-            let columns = statement
-                .columns
-                .as_deref()
-                .ok_or_else(|| missing("columns"))?;
+            let columns = statement.columns.as_deref().ok_or_else(|| missing("columns"))?;
             Ok(ColumnTypeChangeParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
@@ -255,10 +229,7 @@ pub fn execute(
             }
             .to_batch())
         }),
-        other => Err(Error::new(
-            ErrorKind::NotImplemented,
-            format!("vgi: {other} is not supported on worker catalogs"),
-        )),
+        other => Err(Error::new(ErrorKind::NotImplemented, format!("vgi: {other} is not supported on worker catalogs"))),
     }?;
     catalog.invalidate();
     Ok(())
@@ -270,31 +241,21 @@ fn already_exists(catalog: &AttachedCatalog, operation: &str, f: &Fields<'_>) ->
     let name = f.required_text("name")?;
     Ok(match operation {
         "schema_create" => {
-            let path = f
-                .texts("path")
-                .filter(|p| !p.is_empty())
-                .unwrap_or_else(|| vec![name]);
+            let path = f.texts("path").filter(|p| !p.is_empty()).unwrap_or_else(|| vec![name]);
             contents.schema(&path.join(".")).is_some()
         }
         "table_create" | "view_create" => {
             let Some(schema) = contents.schema(&f.required_text("schema")?) else {
                 return Ok(false);
             };
-            schema.table(&name).is_some()
-                || schema
-                    .views
-                    .iter()
-                    .any(|v| v.name.eq_ignore_ascii_case(&name))
+            schema.table(&name).is_some() || schema.views.iter().any(|v| v.name.eq_ignore_ascii_case(&name))
         }
         _ => false,
     })
 }
 
 fn missing(what: &str) -> Error {
-    Error::new(
-        ErrorKind::InvalidInput,
-        format!("vgi: the DDL statement carries no {what}"),
-    )
+    Error::new(ErrorKind::InvalidInput, format!("vgi: the DDL statement carries no {what}"))
 }
 
 /// The column definitions with each column's DEFAULT (the `defaults` field, SQL text) as field
@@ -307,11 +268,7 @@ fn with_defaults(columns: &Schema, f: &Fields<'_>) -> Schema {
         .enumerate()
         .map(|(i, field)| match defaults.get(i).cloned().flatten() {
             Some(default) => {
-                let mut metadata: HashMap<String, String> = field
-                    .metadata()
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
+                let mut metadata: HashMap<String, String> = field.metadata().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
                 metadata.insert(DEFAULT_METADATA.into(), default);
                 field.as_ref().clone().with_metadata(metadata)
             }
@@ -326,15 +283,11 @@ struct Fields<'a>(&'a RecordBatch);
 
 impl Fields<'_> {
     fn column(&self, name: &str) -> Option<&dyn Array> {
-        self.0
-            .column_by_name(name)
-            .map(|c| c.as_ref())
-            .filter(|c| c.len() > 0 && c.is_valid(0))
+        self.0.column_by_name(name).map(|c| c.as_ref()).filter(|c| c.len() > 0 && c.is_valid(0))
     }
 
     fn text(&self, name: &str) -> Option<String> {
-        self.column(name)
-            .and_then(|c| worker_client::wire::string_at(c, 0).ok().flatten())
+        self.column(name).and_then(|c| worker_client::wire::string_at(c, 0).ok().flatten())
     }
 
     fn required_text(&self, name: &str) -> Result<String> {
@@ -342,9 +295,7 @@ impl Fields<'_> {
     }
 
     fn flag(&self, name: &str) -> bool {
-        self.column(name)
-            .and_then(|c| c.as_boolean_opt().map(|b| b.value(0)))
-            .unwrap_or(false)
+        self.column(name).and_then(|c| c.as_boolean_opt().map(|b| b.value(0))).unwrap_or(false)
     }
 
     fn on_conflict(&self) -> Result<OnConflict> {
@@ -352,10 +303,7 @@ impl Fields<'_> {
             None | Some("error") => Ok(OnConflict::Error),
             Some("ignore") => Ok(OnConflict::Ignore),
             Some("replace") => Ok(OnConflict::Replace),
-            Some(other) => Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("vgi: unknown ON CONFLICT action {other}"),
-            )),
+            Some(other) => Err(Error::new(ErrorKind::InvalidInput, format!("vgi: unknown ON CONFLICT action {other}"))),
         }
     }
 
@@ -369,13 +317,7 @@ impl Fields<'_> {
         let Some(values) = self.list(name) else {
             return Vec::new();
         };
-        (0..values.len())
-            .map(|i| {
-                worker_client::wire::string_at(values.as_ref(), i)
-                    .ok()
-                    .flatten()
-            })
-            .collect()
+        (0..values.len()).map(|i| worker_client::wire::string_at(values.as_ref(), i).ok().flatten()).collect()
     }
 
     fn texts(&self, name: &str) -> Option<Vec<String>> {
@@ -384,9 +326,7 @@ impl Fields<'_> {
     }
 
     fn ints(&self, name: &str) -> Vec<i32> {
-        self.list(name)
-            .map(|values| ints_of(values.as_ref()))
-            .unwrap_or_default()
+        self.list(name).map(|values| ints_of(values.as_ref())).unwrap_or_default()
     }
 
     fn int_groups(&self, name: &str) -> Vec<Vec<i32>> {
@@ -396,19 +336,13 @@ impl Fields<'_> {
         let Some(groups) = groups.as_list_opt::<i32>() else {
             return Vec::new();
         };
-        (0..groups.len())
-            .map(|i| ints_of(groups.value(i).as_ref()))
-            .collect()
+        (0..groups.len()).map(|i| ints_of(groups.value(i).as_ref())).collect()
     }
 }
 
 fn ints_of(values: &dyn Array) -> Vec<i32> {
     match arrow_cast::cast(values, &DataType::Int32) {
-        Ok(cast) => cast
-            .as_primitive::<arrow_array::types::Int32Type>()
-            .iter()
-            .flatten()
-            .collect(),
+        Ok(cast) => cast.as_primitive::<arrow_array::types::Int32Type>().iter().flatten().collect(),
         Err(_) => Vec::new(),
     }
 }

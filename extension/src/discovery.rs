@@ -17,9 +17,7 @@ pub struct CatalogsBinding {
 
 impl CatalogsBinding {
     pub fn new(location: &str) -> Self {
-        CatalogsBinding {
-            location: location.to_string(),
-        }
+        CatalogsBinding { location: location.to_string() }
     }
 }
 
@@ -37,11 +35,7 @@ impl Binding for CatalogsBinding {
         schema()
     }
 
-    fn open(
-        &self,
-        _request: &ScanRequest,
-        _cancel: worker_client::CancelHandle,
-    ) -> Result<Box<dyn Execution>> {
+    fn open(&self, _request: &ScanRequest, _cancel: worker_client::CancelHandle) -> Result<Box<dyn Execution>> {
         let mut client = Client::connect(&self.location, &ConnectOptions::default())?;
         let catalogs = client.catalogs()?;
         let column = |f: fn(&worker_client::records::CatalogInfo) -> Option<&str>| {
@@ -66,9 +60,7 @@ pub struct ProtocolsBinding {
 
 impl ProtocolsBinding {
     pub fn new(location: &str) -> Self {
-        ProtocolsBinding {
-            location: location.to_string(),
-        }
+        ProtocolsBinding { location: location.to_string() }
     }
 }
 
@@ -84,25 +76,12 @@ impl Binding for ProtocolsBinding {
         protocols_schema()
     }
 
-    fn open(
-        &self,
-        _request: &ScanRequest,
-        _cancel: worker_client::CancelHandle,
-    ) -> Result<Box<dyn Execution>> {
+    fn open(&self, _request: &ScanRequest, _cancel: worker_client::CancelHandle) -> Result<Box<dyn Execution>> {
         let mut client = Client::connect(&self.location, &ConnectOptions::default())?;
         let protocols = client.list_protocols()?;
         let names: StringArray = protocols.iter().map(|(n, _)| Some(n.as_str())).collect();
-        let versions: StringArray = protocols
-            .iter()
-            .map(|(_, v)| (!v.is_empty()).then_some(v.as_str()))
-            .collect();
-        let batch = RecordBatch::try_new(
-            protocols_schema(),
-            vec![Arc::new(names), Arc::new(versions)],
-        )?;
-        Ok(Box::new(MemoryExecution::new(
-            protocols_schema(),
-            vec![batch],
-        )))
+        let versions: StringArray = protocols.iter().map(|(_, v)| (!v.is_empty()).then_some(v.as_str())).collect();
+        let batch = RecordBatch::try_new(protocols_schema(), vec![Arc::new(names), Arc::new(versions)])?;
+        Ok(Box::new(MemoryExecution::new(protocols_schema(), vec![batch])))
     }
 }

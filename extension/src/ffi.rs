@@ -22,12 +22,10 @@ use std::sync::Arc;
 use worker_client::CancelHandle;
 
 use crate::catalog::AttachedCatalog;
-use crate::ddl::DdlStatement;
-use crate::functions::{
-    AggregateBinding, InOutBinding, InOutExecution, ScalarBinding, ScalarExecution,
-};
+use crate::functions::{AggregateBinding, InOutBinding, InOutExecution, ScalarBinding, ScalarExecution};
 use crate::pushdown::{parse_filters, FilterFate, OrderHint, SampleHint, ScanRequest};
 use crate::scan::{check_batch, Binding, Execution, Scan, WorkerBinding};
+use crate::ddl::DdlStatement;
 use crate::transactions::WorkerTransaction;
 use crate::writes::{WriteBinding, WriteExecution, WriteKind};
 use worker_client::wire::Blob;
@@ -40,10 +38,7 @@ pub struct VgiError {
 
 fn into_raw_error(e: Error) -> *mut VgiError {
     let message = CString::new(e.message.replace('\0', " ")).expect("NULs were replaced");
-    Box::into_raw(Box::new(VgiError {
-        kind: e.kind,
-        message,
-    }))
+    Box::into_raw(Box::new(VgiError { kind: e.kind, message }))
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
@@ -59,10 +54,7 @@ fn guard(f: impl FnOnce() -> Result<()>) -> *mut VgiError {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => ptr::null_mut(),
         Ok(Err(e)) => into_raw_error(e),
-        Err(panic) => into_raw_error(Error::internal(format!(
-            "vgi extension bug: {}",
-            panic_message(panic)
-        ))),
+        Err(panic) => into_raw_error(Error::internal(format!("vgi extension bug: {}", panic_message(panic)))),
     }
 }
 
@@ -75,9 +67,7 @@ unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
     if p.is_null() {
         return Err(Error::invalid_input(format!("{what} must not be NULL")));
     }
-    CStr::from_ptr(p)
-        .to_str()
-        .map_err(|_| Error::invalid_input(format!("{what} is not valid UTF-8")))
+    CStr::from_ptr(p).to_str().map_err(|_| Error::invalid_input(format!("{what} is not valid UTF-8")))
 }
 
 #[no_mangle]
@@ -97,11 +87,10 @@ pub unsafe extern "C" fn vgi_error_free(error: *mut VgiError) {
 
 #[no_mangle]
 pub extern "C" fn vgi_extension_version() -> *const c_char {
-    static VERSION: &CStr =
-        match CStr::from_bytes_with_nul(concat!("v", env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
-            Ok(v) => v,
-            Err(_) => panic!("version has no NUL"),
-        };
+    static VERSION: &CStr = match CStr::from_bytes_with_nul(concat!("v", env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(v) => v,
+        Err(_) => panic!("version has no NUL"),
+    };
     VERSION.as_ptr()
 }
 
@@ -155,10 +144,7 @@ pub struct VgiBatchInfo {
 }
 
 /// Reads a one-row Arrow batch the adapter exported (ATTACH options, function arguments).
-unsafe fn import_batch(
-    schema: *mut FFI_ArrowSchema,
-    array: *mut FFI_ArrowArray,
-) -> Result<RecordBatch> {
+unsafe fn import_batch(schema: *mut FFI_ArrowSchema, array: *mut FFI_ArrowArray) -> Result<RecordBatch> {
     let schema = ptr::replace(schema, FFI_ArrowSchema::empty());
     let array = ptr::replace(array, FFI_ArrowArray::empty());
     let data = arrow_array::ffi::from_ffi(array, &schema)?;
@@ -183,10 +169,7 @@ impl SendPtr {
 }
 
 /// A cancel handle that reports DuckDB's "query interrupted" flag.
-unsafe fn interrupt_handle(
-    interrupted: Option<unsafe extern "C" fn(*mut c_void) -> i32>,
-    context: *mut c_void,
-) -> CancelHandle {
+unsafe fn interrupt_handle(interrupted: Option<unsafe extern "C" fn(*mut c_void) -> i32>, context: *mut c_void) -> CancelHandle {
     match interrupted {
         Some(check) => {
             let context = SendPtr(context);
@@ -205,11 +188,7 @@ fn pairs_text(pairs: &[(String, String)]) -> CString {
 }
 
 /// Publishes a binding and its schema to C++.
-unsafe fn export_binding(
-    binding: Box<dyn Binding>,
-    out: *mut *mut VgiBinding,
-    out_schema: *mut FFI_ArrowSchema,
-) -> Result<()> {
+unsafe fn export_binding(binding: Box<dyn Binding>, out: *mut *mut VgiBinding, out_schema: *mut FFI_ArrowSchema) -> Result<()> {
     let schema = FFI_ArrowSchema::try_from(binding.schema().as_ref())?;
     ptr::write(out_schema, schema);
     let description = pairs_text(&binding.describe());
@@ -218,12 +197,8 @@ unsafe fn export_binding(
 }
 
 unsafe fn scan_request(request: &VgiScanRequest) -> Result<ScanRequest> {
-    let projection = (!request.columns.is_null()).then(|| {
-        std::slice::from_raw_parts(request.columns, request.n_columns)
-            .iter()
-            .map(|&c| c as usize)
-            .collect()
-    });
+    let projection = (!request.columns.is_null())
+        .then(|| std::slice::from_raw_parts(request.columns, request.n_columns).iter().map(|&c| c as usize).collect());
     // A description Rust cannot read pushes nothing: DuckDB then applies every filter itself.
     let filters = if request.filters.is_null() {
         Vec::new()
@@ -268,9 +243,7 @@ pub unsafe extern "C" fn vgi_binding_open(
 ) -> *mut VgiError {
     guard(|| {
         let request = scan_request(&*request)?;
-        let execution = (*binding)
-            .0
-            .open(&request, interrupt_handle(interrupted, context))?;
+        let execution = (*binding).0.open(&request, interrupt_handle(interrupted, context))?;
         let explain = pairs_text(&execution.explain());
         *out = Box::into_raw(Box::new(VgiExecution(execution, explain)));
         Ok(())
@@ -285,11 +258,7 @@ pub unsafe extern "C" fn vgi_binding_description(binding: *const VgiBinding) -> 
 
 /// The bound scan's row estimate (`*max` = -1 when unknown); 0 when nothing is known.
 #[no_mangle]
-pub unsafe extern "C" fn vgi_binding_cardinality(
-    binding: *const VgiBinding,
-    estimate: *mut u64,
-    max: *mut i64,
-) -> i32 {
+pub unsafe extern "C" fn vgi_binding_cardinality(binding: *const VgiBinding, estimate: *mut u64, max: *mut i64) -> i32 {
     catch_unwind(AssertUnwindSafe(|| match (*binding).0.cardinality() {
         Some((e, m)) => {
             *estimate = e;
@@ -312,30 +281,14 @@ pub struct VgiColumnStatistics {
 
 /// What the worker knows about column `column`; 0 when nothing.
 #[no_mangle]
-pub unsafe extern "C" fn vgi_binding_statistics(
-    binding: *const VgiBinding,
-    column: u64,
-    out: *mut VgiColumnStatistics,
-) -> i32 {
-    ptr::write(
-        out,
-        VgiColumnStatistics {
-            has_null: -1,
-            has_not_null: -1,
-            distinct_count: -1,
-            bounds: FFI_ArrowArray::empty(),
-        },
-    );
+pub unsafe extern "C" fn vgi_binding_statistics(binding: *const VgiBinding, column: u64, out: *mut VgiColumnStatistics) -> i32 {
+    ptr::write(out, VgiColumnStatistics { has_null: -1, has_not_null: -1, distinct_count: -1, bounds: FFI_ArrowArray::empty() });
     catch_unwind(AssertUnwindSafe(|| {
-        let Some(stats) = (*binding).0.statistics(column as usize) else {
-            return 0;
-        };
+        let Some(stats) = (*binding).0.statistics(column as usize) else { return 0 };
         let flag = |f: Option<bool>| f.map_or(-1, i32::from);
         (*out).has_null = flag(stats.has_null);
         (*out).has_not_null = flag(stats.has_not_null);
-        (*out).distinct_count = stats
-            .distinct_count
-            .map_or(-1, |d| d.min(i64::MAX as u64) as i64);
+        (*out).distinct_count = stats.distinct_count.map_or(-1, |d| d.min(i64::MAX as u64) as i64);
         if let Some(bounds) = stats.bounds {
             let field = arrow_schema::Field::new("bounds", bounds.data_type().clone(), true);
             if let Ok(array) = StructArray::try_new(vec![field].into(), vec![bounds], None) {
@@ -349,16 +302,9 @@ pub unsafe extern "C" fn vgi_binding_statistics(
 
 /// How the bound output is partitioned by `columns` (DuckDB's `TablePartitionInfo` numbering).
 #[no_mangle]
-pub unsafe extern "C" fn vgi_binding_partition_kind(
-    binding: *const VgiBinding,
-    columns: *const u64,
-    n: usize,
-) -> i32 {
+pub unsafe extern "C" fn vgi_binding_partition_kind(binding: *const VgiBinding, columns: *const u64, n: usize) -> i32 {
     catch_unwind(AssertUnwindSafe(|| {
-        let columns: Vec<usize> = std::slice::from_raw_parts(columns, n)
-            .iter()
-            .map(|&c| c as usize)
-            .collect();
+        let columns: Vec<usize> = std::slice::from_raw_parts(columns, n).iter().map(|&c| c as usize).collect();
         (*binding).0.partition_kind(&columns)
     }))
     .unwrap_or(0)
@@ -376,17 +322,9 @@ pub unsafe extern "C" fn vgi_execution_max_threads(execution: *const VgiExecutio
 
 /// What happened to filter `slot`: 0 kept by DuckDB, 1 sent as advisory, 2 applied exactly.
 #[no_mangle]
-pub unsafe extern "C" fn vgi_execution_filter_fate(
-    execution: *const VgiExecution,
-    slot: u64,
-) -> i32 {
+pub unsafe extern "C" fn vgi_execution_filter_fate(execution: *const VgiExecution, slot: u64) -> i32 {
     catch_unwind(AssertUnwindSafe(|| {
-        (*execution)
-            .0
-            .filter_fates()
-            .get(slot as usize)
-            .copied()
-            .unwrap_or(FilterFate::Kept) as i32
+        (*execution).0.filter_fates().get(slot as usize).copied().unwrap_or(FilterFate::Kept) as i32
     }))
     .unwrap_or(0)
 }
@@ -409,11 +347,7 @@ pub unsafe extern "C" fn vgi_execution_explain(execution: *const VgiExecution) -
 /// What EXPLAIN ANALYZE shows at the end of a scan (`key\x1fvalue` pairs separated by `\x1e`),
 /// copied into `buffer` (NUL-terminated when it fits); returns the length it needs.
 #[no_mangle]
-pub unsafe extern "C" fn vgi_execution_metrics(
-    execution: *const VgiExecution,
-    buffer: *mut c_char,
-    capacity: usize,
-) -> usize {
+pub unsafe extern "C" fn vgi_execution_metrics(execution: *const VgiExecution, buffer: *mut c_char, capacity: usize) -> usize {
     catch_unwind(AssertUnwindSafe(|| {
         let text = pairs_text(&(*execution).0.metrics());
         let bytes = text.as_bytes_with_nul();
@@ -437,10 +371,7 @@ pub unsafe extern "C" fn vgi_execution_stream(
     guard(|| {
         let execution = &(*execution).0;
         if let Some(scan) = execution.next_stream(interrupt_handle(interrupted, context))? {
-            *out = Box::into_raw(Box::new(VgiScan {
-                scan,
-                schema: execution.schema(),
-            }));
+            *out = Box::into_raw(Box::new(VgiScan { scan, schema: execution.schema() }));
         }
         Ok(())
     })
@@ -452,20 +383,10 @@ pub unsafe extern "C" fn vgi_execution_free(execution: *mut VgiExecution) {
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn vgi_scan_next(
-    scan: *mut VgiScan,
-    out: *mut FFI_ArrowArray,
-    info: *mut VgiBatchInfo,
-) -> *mut VgiError {
+pub unsafe extern "C" fn vgi_scan_next(scan: *mut VgiScan, out: *mut FFI_ArrowArray, info: *mut VgiBatchInfo) -> *mut VgiError {
     // C++ sees release == NULL (the end) unless a batch is written below.
     ptr::write(out, FFI_ArrowArray::empty());
-    ptr::write(
-        info,
-        VgiBatchInfo {
-            batch_index: -1,
-            partition_values: FFI_ArrowArray::empty(),
-        },
-    );
+    ptr::write(info, VgiBatchInfo { batch_index: -1, partition_values: FFI_ArrowArray::empty() });
     guard(|| {
         let scan = &mut *scan;
         if let Some(batch) = scan.scan.next_batch()? {
@@ -474,8 +395,7 @@ pub unsafe extern "C" fn vgi_scan_next(
             ptr::write(out, FFI_ArrowArray::new(&array.to_data()));
             (*info).batch_index = batch.batch_index.map_or(-1, |i| i as i64);
             if let Some(values) = batch.partition_values {
-                (*info).partition_values =
-                    FFI_ArrowArray::new(&StructArray::from(values).to_data());
+                (*info).partition_values = FFI_ArrowArray::new(&StructArray::from(values).to_data());
             }
         }
         Ok(())
@@ -491,14 +411,9 @@ pub unsafe extern "C" fn vgi_scan_update_filters(
 ) -> *mut VgiError {
     guard(|| {
         // Dynamic filters are hints: one Rust cannot read is simply not sent.
-        let Ok(filters) = parse_filters(str_arg(filters, "filters")?) else {
-            return Ok(());
-        };
-        let constants = if constants.is_null() || constants_schema.is_null() {
-            None
-        } else {
-            Some(import_batch(constants_schema, constants)?)
-        };
+        let Ok(filters) = parse_filters(str_arg(filters, "filters")?) else { return Ok(()) };
+        let constants =
+            if constants.is_null() || constants_schema.is_null() { None } else { Some(import_batch(constants_schema, constants)?) };
         (*scan).scan.update_filters(filters, constants)
     })
 }
@@ -523,11 +438,7 @@ pub unsafe extern "C" fn vgi_catalogs_bind(
 ) -> *mut VgiError {
     guard(|| {
         let location = str_arg(location, "vgi_catalogs: the worker location")?;
-        export_binding(
-            Box::new(crate::discovery::CatalogsBinding::new(location)),
-            out,
-            out_schema,
-        )
+        export_binding(Box::new(crate::discovery::CatalogsBinding::new(location)), out, out_schema)
     })
 }
 
@@ -539,11 +450,7 @@ pub unsafe extern "C" fn vgi_protocols_bind(
 ) -> *mut VgiError {
     guard(|| {
         let location = str_arg(location, "vgi_protocols: the worker location")?;
-        export_binding(
-            Box::new(crate::discovery::ProtocolsBinding::new(location)),
-            out,
-            out_schema,
-        )
+        export_binding(Box::new(crate::discovery::ProtocolsBinding::new(location)), out, out_schema)
     })
 }
 
@@ -567,10 +474,7 @@ pub unsafe extern "C" fn vgi_catalog_attach(
         let options = import_batch(options_schema, options)?;
         let catalog = AttachedCatalog::attach(name, &options)?;
         let default_schema = CString::new(catalog.default_schema()).unwrap_or_default();
-        *out = Box::into_raw(Box::new(VgiCatalog {
-            catalog: Arc::new(catalog),
-            default_schema,
-        }));
+        *out = Box::into_raw(Box::new(VgiCatalog { catalog: Arc::new(catalog), default_schema }));
         Ok(())
     })
 }
@@ -583,10 +487,7 @@ pub unsafe extern "C" fn vgi_catalog_default_schema(catalog: *const VgiCatalog) 
 /// At transaction start: revalidates cached metadata against the worker's catalog version;
 /// `generation` changes when the adapter must rebuild its entries.
 #[no_mangle]
-pub unsafe extern "C" fn vgi_catalog_refresh(
-    catalog: *const VgiCatalog,
-    generation: *mut u64,
-) -> *mut VgiError {
+pub unsafe extern "C" fn vgi_catalog_refresh(catalog: *const VgiCatalog, generation: *mut u64) -> *mut VgiError {
     guard(|| {
         *generation = (*catalog).catalog.refresh()?;
         Ok(())
@@ -611,17 +512,12 @@ pub struct VgiTransaction(WorkerTransaction);
 /// A DuckDB transaction starts on the catalog; the worker hears of it on first use.
 #[no_mangle]
 pub unsafe extern "C" fn vgi_transaction_new(catalog: *const VgiCatalog) -> *mut VgiTransaction {
-    Box::into_raw(Box::new(VgiTransaction(WorkerTransaction::new(
-        (*catalog).catalog.clone(),
-    ))))
+    Box::into_raw(Box::new(VgiTransaction(WorkerTransaction::new((*catalog).catalog.clone()))))
 }
 
 /// Commits (`commit` != 0) or rolls back the worker's side of the transaction.
 #[no_mangle]
-pub unsafe extern "C" fn vgi_transaction_end(
-    transaction: *const VgiTransaction,
-    commit: i32,
-) -> *mut VgiError {
+pub unsafe extern "C" fn vgi_transaction_end(transaction: *const VgiTransaction, commit: i32) -> *mut VgiError {
     guard(|| (*transaction).0.end(commit != 0))
 }
 
@@ -651,21 +547,9 @@ pub unsafe extern "C" fn vgi_catalog_ddl(
 ) -> *mut VgiError {
     guard(|| {
         let fields = import_batch(fields_schema, fields)?;
-        let columns = if columns.is_null() {
-            None
-        } else {
-            Some(import_schema(columns)?)
-        };
-        let statement = DdlStatement {
-            operation: str_arg(operation, "the DDL operation")?,
-            fields: &fields,
-            columns,
-        };
-        crate::ddl::execute(
-            &(*catalog).catalog,
-            transaction_token(transaction)?,
-            &statement,
-        )
+        let columns = if columns.is_null() { None } else { Some(import_schema(columns)?) };
+        let statement = DdlStatement { operation: str_arg(operation, "the DDL operation")?, fields: &fields, columns };
+        crate::ddl::execute(&(*catalog).catalog, transaction_token(transaction)?, &statement)
     })
 }
 
@@ -696,12 +580,7 @@ fn c_string(s: &str) -> CString {
 
 /// Lists a catalog's schemas (`schema` NULL) or the entries of one kind in a schema.
 #[no_mangle]
-pub unsafe extern "C" fn vgi_catalog_entries(
-    catalog: *const VgiCatalog,
-    schema: *const c_char,
-    kind: i32,
-    out: *mut *mut VgiEntries,
-) -> *mut VgiError {
+pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema: *const c_char, kind: i32, out: *mut *mut VgiEntries) -> *mut VgiError {
     guard(|| {
         let contents = (*catalog).catalog.contents()?;
         let item = |name: &str, comment: &Option<String>| EntryItem {
@@ -712,11 +591,7 @@ pub unsafe extern "C" fn vgi_catalog_entries(
             output: None,
         };
         let items = if kind == ENTRY_SCHEMAS {
-            contents
-                .schemas
-                .iter()
-                .map(|s| item(&s.name, &s.comment))
-                .collect()
+            contents.schemas.iter().map(|s| item(&s.name, &s.comment)).collect()
         } else if kind == ENTRY_GLOBAL_FUNCTIONS {
             global_function_items(&(*catalog).catalog)?
         } else {
@@ -727,21 +602,9 @@ pub unsafe extern "C" fn vgi_catalog_entries(
                     ENTRY_TABLES => s
                         .tables
                         .iter()
-                        .map(|t| {
-                            Ok(EntryItem {
-                                columns: Some(crate::catalog::table_columns(t)?),
-                                ..item(&t.name, &t.comment)
-                            })
-                        })
+                        .map(|t| Ok(EntryItem { columns: Some(crate::catalog::table_columns(t)?), ..item(&t.name, &t.comment) }))
                         .collect::<Result<_>>()?,
-                    ENTRY_VIEWS => s
-                        .views
-                        .iter()
-                        .map(|v| EntryItem {
-                            sql: Some(c_string(&v.definition)),
-                            ..item(&v.name, &v.comment)
-                        })
-                        .collect(),
+                    ENTRY_VIEWS => s.views.iter().map(|v| EntryItem { sql: Some(c_string(&v.definition)), ..item(&v.name, &v.comment) }).collect(),
                     ENTRY_MACROS => s
                         .macros
                         .iter()
@@ -766,19 +629,14 @@ pub unsafe extern "C" fn vgi_catalog_entries(
                                 }
                         })
                         .map(|f| {
-                            let arguments =
-                                worker_client::framing::decode_schema(&f.arguments.0 .0)?;
+                            let arguments = worker_client::framing::decode_schema(&f.arguments.0 .0)?;
                             // The adapter needs to know whether the end of input has a FINALIZE phase.
                             let mut metadata = arguments.metadata().clone();
                             if f.has_finalize {
                                 metadata.insert("vgi.has_finalize".to_string(), "true".to_string());
                             }
-                            let arguments = arrow_schema::Schema::new_with_metadata(
-                                arguments.fields().clone(),
-                                metadata,
-                            );
-                            let output =
-                                worker_client::framing::decode_schema(&f.output_schema.0 .0)?;
+                            let arguments = arrow_schema::Schema::new_with_metadata(arguments.fields().clone(), metadata);
+                            let output = worker_client::framing::decode_schema(&f.output_schema.0 .0)?;
                             Ok(EntryItem {
                                 columns: Some(Arc::new(arguments)),
                                 output: Some(Arc::new(output)),
@@ -800,36 +658,24 @@ pub unsafe extern "C" fn vgi_catalog_entries(
 /// and `vgi.schema` (the worker schema the function lives in).
 fn global_function_items(catalog: &AttachedCatalog) -> Result<Vec<EntryItem>> {
     let prefix = &catalog.attach.global_function_prefix;
-    worker_client::records::decode_all::<worker_client::records::FunctionInfo>(
-        &catalog.attach.global_functions,
-    )?
-    .into_iter()
-    .map(|f| {
-        let published = if prefix.is_empty() {
-            f.name.clone()
-        } else {
-            format!("{prefix}_{}", f.name)
-        };
-        let arguments = worker_client::framing::decode_schema(&f.arguments.0 .0)?;
-        let mut metadata = arguments.metadata().clone();
-        metadata.insert(
-            "vgi.function_type".to_string(),
-            f.function_type.wire_name().to_string(),
-        );
-        metadata.insert("vgi.schema".to_string(), f.schema_path.join("."));
-        let output = worker_client::framing::decode_schema(&f.output_schema.0 .0)?;
-        Ok(EntryItem {
-            name: c_string(&published),
-            comment: f.comment.as_deref().map(c_string),
-            sql: Some(c_string(&f.name)),
-            columns: Some(Arc::new(arrow_schema::Schema::new_with_metadata(
-                arguments.fields().clone(),
-                metadata,
-            ))),
-            output: Some(Arc::new(output)),
+    worker_client::records::decode_all::<worker_client::records::FunctionInfo>(&catalog.attach.global_functions)?
+        .into_iter()
+        .map(|f| {
+            let published = if prefix.is_empty() { f.name.clone() } else { format!("{prefix}_{}", f.name) };
+            let arguments = worker_client::framing::decode_schema(&f.arguments.0 .0)?;
+            let mut metadata = arguments.metadata().clone();
+            metadata.insert("vgi.function_type".to_string(), f.function_type.wire_name().to_string());
+            metadata.insert("vgi.schema".to_string(), f.schema_path.join("."));
+            let output = worker_client::framing::decode_schema(&f.output_schema.0 .0)?;
+            Ok(EntryItem {
+                name: c_string(&published),
+                comment: f.comment.as_deref().map(c_string),
+                sql: Some(c_string(&f.name)),
+                columns: Some(Arc::new(arrow_schema::Schema::new_with_metadata(arguments.fields().clone(), metadata))),
+                output: Some(Arc::new(output)),
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// Entry `i`, or `None` out of range (never panics across the boundary).
@@ -848,29 +694,18 @@ pub unsafe extern "C" fn vgi_entries_name(entries: *const VgiEntries, i: usize) 
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn vgi_entries_comment(
-    entries: *const VgiEntries,
-    i: usize,
-) -> *const c_char {
-    entry(entries, i)
-        .and_then(|e| e.comment.as_ref())
-        .map_or(ptr::null(), |c| c.as_ptr())
+pub unsafe extern "C" fn vgi_entries_comment(entries: *const VgiEntries, i: usize) -> *const c_char {
+    entry(entries, i).and_then(|e| e.comment.as_ref()).map_or(ptr::null(), |c| c.as_ptr())
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn vgi_entries_sql(entries: *const VgiEntries, i: usize) -> *const c_char {
-    entry(entries, i)
-        .and_then(|e| e.sql.as_ref())
-        .map_or(ptr::null(), |c| c.as_ptr())
+    entry(entries, i).and_then(|e| e.sql.as_ref()).map_or(ptr::null(), |c| c.as_ptr())
 }
 
 /// The entry's columns (tables) or parameters (functions) with their field metadata.
 #[no_mangle]
-pub unsafe extern "C" fn vgi_entries_columns(
-    entries: *const VgiEntries,
-    i: usize,
-    out: *mut FFI_ArrowSchema,
-) -> *mut VgiError {
+pub unsafe extern "C" fn vgi_entries_columns(entries: *const VgiEntries, i: usize, out: *mut FFI_ArrowSchema) -> *mut VgiError {
     ptr::write(out, FFI_ArrowSchema::empty());
     guard(|| {
         if let Some(columns) = entry(entries, i).and_then(|e| e.columns.as_ref()) {
@@ -882,11 +717,7 @@ pub unsafe extern "C" fn vgi_entries_columns(
 
 /// A function's declared output schema (empty when not a function).
 #[no_mangle]
-pub unsafe extern "C" fn vgi_entries_output(
-    entries: *const VgiEntries,
-    i: usize,
-    out: *mut FFI_ArrowSchema,
-) -> *mut VgiError {
+pub unsafe extern "C" fn vgi_entries_output(entries: *const VgiEntries, i: usize, out: *mut FFI_ArrowSchema) -> *mut VgiError {
     ptr::write(out, FFI_ArrowSchema::empty());
     guard(|| {
         if let Some(output) = entry(entries, i).and_then(|e| e.output.as_ref()) {
@@ -906,10 +737,7 @@ unsafe fn at_clause(unit: *const c_char, value: *const c_char) -> Result<Option<
     if unit.is_null() {
         return Ok(None);
     }
-    Ok(Some((
-        str_arg(unit, "the AT unit")?.to_ascii_uppercase(),
-        str_arg(value, "the AT value")?.to_string(),
-    )))
+    Ok(Some((str_arg(unit, "the AT unit")?.to_ascii_uppercase(), str_arg(value, "the AT value")?.to_string())))
 }
 
 /// A table as of `AT (unit => value)`: one TABLES entry (none when it did not exist).
@@ -925,8 +753,7 @@ pub unsafe extern "C" fn vgi_catalog_table_at(
     guard(|| {
         let catalog = &(*catalog).catalog;
         let path = schema_path(catalog, str_arg(schema, "the schema name")?)?;
-        let at = at_clause(at_unit, at_value)?
-            .ok_or_else(|| Error::internal("AT lookup without a unit"))?;
+        let at = at_clause(at_unit, at_value)?.ok_or_else(|| Error::internal("AT lookup without a unit"))?;
         let items = match catalog.table_at(&path, str_arg(table, "the table name")?, &at)? {
             Some(t) => vec![EntryItem {
                 name: c_string(&t.name),
@@ -959,13 +786,7 @@ pub unsafe extern "C" fn vgi_table_scan_bind(
         let catalog = (*catalog).catalog.clone();
         let path = schema_path(&catalog, str_arg(schema, "the schema name")?)?;
         let at = at_clause(at_unit, at_value)?;
-        let binding = WorkerBinding::bind_table(
-            catalog,
-            path,
-            str_arg(table, "the table name")?,
-            at,
-            transaction_token(transaction)?,
-        )?;
+        let binding = WorkerBinding::bind_table(catalog, path, str_arg(table, "the table name")?, at, transaction_token(transaction)?)?;
         export_binding(Box::new(binding), out, out_schema)
     })
 }
@@ -984,22 +805,8 @@ pub unsafe extern "C" fn vgi_table_function_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let call = function_call(
-            catalog,
-            transaction,
-            schema,
-            function,
-            args_schema,
-            args,
-            ptr::null_mut(),
-        )?;
-        let binding = WorkerBinding::bind(
-            call.catalog,
-            &call.function,
-            Some(call.schema_path),
-            &call.arguments,
-            call.transaction,
-        )?;
+        let call = function_call(catalog, transaction, schema, function, args_schema, args, ptr::null_mut())?;
+        let binding = WorkerBinding::bind(call.catalog, &call.function, Some(call.schema_path), &call.arguments, call.transaction)?;
         export_binding(Box::new(binding), out, out_schema)
     })
 }
@@ -1046,20 +853,9 @@ unsafe fn function_call(
     let catalog = (*catalog).catalog.clone();
     let schema_path = schema_path(&catalog, str_arg(schema, "the schema name")?)?;
     let arguments = arguments_from_row(&import_batch(args_schema, args)?);
-    let input = if input_schema.is_null() {
-        Arc::new(arrow_schema::Schema::empty())
-    } else {
-        import_schema(input_schema)?
-    };
+    let input = if input_schema.is_null() { Arc::new(arrow_schema::Schema::empty()) } else { import_schema(input_schema)? };
     let transaction = transaction_token(transaction)?;
-    Ok(FunctionCall {
-        catalog,
-        schema_path,
-        function: str_arg(function, "the function name")?.to_string(),
-        arguments,
-        input,
-        transaction,
-    })
+    Ok(FunctionCall { catalog, schema_path, function: str_arg(function, "the function name")?.to_string(), arguments, input, transaction })
 }
 
 /// The declared parameter names of a call, US (0x1f) separated; NULL when not known.
@@ -1067,12 +863,7 @@ unsafe fn argument_names_arg(names: *const c_char) -> Result<Option<Vec<String>>
     if names.is_null() {
         return Ok(None);
     }
-    Ok(Some(
-        str_arg(names, "the argument names")?
-            .split('\x1f')
-            .map(str::to_string)
-            .collect(),
-    ))
+    Ok(Some(str_arg(names, "the argument names")?.split('\x1f').map(str::to_string).collect()))
 }
 
 fn schema_path(catalog: &AttachedCatalog, schema: &str) -> Result<Vec<String>> {
@@ -1093,27 +884,10 @@ pub unsafe extern "C" fn vgi_in_out_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let call = function_call(
-            catalog,
-            transaction,
-            schema,
-            function,
-            args_schema,
-            args,
-            input_schema,
-        )?;
-        let binding = InOutBinding::bind(
-            call.catalog,
-            call.schema_path,
-            &call.function,
-            &call.arguments,
-            call.input,
-            call.transaction,
-        )?;
-        ptr::write(
-            out_schema,
-            FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?,
-        );
+        let call = function_call(catalog, transaction, schema, function, args_schema, args, input_schema)?;
+        let binding =
+            InOutBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, call.transaction)?;
+        ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiInOutBinding(Arc::new(binding))));
         Ok(())
     })
@@ -1156,10 +930,7 @@ pub unsafe extern "C" fn vgi_in_out_process(
 
 /// Ends the input; `out` receives the FINALIZE phase's batches (possibly none).
 #[no_mangle]
-pub unsafe extern "C" fn vgi_in_out_finish(
-    execution: *mut VgiInOut,
-    out: *mut *mut VgiBatches,
-) -> *mut VgiError {
+pub unsafe extern "C" fn vgi_in_out_finish(execution: *mut VgiInOut, out: *mut *mut VgiBatches) -> *mut VgiError {
     guard(|| {
         let outputs = (*execution).0.finish()?;
         *out = Box::into_raw(Box::new(VgiBatches(outputs.into_iter())));
@@ -1174,17 +945,11 @@ pub unsafe extern "C" fn vgi_in_out_free(execution: *mut VgiInOut) {
 
 /// The next batch of a list as a struct array; `out->release` is NULL when none is left.
 #[no_mangle]
-pub unsafe extern "C" fn vgi_batches_next(
-    batches: *mut VgiBatches,
-    out: *mut FFI_ArrowArray,
-) -> *mut VgiError {
+pub unsafe extern "C" fn vgi_batches_next(batches: *mut VgiBatches, out: *mut FFI_ArrowArray) -> *mut VgiError {
     ptr::write(out, FFI_ArrowArray::empty());
     guard(|| {
         if let Some(batch) = (*batches).0.next() {
-            ptr::write(
-                out,
-                FFI_ArrowArray::new(&StructArray::from(batch).to_data()),
-            );
+            ptr::write(out, FFI_ArrowArray::new(&StructArray::from(batch).to_data()));
         }
         Ok(())
     })
@@ -1216,29 +981,11 @@ pub unsafe extern "C" fn vgi_scalar_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let call = function_call(
-            catalog,
-            transaction,
-            schema,
-            function,
-            args_schema,
-            args,
-            input_schema,
-        )?;
+        let call = function_call(catalog, transaction, schema, function, args_schema, args, input_schema)?;
         let names = argument_names_arg(argument_names)?;
-        let binding = ScalarBinding::bind(
-            call.catalog,
-            call.schema_path,
-            &call.function,
-            &call.arguments,
-            call.input,
-            names,
-            call.transaction,
-        )?;
-        ptr::write(
-            out_schema,
-            FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?,
-        );
+        let binding =
+            ScalarBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, names, call.transaction)?;
+        ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiScalarBinding(Arc::new(binding))));
         Ok(())
     })
@@ -1277,15 +1024,11 @@ pub unsafe extern "C" fn vgi_scalar_call(
     guard(|| {
         let mut batch = import_batch(input_schema, input)?;
         if batch.num_columns() == 0 {
-            let options =
-                arrow_array::RecordBatchOptions::new().with_row_count(Some(rows as usize));
+            let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows as usize));
             batch = RecordBatch::try_new_with_options(batch.schema(), vec![], &options)?;
         }
         let result = (*execution).0.call(&batch)?;
-        ptr::write(
-            out,
-            FFI_ArrowArray::new(&StructArray::from(result).to_data()),
-        );
+        ptr::write(out, FFI_ArrowArray::new(&StructArray::from(result).to_data()));
         Ok(())
     })
 }
@@ -1313,28 +1056,10 @@ pub unsafe extern "C" fn vgi_aggregate_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let call = function_call(
-            catalog,
-            ptr::null(),
-            schema,
-            function,
-            args_schema,
-            args,
-            input_schema,
-        )?;
+        let call = function_call(catalog, ptr::null(), schema, function, args_schema, args, input_schema)?;
         let names = argument_names_arg(argument_names)?;
-        let binding = AggregateBinding::bind(
-            call.catalog,
-            call.schema_path,
-            &call.function,
-            &call.arguments,
-            call.input,
-            names,
-        )?;
-        ptr::write(
-            out_schema,
-            FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?,
-        );
+        let binding = AggregateBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, names)?;
+        ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiAggregate(binding)));
         Ok(())
     })
@@ -1356,44 +1081,22 @@ pub unsafe extern "C" fn vgi_aggregate_update(
 ) -> *mut VgiError {
     guard(|| {
         let values = import_batch(input_schema, input)?;
-        (*aggregate)
-            .0
-            .update(std::slice::from_raw_parts(group_ids, n), &values)
+        (*aggregate).0.update(std::slice::from_raw_parts(group_ids, n), &values)
     })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn vgi_aggregate_combine(
-    aggregate: *const VgiAggregate,
-    sources: *const i64,
-    targets: *const i64,
-    n: usize,
-) -> *mut VgiError {
-    guard(|| {
-        (*aggregate).0.combine(
-            std::slice::from_raw_parts(sources, n),
-            std::slice::from_raw_parts(targets, n),
-        )
-    })
+pub unsafe extern "C" fn vgi_aggregate_combine(aggregate: *const VgiAggregate, sources: *const i64, targets: *const i64, n: usize) -> *mut VgiError {
+    guard(|| (*aggregate).0.combine(std::slice::from_raw_parts(sources, n), std::slice::from_raw_parts(targets, n)))
 }
 
 /// The final values of `group_ids` as a struct array holding the result column.
 #[no_mangle]
-pub unsafe extern "C" fn vgi_aggregate_finalize(
-    aggregate: *const VgiAggregate,
-    group_ids: *const i64,
-    n: usize,
-    out: *mut FFI_ArrowArray,
-) -> *mut VgiError {
+pub unsafe extern "C" fn vgi_aggregate_finalize(aggregate: *const VgiAggregate, group_ids: *const i64, n: usize, out: *mut FFI_ArrowArray) -> *mut VgiError {
     ptr::write(out, FFI_ArrowArray::empty());
     guard(|| {
-        let result = (*aggregate)
-            .0
-            .finalize(std::slice::from_raw_parts(group_ids, n))?;
-        ptr::write(
-            out,
-            FFI_ArrowArray::new(&StructArray::from(result).to_data()),
-        );
+        let result = (*aggregate).0.finalize(std::slice::from_raw_parts(group_ids, n))?;
+        ptr::write(out, FFI_ArrowArray::new(&StructArray::from(result).to_data()));
         Ok(())
     })
 }
@@ -1439,10 +1142,7 @@ pub unsafe extern "C" fn vgi_write_bind(
             on_conflict,
             transaction_token(transaction)?,
         )?;
-        ptr::write(
-            out_rows_schema,
-            FFI_ArrowSchema::try_from(binding.rows_schema().as_ref())?,
-        );
+        ptr::write(out_rows_schema, FFI_ArrowSchema::try_from(binding.rows_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiWriteBinding(Arc::new(binding))));
         Ok(())
     })
@@ -1486,11 +1186,7 @@ pub unsafe extern "C" fn vgi_write_send(
 
 /// Ends the statement: the last RETURNING rows and the worker's total row count.
 #[no_mangle]
-pub unsafe extern "C" fn vgi_write_finish(
-    write: *mut VgiWrite,
-    returned: *mut *mut VgiBatches,
-    count: *mut i64,
-) -> *mut VgiError {
+pub unsafe extern "C" fn vgi_write_finish(write: *mut VgiWrite, returned: *mut *mut VgiBatches, count: *mut i64) -> *mut VgiError {
     *returned = ptr::null_mut();
     guard(|| {
         let (rows, total) = (*write).0.finish()?;

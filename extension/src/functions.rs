@@ -6,9 +6,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use worker_client::arguments::Arguments;
 use worker_client::framing::{decode_schema, encode_schema, meta_get};
-use worker_client::records::{
-    BindRequest, BindResponse, FunctionType, InitRequest, TableInOutFunctionInitPhase,
-};
+use worker_client::records::{BindRequest, BindResponse, FunctionType, InitRequest, TableInOutFunctionInitPhase};
 use worker_client::wire::{Blob, Record};
 use worker_client::{CancelHandle, Client, Pool, Stream, StreamKind};
 
@@ -43,25 +41,15 @@ impl InOutBinding {
             .schema(&schema_path.join("."))
             .and_then(|s| s.functions.iter().find(|f| f.name == function))
             .is_some_and(|f| f.has_finalize);
-        let (request, response, output_schema) = catalog.bind_function(
-            function,
-            FunctionType::Table,
-            Some(schema_path),
-            arguments,
-            BindOptions {
-                input_schema: Some(&input_schema),
-                transaction,
-                ..Default::default()
-            },
-        )?;
-        Ok(InOutBinding {
-            catalog,
-            request,
-            response,
-            input_schema,
-            output_schema,
-            has_finalize,
-        })
+        let (request, response, output_schema) =
+            catalog.bind_function(
+                function,
+                FunctionType::Table,
+                Some(schema_path),
+                arguments,
+                BindOptions { input_schema: Some(&input_schema), transaction, ..Default::default() },
+            )?;
+        Ok(InOutBinding { catalog, request, response, input_schema, output_schema, has_finalize })
     }
 
     pub fn output_schema(&self) -> SchemaRef {
@@ -84,28 +72,13 @@ impl InOutBinding {
         let substream = Blob(random_id().to_vec());
         let init = self.init_request(TableInOutFunctionInitPhase::Input, &substream);
         let client = Pool::global().get(&self.catalog.location, &self.catalog.connect)?;
-        let stream = open_or_return(
-            client,
-            &init,
-            StreamKind::Exchange(self.input_schema.clone()),
-            cancel.clone(),
-        )?;
-        Ok(InOutExecution {
-            binding: self.clone(),
-            stream: Some(stream),
-            substream,
-            cancel,
-        })
+        let stream = open_or_return(client, &init, StreamKind::Exchange(self.input_schema.clone()), cancel.clone())?;
+        Ok(InOutExecution { binding: self.clone(), stream: Some(stream), substream, cancel })
     }
 }
 
 /// Opens a stream; on an in-band failure the connection goes back to the pool.
-fn open_or_return(
-    client: Client,
-    init: &InitRequest,
-    kind: StreamKind,
-    cancel: CancelHandle,
-) -> Result<Stream> {
+fn open_or_return(client: Client, init: &InitRequest, kind: StreamKind, cancel: CancelHandle) -> Result<Stream> {
     client.init(init, kind, Some(cancel)).map_err(|failed| {
         if let Some(client) = failed.client {
             Pool::global().put(client);
@@ -120,12 +93,7 @@ fn random_id() -> [u8; 16] {
     let mut out = [0u8; 16];
     for chunk in out.chunks_mut(8) {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-        );
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
         chunk.copy_from_slice(&h.finish().to_le_bytes());
     }
     out
@@ -142,10 +110,7 @@ pub struct InOutExecution {
 impl InOutExecution {
     /// Sends one input batch; returns every output batch the worker produced for it.
     pub fn process(&mut self, input: &RecordBatch) -> Result<Vec<RecordBatch>> {
-        let stream = self
-            .stream
-            .as_mut()
-            .ok_or_else(|| Error::internal("table-in-out input after finish"))?;
+        let stream = self.stream.as_mut().ok_or_else(|| Error::internal("table-in-out input after finish"))?;
         let mut outputs = Vec::new();
         let (mut batch, mut md) = stream.exchange(input, &[])?;
         // The worker may hold more output for this input: ask with empty continuation ticks.
@@ -161,22 +126,17 @@ impl InOutExecution {
     /// Ends the input; runs the FINALIZE phase when the function has one and returns its
     /// batches.
     pub fn finish(&mut self) -> Result<Vec<RecordBatch>> {
-        let Some(stream) = self.stream.take() else {
-            return Ok(Vec::new());
-        };
+        let Some(stream) = self.stream.take() else { return Ok(Vec::new()) };
         let header = stream.header().clone();
         let client = stream.finish()?;
         if !self.binding.has_finalize {
             Pool::global().put(client);
             return Ok(Vec::new());
         }
-        let mut init = self
-            .binding
-            .init_request(TableInOutFunctionInitPhase::Finalize, &self.substream);
+        let mut init = self.binding.init_request(TableInOutFunctionInitPhase::Finalize, &self.substream);
         init.execution_id = Some(header.execution_id);
         init.init_opaque_data = header.opaque_data;
-        let mut producer =
-            open_or_return(client, &init, StreamKind::Producer, self.cancel.clone())?;
+        let mut producer = open_or_return(client, &init, StreamKind::Producer, self.cancel.clone())?;
         let mut outputs = Vec::new();
         while let Some((batch, _)) = producer.next_batch(&[])? {
             outputs.push(self.check(batch)?);
@@ -238,29 +198,12 @@ impl ScalarBinding {
             FunctionType::Scalar,
             Some(schema_path),
             constants,
-            BindOptions {
-                input_schema: Some(&input_schema),
-                at: None,
-                argument_names,
-                transaction,
-            },
+            BindOptions { input_schema: Some(&input_schema), at: None, argument_names, transaction },
         )?;
         if output_schema.fields().len() != 1 {
-            return Err(Error::new(
-                ErrorKind::Io,
-                format!(
-                    "scalar function {function} must return one column, its bind returned {}",
-                    output_schema.fields().len()
-                ),
-            ));
+            return Err(Error::new(ErrorKind::Io, format!("scalar function {function} must return one column, its bind returned {}", output_schema.fields().len())));
         }
-        Ok(ScalarBinding {
-            catalog,
-            request,
-            response,
-            input_schema,
-            output_schema,
-        })
+        Ok(ScalarBinding { catalog, request, response, input_schema, output_schema })
     }
 
     pub fn output_schema(&self) -> SchemaRef {
@@ -276,17 +219,8 @@ impl ScalarBinding {
             ..Default::default()
         };
         let client = Pool::global().get(&self.catalog.location, &self.catalog.connect)?;
-        let stream = open_or_return(
-            client,
-            &init,
-            StreamKind::Exchange(self.input_schema.clone()),
-            cancel.clone(),
-        )?;
-        Ok(ScalarExecution {
-            binding: self.clone(),
-            stream: Some(stream),
-            cancel,
-        })
+        let stream = open_or_return(client, &init, StreamKind::Exchange(self.input_schema.clone()), cancel.clone())?;
+        Ok(ScalarExecution { binding: self.clone(), stream: Some(stream), cancel })
     }
 }
 
@@ -300,10 +234,7 @@ pub struct ScalarExecution {
 impl ScalarExecution {
     /// Evaluates one chunk: the result has exactly one row per input row.
     pub fn call(&mut self, input: &RecordBatch) -> Result<RecordBatch> {
-        let stream = self
-            .stream
-            .as_mut()
-            .ok_or_else(|| Error::internal("scalar call after close"))?;
+        let stream = self.stream.as_mut().ok_or_else(|| Error::internal("scalar call after close"))?;
         let (mut output, _) = stream.exchange(input, &[])?;
         let expected_rows = input.num_rows();
         if input.num_columns() == 0 && output.num_rows() == 1 && expected_rows > 1 {
@@ -320,27 +251,15 @@ impl ScalarExecution {
             }
             output = arrow_select::concat::concat_batches(&rows[0].schema(), &rows)?;
         }
-        if output.num_rows() != expected_rows
-            || output.schema().fields() != self.binding.output_schema.fields()
-        {
+        if output.num_rows() != expected_rows || output.schema().fields() != self.binding.output_schema.fields() {
             return Err(Error::new(
                 ErrorKind::Io,
                 format!(
                     "the worker's scalar result has {} rows of {:?}, expected {} rows of {:?}",
                     output.num_rows(),
-                    output
-                        .schema()
-                        .fields()
-                        .iter()
-                        .map(|f| f.data_type().to_string())
-                        .collect::<Vec<_>>(),
+                    output.schema().fields().iter().map(|f| f.data_type().to_string()).collect::<Vec<_>>(),
                     expected_rows,
-                    self.binding
-                        .output_schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.data_type().to_string())
-                        .collect::<Vec<_>>()
+                    self.binding.output_schema.fields().iter().map(|f| f.data_type().to_string()).collect::<Vec<_>>()
                 ),
             ));
         }
@@ -351,11 +270,7 @@ impl ScalarExecution {
 impl Drop for ScalarExecution {
     fn drop(&mut self) {
         if let Some(stream) = self.stream.take() {
-            let done = if self.cancel.is_cancelled() {
-                stream.cancel()
-            } else {
-                stream.finish()
-            };
+            let done = if self.cancel.is_cancelled() { stream.cancel() } else { stream.finish() };
             if let Ok(client) = done {
                 Pool::global().put(client);
             }
@@ -401,8 +316,7 @@ impl AggregateBinding {
         let request = AggregateBindRequest {
             function_name: function.into(),
             arguments: constants.to_blob()?,
-            input_schema: (!input_schema.fields().is_empty())
-                .then(|| Blob(encode_schema(&input_schema))),
+            input_schema: (!input_schema.fields().is_empty()).then(|| Blob(encode_schema(&input_schema))),
             attach_opaque_data: Some(catalog.attach_data()),
             schema_path: Some(schema_path.clone()),
             argument_names,
@@ -433,9 +347,7 @@ impl AggregateBinding {
 
     fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> worker_client::Result<T>) -> Result<T> {
         let mut guard = self.client.lock().unwrap_or_else(|p| p.into_inner());
-        let client = guard
-            .as_mut()
-            .ok_or_else(|| Error::internal("aggregate used after its destructor"))?;
+        let client = guard.as_mut().ok_or_else(|| Error::internal("aggregate used after its destructor"))?;
         Ok(f(client)?)
     }
 
@@ -444,37 +356,19 @@ impl AggregateBinding {
     }
 
     fn id_batch(columns: &[(&str, &[i64])]) -> Result<RecordBatch> {
-        let fields: Vec<arrow_schema::Field> = columns
-            .iter()
-            .map(|(n, _)| arrow_schema::Field::new(*n, arrow_schema::DataType::Int64, false))
-            .collect();
-        let arrays: Vec<arrow_array::ArrayRef> = columns
-            .iter()
-            .map(|(_, v)| Arc::new(arrow_array::Int64Array::from(v.to_vec())) as _)
-            .collect();
-        Ok(RecordBatch::try_new(
-            Arc::new(arrow_schema::Schema::new(fields)),
-            arrays,
-        )?)
+        let fields: Vec<arrow_schema::Field> = columns.iter().map(|(n, _)| arrow_schema::Field::new(*n, arrow_schema::DataType::Int64, false)).collect();
+        let arrays: Vec<arrow_array::ArrayRef> = columns.iter().map(|(_, v)| Arc::new(arrow_array::Int64Array::from(v.to_vec())) as _).collect();
+        Ok(RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), arrays)?)
     }
 
     /// Accumulates rows into their groups.
     pub fn update(&self, group_ids: &[i64], values: &RecordBatch) -> Result<()> {
-        let mut fields = vec![Arc::new(arrow_schema::Field::new(
-            "__vgi_group_id",
-            arrow_schema::DataType::Int64,
-            false,
-        ))];
+        let mut fields = vec![Arc::new(arrow_schema::Field::new("__vgi_group_id", arrow_schema::DataType::Int64, false))];
         fields.extend(values.schema().fields().iter().cloned());
-        let mut columns: Vec<arrow_array::ArrayRef> =
-            vec![Arc::new(arrow_array::Int64Array::from(group_ids.to_vec()))];
+        let mut columns: Vec<arrow_array::ArrayRef> = vec![Arc::new(arrow_array::Int64Array::from(group_ids.to_vec()))];
         columns.extend(values.columns().iter().cloned());
         let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(group_ids.len()));
-        let batch = RecordBatch::try_new_with_options(
-            Arc::new(arrow_schema::Schema::new(fields)),
-            columns,
-            &options,
-        )?;
+        let batch = RecordBatch::try_new_with_options(Arc::new(arrow_schema::Schema::new(fields)), columns, &options)?;
         let request = worker_client::records::AggregateUpdateRequest {
             function_name: self.function.clone(),
             execution_id: self.execution_id.clone(),
@@ -482,8 +376,7 @@ impl AggregateBinding {
             attach_opaque_data: Some(self.attach.clone()),
             schema_path: Some(self.schema_path.clone()),
         };
-        self.with_client(|c| c.aggregate_update(&request))
-            .map(|_| ())
+        self.with_client(|c| c.aggregate_update(&request)).map(|_| ())
     }
 
     /// Merges source groups into target groups (DuckDB's thread-local -> global combine).
@@ -496,8 +389,7 @@ impl AggregateBinding {
             attach_opaque_data: Some(self.attach.clone()),
             schema_path: Some(self.schema_path.clone()),
         };
-        self.with_client(|c| c.aggregate_combine(&request))
-            .map(|_| ())
+        self.with_client(|c| c.aggregate_combine(&request)).map(|_| ())
     }
 
     /// The final values of `group_ids`, one row each, in order.
@@ -514,46 +406,27 @@ impl AggregateBinding {
             };
             let response = self.with_client(|c| c.aggregate_finalize(&request))?;
             let batch = worker_client::framing::decode_single_batch(&response.result_batch.0)?;
-            if batch.num_rows() != chunk.len()
-                || batch.schema().fields() != self.output_schema.fields()
-            {
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    format!(
-                        "aggregate {} finalized {} rows for {} groups, or with another schema",
-                        self.function,
-                        batch.num_rows(),
-                        chunk.len()
-                    ),
-                ));
+            if batch.num_rows() != chunk.len() || batch.schema().fields() != self.output_schema.fields() {
+                return Err(Error::new(ErrorKind::Io, format!("aggregate {} finalized {} rows for {} groups, or with another schema", self.function, batch.num_rows(), chunk.len())));
             }
             parts.push(batch);
         }
-        Ok(arrow_select::concat::concat_batches(
-            &self.output_schema,
-            &parts,
-        )?)
+        Ok(arrow_select::concat::concat_batches(&self.output_schema, &parts)?)
     }
 }
 
 impl Drop for AggregateBinding {
     fn drop(&mut self) {
         // The destructor frees every state of the execution; best effort, always sent.
-        let client = self
-            .client
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let client = self.client.get_mut().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(mut client) = client {
-            let request = Self::id_batch(&[("group_id", &[0])])
-                .and_then(|b| Self::ipc(&b))
-                .map(|ids| worker_client::records::AggregateDestructorRequest {
-                    function_name: self.function.clone(),
-                    execution_id: self.execution_id.clone(),
-                    group_ids_batch: ids,
-                    attach_opaque_data: Some(self.attach.clone()),
-                    schema_path: Some(self.schema_path.clone()),
-                });
+            let request = Self::id_batch(&[("group_id", &[0])]).and_then(|b| Self::ipc(&b)).map(|ids| worker_client::records::AggregateDestructorRequest {
+                function_name: self.function.clone(),
+                execution_id: self.execution_id.clone(),
+                group_ids_batch: ids,
+                attach_opaque_data: Some(self.attach.clone()),
+                schema_path: Some(self.schema_path.clone()),
+            });
             if let Ok(request) = request {
                 if client.aggregate_destructor(&request).is_ok() {
                     Pool::global().put(client);

@@ -9,8 +9,8 @@
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use worker_client::filters::{
-    ArithmeticOp, ComparisonOp, ExtensionType, FilterDelta, FilterExpr, FilterFunction,
-    FilterSnapshot, LiteralList, Predicate, PredicateSource, ScalarValue,
+    ArithmeticOp, ComparisonOp, ExtensionType, FilterDelta, FilterExpr, FilterFunction, FilterSnapshot, LiteralList, Predicate,
+    PredicateSource, ScalarValue,
 };
 use worker_client::records::{FunctionInfo, PartitionKind};
 
@@ -31,36 +31,15 @@ pub enum Node {
     Or(Vec<Node>),
     Not(Box<Node>),
     IsNull(Box<Node>, bool),
-    In {
-        needle: Box<Node>,
-        set: Vec<Node>,
-        negated: bool,
-    },
-    Between {
-        input: Box<Node>,
-        low: Box<Node>,
-        high: Box<Node>,
-        low_inclusive: bool,
-        high_inclusive: bool,
-    },
+    In { needle: Box<Node>, set: Vec<Node>, negated: bool },
+    Between { input: Box<Node>, low: Box<Node>, high: Box<Node>, low_inclusive: bool, high_inclusive: bool },
     /// `type_constant`: a typed NULL in the constants batch whose type is the target.
-    Cast {
-        expr: Box<Node>,
-        type_constant: usize,
-        try_cast: bool,
-    },
-    Function {
-        name: String,
-        args: Vec<Node>,
-    },
+    Cast { expr: Box<Node>, type_constant: usize, try_cast: bool },
+    Function { name: String, args: Vec<Node> },
     /// DuckDB's optional filter (min/max of a join, statistics only): the wrapped filter.
     Optional(Option<Box<Node>>),
     /// A Top-N / join dynamic filter: `expr op constant`, the constant unknown until set.
-    Dynamic {
-        op: ComparisonOp,
-        constant: Option<usize>,
-        expr: Box<Node>,
-    },
+    Dynamic { op: ComparisonOp, constant: Option<usize>, expr: Box<Node> },
     Unknown,
 }
 
@@ -69,9 +48,7 @@ impl Node {
     pub fn has_dynamic(&self) -> bool {
         match self {
             Node::Dynamic { .. } => true,
-            Node::Optional(Some(child)) | Node::Not(child) | Node::IsNull(child, _) => {
-                child.has_dynamic()
-            }
+            Node::Optional(Some(child)) | Node::Not(child) | Node::IsNull(child, _) => child.has_dynamic(),
             Node::And(children) | Node::Or(children) => children.iter().any(Node::has_dynamic),
             _ => false,
         }
@@ -80,25 +57,14 @@ impl Node {
 
 /// The column paths (`col`, `col.field.sub`) the query's own filters constrain; optional and
 /// dynamic filters (DuckDB's hints) do not count.
-pub fn filtered_paths(
-    filters: &[TableFilter],
-    schema: &Schema,
-    constants: Option<&RecordBatch>,
-) -> Vec<String> {
+pub fn filtered_paths(filters: &[TableFilter], schema: &Schema, constants: Option<&RecordBatch>) -> Vec<String> {
     fn path(node: &Node, schema: &Schema, constants: Option<&RecordBatch>) -> Option<String> {
         match node {
             Node::Column(i) => schema.fields().get(*i).map(|f| f.name().clone()),
             Node::Function { name, args } if name == "struct_extract" => match args.as_slice() {
                 [input, Node::Constant(key)] => {
-                    let key = constants?
-                        .column(*key)
-                        .as_any()
-                        .downcast_ref::<arrow_array::StringArray>()?;
-                    Some(format!(
-                        "{}.{}",
-                        path(input, schema, constants)?,
-                        key.value(0)
-                    ))
+                    let key = constants?.column(*key).as_any().downcast_ref::<arrow_array::StringArray>()?;
+                    Some(format!("{}.{}", path(input, schema, constants)?, key.value(0)))
                 }
                 _ => None,
             },
@@ -118,9 +84,7 @@ pub fn filtered_paths(
                 walk(r, schema, constants, out);
             }
             Node::And(c) | Node::Or(c) => c.iter().for_each(|n| walk(n, schema, constants, out)),
-            Node::Function { args, .. } => {
-                args.iter().for_each(|n| walk(n, schema, constants, out))
-            }
+            Node::Function { args, .. } => args.iter().for_each(|n| walk(n, schema, constants, out)),
             Node::Not(c) | Node::IsNull(c, _) => walk(c, schema, constants, out),
             Node::In { needle, .. } => walk(needle, schema, constants, out),
             Node::Between { input, .. } => walk(input, schema, constants, out),
@@ -137,22 +101,12 @@ pub fn filtered_paths(
 
 /// The groups of `required` (CNF of dotted paths) no filtered path satisfies; a filter on a
 /// path satisfies every required path it is a prefix of.
-pub fn unsatisfied_filter_groups<'a>(
-    required: &'a [Vec<String>],
-    filtered: &[String],
-) -> Vec<&'a Vec<String>> {
+pub fn unsatisfied_filter_groups<'a>(required: &'a [Vec<String>], filtered: &[String]) -> Vec<&'a Vec<String>> {
     let satisfies = |f: &String, r: &String| {
         let (f, r) = (f.to_ascii_lowercase(), r.to_ascii_lowercase());
         r == f || r.starts_with(&format!("{f}."))
     };
-    required
-        .iter()
-        .filter(|group| {
-            !group
-                .iter()
-                .any(|r| filtered.iter().any(|f| satisfies(f, r)))
-        })
-        .collect()
+    required.iter().filter(|group| !group.iter().any(|r| filtered.iter().any(|f| satisfies(f, r)))).collect()
 }
 
 /// One DuckDB table filter: `slot` is its position in the adapter's list.
@@ -176,10 +130,7 @@ pub enum FilterFate {
 
 /// Parses the adapter's description: `filter <slot> <node>` repeated.
 pub fn parse_filters(text: &str) -> Result<Vec<TableFilter>> {
-    let mut tokens = Tokens {
-        items: text.split_ascii_whitespace().collect(),
-        next: 0,
-    };
+    let mut tokens = Tokens { items: text.split_ascii_whitespace().collect(), next: 0 };
     let mut filters = Vec::new();
     while !tokens.done() {
         tokens.expect("filter")?;
@@ -200,30 +151,20 @@ impl<'a> Tokens<'a> {
         self.next >= self.items.len()
     }
     fn word(&mut self) -> Result<&'a str> {
-        let word = self
-            .items
-            .get(self.next)
-            .copied()
-            .ok_or_else(|| bad("the filter description ended early"))?;
+        let word = self.items.get(self.next).copied().ok_or_else(|| bad("the filter description ended early"))?;
         self.next += 1;
         Ok(word)
     }
     fn expect(&mut self, word: &str) -> Result<()> {
         let got = self.word()?;
         if got != word {
-            return Err(bad(format!(
-                "expected `{word}` in the filter description, got `{got}`"
-            )));
+            return Err(bad(format!("expected `{word}` in the filter description, got `{got}`")));
         }
         Ok(())
     }
     fn number(&mut self) -> Result<usize> {
         let word = self.word()?;
-        word.parse().map_err(|_| {
-            bad(format!(
-                "expected a number in the filter description, got `{word}`"
-            ))
-        })
+        word.parse().map_err(|_| bad(format!("expected a number in the filter description, got `{word}`")))
     }
     fn flag(&mut self) -> Result<bool> {
         Ok(self.number()? != 0)
@@ -254,40 +195,21 @@ impl<'a> Tokens<'a> {
             word @ ("in" | "not_in") => {
                 let n = self.number()?;
                 let needle = self.boxed(depth)?;
-                let set = (0..n)
-                    .map(|_| self.node(depth + 1))
-                    .collect::<Result<_>>()?;
-                Node::In {
-                    needle,
-                    set,
-                    negated: word == "not_in",
-                }
+                let set = (0..n).map(|_| self.node(depth + 1)).collect::<Result<_>>()?;
+                Node::In { needle, set, negated: word == "not_in" }
             }
             "between" => {
                 let (low_inclusive, high_inclusive) = (self.flag()?, self.flag()?);
-                Node::Between {
-                    input: self.boxed(depth)?,
-                    low: self.boxed(depth)?,
-                    high: self.boxed(depth)?,
-                    low_inclusive,
-                    high_inclusive,
-                }
+                Node::Between { input: self.boxed(depth)?, low: self.boxed(depth)?, high: self.boxed(depth)?, low_inclusive, high_inclusive }
             }
             "cast" => {
                 let type_constant = self.number()?;
                 let try_cast = self.flag()?;
-                Node::Cast {
-                    expr: self.boxed(depth)?,
-                    type_constant,
-                    try_cast,
-                }
+                Node::Cast { expr: self.boxed(depth)?, type_constant, try_cast }
             }
             "fn" => {
                 let name = self.word()?.to_string();
-                Node::Function {
-                    name,
-                    args: self.nodes(depth)?,
-                }
+                Node::Function { name, args: self.nodes(depth)? }
             }
             "optional" => Node::Optional(Some(self.boxed(depth)?)),
             "optional_none" => Node::Optional(None),
@@ -296,17 +218,9 @@ impl<'a> Tokens<'a> {
                 let constant = match self.word()? {
                     "none" => None,
                     "const" => Some(self.number()?),
-                    other => {
-                        return Err(bad(format!(
-                            "expected a dynamic filter constant, got `{other}`"
-                        )))
-                    }
+                    other => return Err(bad(format!("expected a dynamic filter constant, got `{other}`"))),
                 };
-                Node::Dynamic {
-                    op,
-                    constant,
-                    expr: self.boxed(depth)?,
-                }
+                Node::Dynamic { op, constant, expr: self.boxed(depth)? }
             }
             "unknown" => Node::Unknown,
             other => return Err(bad(format!("unknown filter node `{other}`"))),
@@ -329,10 +243,7 @@ fn comparison(word: &str) -> Result<ComparisonOp> {
 }
 
 fn bad(message: impl Into<String>) -> Error {
-    Error::new(
-        crate::error::ErrorKind::Io,
-        format!("vgi: unreadable filter description: {}", message.into()),
-    )
+    Error::new(crate::error::ErrorKind::Io, format!("vgi: unreadable filter description: {}", message.into()))
 }
 
 /// What the worker accepts, from its `FunctionInfo` (a function the catalog does not list
@@ -393,39 +304,26 @@ pub fn plan_filters(
     constants: Option<&RecordBatch>,
 ) -> Result<FilterPlan> {
     let slots = filters.iter().map(|f| f.slot + 1).max().unwrap_or(0);
-    let mut plan = FilterPlan {
-        snapshot: None,
-        fates: vec![FilterFate::Kept; slots],
-    };
+    let mut plan = FilterPlan { snapshot: None, fates: vec![FilterFate::Kept; slots] };
     if !capabilities.filter_pushdown || filters.is_empty() {
         return Ok(plan);
     }
     let lowering = Lowering { columns, constants };
     let mut snapshot = FilterSnapshot::default();
     for filter in filters {
-        let Some((expr, source, whole)) = lowering.predicate(&filter.node) else {
-            continue;
-        };
+        let Some((expr, source, whole)) = lowering.predicate(&filter.node) else { continue };
         let id = predicate_id(filter.slot);
         // Required only when the worker is exact and the filter went whole (no advisory
         // part dropped); a required predicate lets DuckDB skip its own check.
         let exact = capabilities.filters_exact && whole && source == PredicateSource::Query;
-        let predicate = if exact {
-            Predicate::required(id, expr)
-        } else {
-            Predicate::advisory(id, source, expr)
-        };
+        let predicate = if exact { Predicate::required(id, expr) } else { Predicate::advisory(id, source, expr) };
         // A predicate the encoder refuses (limits, unsupported types) is simply not sent.
         let single = FilterSnapshot::default().with_predicate(predicate.clone());
         if single.encode().is_err() {
             continue;
         }
         snapshot.push(predicate);
-        plan.fates[filter.slot] = if exact {
-            FilterFate::Exact
-        } else {
-            FilterFate::Advisory
-        };
+        plan.fates[filter.slot] = if exact { FilterFate::Exact } else { FilterFate::Advisory };
     }
     // Deltas need a snapshot to update: a scan with dynamic filters always sends one, even
     // with nothing in it yet.
@@ -502,12 +400,10 @@ pub fn plan_delta(
             continue; // the worker applies the snapshot's exact predicate; deltas may not touch it
         }
         let id = predicate_id(filter.slot);
-        let usable = lowering
-            .predicate(&filter.node)
-            .filter(|(expr, source, _)| {
-                let probe = Predicate::advisory(id.clone(), *source, expr.clone()).with_revision(1);
-                FilterDelta::default().upsert(probe).encode().is_ok()
-            });
+        let usable = lowering.predicate(&filter.node).filter(|(expr, source, _)| {
+            let probe = Predicate::advisory(id.clone(), *source, expr.clone()).with_revision(1);
+            FilterDelta::default().upsert(probe).encode().is_ok()
+        });
         match usable {
             Some((expr, source, _)) => {
                 let revision = state.next_revision(filter.slot);
@@ -542,22 +438,10 @@ impl Lowering<'_> {
         match node {
             // DuckDB keeps no check of its own for an optional filter: a hint by nature.
             Node::Optional(Some(child)) => self.predicate(child).map(|(e, source, _)| {
-                (
-                    e,
-                    if source == PredicateSource::Query {
-                        PredicateSource::Join
-                    } else {
-                        source
-                    },
-                    false,
-                )
+                (e, if source == PredicateSource::Query { PredicateSource::Join } else { source }, false)
             }),
             Node::Optional(None) => None,
-            Node::Dynamic {
-                op,
-                constant: Some(c),
-                expr,
-            } => {
+            Node::Dynamic { op, constant: Some(c), expr } => {
                 let (column, ty) = self.value(expr)?;
                 let literal = self.literal(*c, ty.as_ref())?;
                 Some((column.compare(*op, literal), PredicateSource::TopN, false))
@@ -565,27 +449,15 @@ impl Lowering<'_> {
             Node::Dynamic { constant: None, .. } => None,
             Node::And(children) => {
                 // Each conjunct that can be lowered (a conjunct that cannot stays with DuckDB).
-                let parts: Vec<(FilterExpr, PredicateSource, bool)> =
-                    children.iter().filter_map(|c| self.predicate(c)).collect();
+                let parts: Vec<(FilterExpr, PredicateSource, bool)> = children.iter().filter_map(|c| self.predicate(c)).collect();
                 if parts.is_empty() {
                     return None;
                 }
-                let whole = parts.len() == children.len()
-                    && parts.iter().all(|p| p.2 && p.1 == PredicateSource::Query);
-                let source = if whole {
-                    PredicateSource::Query
-                } else {
-                    parts[0].1
-                };
-                Some((
-                    FilterExpr::and(parts.into_iter().map(|p| p.0).collect()),
-                    source,
-                    whole,
-                ))
+                let whole = parts.len() == children.len() && parts.iter().all(|p| p.2 && p.1 == PredicateSource::Query);
+                let source = if whole { PredicateSource::Query } else { parts[0].1 };
+                Some((FilterExpr::and(parts.into_iter().map(|p| p.0).collect()), source, whole))
             }
-            other => self
-                .boolean(other)
-                .map(|e| (e, PredicateSource::Query, true)),
+            other => self.boolean(other).map(|e| (e, PredicateSource::Query, true)),
         }
     }
 
@@ -596,32 +468,14 @@ impl Lowering<'_> {
                 let (l, r) = self.operands(left, right)?;
                 Some(l.compare(*op, r))
             }
-            Node::And(children) => Some(FilterExpr::and(
-                children
-                    .iter()
-                    .map(|c| self.boolean(c))
-                    .collect::<Option<_>>()?,
-            )),
-            Node::Or(children) => Some(FilterExpr::or(
-                children
-                    .iter()
-                    .map(|c| self.boolean(c))
-                    .collect::<Option<_>>()?,
-            )),
+            Node::And(children) => Some(FilterExpr::and(children.iter().map(|c| self.boolean(c)).collect::<Option<_>>()?)),
+            Node::Or(children) => Some(FilterExpr::or(children.iter().map(|c| self.boolean(c)).collect::<Option<_>>()?)),
             Node::Not(child) => Some(self.boolean(child)?.not()),
             Node::IsNull(child, negated) => {
                 let (e, _) = self.value(child)?;
-                Some(if *negated {
-                    e.is_not_null()
-                } else {
-                    e.is_null()
-                })
+                Some(if *negated { e.is_not_null() } else { e.is_null() })
             }
-            Node::In {
-                needle,
-                set,
-                negated,
-            } => {
+            Node::In { needle, set, negated } => {
                 let (e, ty) = self.value(needle)?;
                 let values = set
                     .iter()
@@ -632,35 +486,18 @@ impl Lowering<'_> {
                     .collect::<Option<Vec<_>>>()?;
                 if values.iter().any(|v| v.extension().is_some()) {
                     // The consumer cannot rebuild a list of an extension type: an OR of `=`.
-                    let eqs: Vec<FilterExpr> = values
-                        .into_iter()
-                        .map(|v| e.clone().eq(FilterExpr::lit(v)))
-                        .collect();
+                    let eqs: Vec<FilterExpr> = values.into_iter().map(|v| e.clone().eq(FilterExpr::lit(v))).collect();
                     let any = FilterExpr::or(eqs);
                     return Some(if *negated { any.not() } else { any });
                 }
                 let list = LiteralList::from_scalars(&values).ok()?;
-                Some(if *negated {
-                    e.not_in_list(list)
-                } else {
-                    e.in_list(list)
-                })
+                Some(if *negated { e.not_in_list(list) } else { e.in_list(list) })
             }
-            Node::Between {
-                input,
-                low,
-                high,
-                low_inclusive,
-                high_inclusive,
-            } => {
+            Node::Between { input, low, high, low_inclusive, high_inclusive } => {
                 let (l1, r1) = self.operands(input, low)?;
                 let (l2, r2) = self.operands(input, high)?;
                 let lo = if *low_inclusive { l1.ge(r1) } else { l1.gt(r1) };
-                let hi = if *high_inclusive {
-                    l2.le(r2)
-                } else {
-                    l2.lt(r2)
-                };
+                let hi = if *high_inclusive { l2.le(r2) } else { l2.lt(r2) };
                 Some(FilterExpr::and(vec![lo, hi]))
             }
             Node::Function { name, args } => self.call(name, args).map(|(e, _)| e),
@@ -694,35 +531,20 @@ impl Lowering<'_> {
             Node::Column(i) => {
                 let field = self.columns.schema.fields().get(*i)?;
                 let index = *self.columns.worker_index.get(*i)?;
-                Some((
-                    FilterExpr::column(index, field.name().clone()),
-                    Some(field.data_type().clone()),
-                ))
+                Some((FilterExpr::column(index, field.name().clone()), Some(field.data_type().clone())))
             }
             Node::Constant(c) => {
                 let value = self.scalar(*c, None)?;
                 let ty = value.data_type().clone();
                 Some((FilterExpr::lit(value), Some(ty)))
             }
-            Node::Cast {
-                expr,
-                type_constant,
-                try_cast: false,
-            } => {
+            Node::Cast { expr, type_constant, try_cast: false } => {
                 let (e, _) = self.value(expr)?;
-                let target = self
-                    .constants?
-                    .schema()
-                    .fields()
-                    .get(*type_constant)?
-                    .clone();
+                let target = self.constants?.schema().fields().get(*type_constant)?.clone();
                 if extension_of(&target).is_some() {
                     return None;
                 }
-                Some((
-                    e.cast(target.data_type().clone()),
-                    Some(target.data_type().clone()),
-                ))
+                Some((e.cast(target.data_type().clone()), Some(target.data_type().clone())))
             }
             Node::Function { name, args } => self.call(name, args),
             _ => None,
@@ -735,24 +557,14 @@ impl Lowering<'_> {
         match (name, args) {
             ("struct_extract", [input, Node::Constant(key)]) => {
                 let (e, ty) = self.value(input)?;
-                let Some(DataType::Struct(fields)) = ty else {
-                    return None;
-                };
+                let Some(DataType::Struct(fields)) = ty else { return None };
                 let key = self.constants?.column(*key);
                 let key = key.as_any().downcast_ref::<arrow_array::StringArray>()?;
                 let wanted = key.is_valid(0).then(|| key.value(0))?;
-                let (index, field) = fields
-                    .iter()
-                    .enumerate()
-                    .find(|(_, f)| f.name().eq_ignore_ascii_case(wanted))?;
-                Some((
-                    e.field(index, field.name().clone()),
-                    Some(field.data_type().clone()),
-                ))
+                let (index, field) = fields.iter().enumerate().find(|(_, f)| f.name().eq_ignore_ascii_case(wanted))?;
+                Some((e.field(index, field.name().clone()), Some(field.data_type().clone())))
             }
-            ("prefix" | "starts_with", [s, p]) => {
-                self.string_call(FilterFunction::StartsWith, s, p)
-            }
+            ("prefix" | "starts_with", [s, p]) => self.string_call(FilterFunction::StartsWith, s, p),
             ("suffix" | "ends_with", [s, p]) => self.string_call(FilterFunction::EndsWith, s, p),
             ("contains", [s, p]) => match self.value(s)? {
                 (_, Some(DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)) => {
@@ -761,9 +573,7 @@ impl Lowering<'_> {
                 (_, Some(DataType::List(_) | DataType::LargeList(_))) => self.list_contains(s, p),
                 _ => None,
             },
-            ("list_contains" | "list_has" | "array_contains" | "array_has", [l, v]) => {
-                self.list_contains(l, v)
-            }
+            ("list_contains" | "list_has" | "array_contains" | "array_has", [l, v]) => self.list_contains(l, v),
             ("-", [x]) => {
                 let (e, ty) = self.value(x)?;
                 Some((e.neg(), ty))
@@ -785,10 +595,7 @@ impl Lowering<'_> {
 
     fn string_call(&self, function: FilterFunction, s: &Node, pattern: &Node) -> Option<Typed> {
         let (l, r) = self.operands(s, pattern)?;
-        Some((
-            FilterExpr::call(function, vec![l, r]),
-            Some(DataType::Boolean),
-        ))
+        Some((FilterExpr::call(function, vec![l, r]), Some(DataType::Boolean)))
     }
 
     fn list_contains(&self, list: &Node, value: &Node) -> Option<Typed> {
@@ -801,10 +608,7 @@ impl Lowering<'_> {
             Node::Constant(c) => self.literal(*c, Some(&element))?,
             other => self.value(other)?.0,
         };
-        Some((
-            FilterExpr::call(FilterFunction::ListContains, vec![l, v]),
-            Some(DataType::Boolean),
-        ))
+        Some((FilterExpr::call(FilterFunction::ListContains, vec![l, v]), Some(DataType::Boolean)))
     }
 
     fn literal(&self, constant: usize, like: Option<&DataType>) -> Option<FilterExpr> {
@@ -818,15 +622,10 @@ impl Lowering<'_> {
         let field = batch.schema().fields().get(c)?.clone();
         let array: ArrayRef = batch.column(c).slice(0, 1);
         // DuckDB exports a UUID constant as text; the column is `arrow.uuid`.
-        if like.is_some_and(|t| *t == DataType::FixedSizeBinary(16))
-            && matches!(array.data_type(), DataType::Utf8)
-        {
+        if like.is_some_and(|t| *t == DataType::FixedSizeBinary(16)) && matches!(array.data_type(), DataType::Utf8) {
             let text = array.as_any().downcast_ref::<arrow_array::StringArray>()?;
             if text.is_null(0) {
-                return Some(
-                    ScalarValue::null(&DataType::FixedSizeBinary(16))
-                        .with_extension(ExtensionType::uuid()),
-                );
+                return Some(ScalarValue::null(&DataType::FixedSizeBinary(16)).with_extension(ExtensionType::uuid()));
             }
             return Some(ScalarValue::uuid(parse_uuid(text.value(0))?));
         }
@@ -834,9 +633,7 @@ impl Lowering<'_> {
         match extension.as_ref().map(|e| e.name.as_str()) {
             None => {}
             Some("arrow.uuid") => {
-                return ScalarValue::new(array)
-                    .ok()
-                    .map(|v| v.with_extension(ExtensionType::uuid()));
+                return ScalarValue::new(array).ok().map(|v| v.with_extension(ExtensionType::uuid()));
             }
             // Anything else DuckDB marks (TIME WITH TIME ZONE, ...) has no Filter v2 form.
             Some(_) => return None,
@@ -858,25 +655,18 @@ impl Lowering<'_> {
 /// `array` as `target`, only when no value changes: it must convert back to itself (a NULL
 /// appearing, a truncated timestamp or a rounded decimal would change what the filter means).
 fn convert(array: &ArrayRef, target: &DataType) -> Option<ArrayRef> {
-    if !arrow_cast::can_cast_types(array.data_type(), target)
-        || !arrow_cast::can_cast_types(target, array.data_type())
-    {
+    if !arrow_cast::can_cast_types(array.data_type(), target) || !arrow_cast::can_cast_types(target, array.data_type()) {
         return None;
     }
     let converted = arrow_cast::cast(array, target).ok()?;
     let back = arrow_cast::cast(&converted, array.data_type()).ok()?;
-    (converted.null_count() == array.null_count() && back.to_data() == array.to_data())
-        .then_some(converted)
+    (converted.null_count() == array.null_count() && back.to_data() == array.to_data()).then_some(converted)
 }
 
 /// `8-4-4-4-12` hex text (any case, braces or dashes optional) as 16 bytes.
 fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     let hex: Vec<u8> = text.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
-    if hex.len() != 32
-        || text
-            .bytes()
-            .any(|b| !(b.is_ascii_hexdigit() || b == b'-' || b == b'{' || b == b'}'))
-    {
+    if hex.len() != 32 || text.bytes().any(|b| !(b.is_ascii_hexdigit() || b == b'-' || b == b'{' || b == b'}')) {
         return None;
     }
     let mut out = [0u8; 16];
@@ -888,11 +678,7 @@ fn parse_uuid(text: &str) -> Option<[u8; 16]> {
 
 fn extension_of(field: &Field) -> Option<ExtensionType> {
     let name = field.metadata().get("ARROW:extension:name")?;
-    let metadata = field
-        .metadata()
-        .get("ARROW:extension:metadata")
-        .cloned()
-        .unwrap_or_default();
+    let metadata = field.metadata().get("ARROW:extension:metadata").cloned().unwrap_or_default();
     Some(ExtensionType::new(name.clone(), metadata))
 }
 
@@ -933,8 +719,8 @@ pub struct ScanRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{Int64Array, StringArray};
     use std::sync::Arc;
+    use arrow_array::{Int64Array, StringArray};
 
     fn constants(values: Vec<(&str, ArrayRef)>) -> RecordBatch {
         RecordBatch::try_from_iter(values).unwrap()
@@ -954,42 +740,22 @@ mod tests {
 
     #[test]
     fn lowers_what_v2_carries_and_keeps_the_rest() {
-        let schema = Schema::new(vec![
-            Field::new("n", DataType::Int64, true),
-            Field::new("s", DataType::LargeUtf8, true),
-        ]);
-        let columns = FilterColumns {
-            schema: &schema,
-            worker_index: &[2, 0],
-        };
+        let schema = Schema::new(vec![Field::new("n", DataType::Int64, true), Field::new("s", DataType::LargeUtf8, true)]);
+        let columns = FilterColumns { schema: &schema, worker_index: &[2, 0] };
         let consts = constants(vec![
             ("c0", Arc::new(Int64Array::from(vec![5])) as ArrayRef),
             ("c1", Arc::new(StringArray::from(vec!["x"])) as ArrayRef),
         ]);
-        let filters = parse_filters(
-            "filter 0 cmp ge col 0 const 0 filter 1 cmp eq col 1 const 1 filter 2 unknown",
-        )
-        .unwrap();
-        let caps = Capabilities {
-            filter_pushdown: true,
-            ..Default::default()
-        };
+        let filters = parse_filters("filter 0 cmp ge col 0 const 0 filter 1 cmp eq col 1 const 1 filter 2 unknown").unwrap();
+        let caps = Capabilities { filter_pushdown: true, ..Default::default() };
         let plan = plan_filters(&caps, &columns, &filters, Some(&consts)).unwrap();
-        assert_eq!(
-            plan.fates,
-            vec![FilterFate::Advisory, FilterFate::Advisory, FilterFate::Kept]
-        );
-        let exact = Capabilities {
-            filter_pushdown: true,
-            filters_exact: true,
-            ..Default::default()
-        };
+        assert_eq!(plan.fates, vec![FilterFate::Advisory, FilterFate::Advisory, FilterFate::Kept]);
+        let exact = Capabilities { filter_pushdown: true, filters_exact: true, ..Default::default() };
         let plan = plan_filters(&exact, &columns, &filters, Some(&consts)).unwrap();
         assert_eq!(plan.fates[0], FilterFate::Exact);
         assert!(plan.snapshot.is_some());
         // Without the capability nothing goes.
-        let plan =
-            plan_filters(&Capabilities::default(), &columns, &filters, Some(&consts)).unwrap();
+        let plan = plan_filters(&Capabilities::default(), &columns, &filters, Some(&consts)).unwrap();
         assert!(plan.snapshot.is_none());
         assert!(plan.fates.iter().all(|f| *f == FilterFate::Kept));
     }
@@ -997,14 +763,8 @@ mod tests {
     #[test]
     fn dynamic_filters_become_revisioned_deltas() {
         let schema = Schema::new(vec![Field::new("n", DataType::Int64, true)]);
-        let columns = FilterColumns {
-            schema: &schema,
-            worker_index: &[0],
-        };
-        let caps = Capabilities {
-            filter_pushdown: true,
-            ..Default::default()
-        };
+        let columns = FilterColumns { schema: &schema, worker_index: &[0] };
+        let caps = Capabilities { filter_pushdown: true, ..Default::default() };
         // At init the Top-N threshold is unknown: nothing is sent for it.
         let filters = parse_filters("filter 0 optional dynamic lt none col 0").unwrap();
         let plan = plan_filters(&caps, &columns, &filters, None).unwrap();
@@ -1013,56 +773,28 @@ mod tests {
         assert_eq!(plan.fates, vec![FilterFate::Kept]);
         let mut state = DeltaState::after(&plan);
         // The threshold appears, then tightens: upserts with rising revisions.
-        let consts = constants(vec![(
-            "c0",
-            Arc::new(Int64Array::from(vec![10])) as ArrayRef,
-        )]);
+        let consts = constants(vec![("c0", Arc::new(Int64Array::from(vec![10])) as ArrayRef)]);
         let filters = parse_filters("filter 0 optional dynamic lt const 0 col 0").unwrap();
-        assert!(
-            plan_delta(&caps, &columns, &filters, Some(&consts), &mut state)
-                .unwrap()
-                .is_some()
-        );
+        assert!(plan_delta(&caps, &columns, &filters, Some(&consts), &mut state).unwrap().is_some());
         assert_eq!(state.revisions[&0], 1);
-        assert!(
-            plan_delta(&caps, &columns, &filters, Some(&consts), &mut state)
-                .unwrap()
-                .is_some()
-        );
+        assert!(plan_delta(&caps, &columns, &filters, Some(&consts), &mut state).unwrap().is_some());
         assert_eq!(state.revisions[&0], 2);
         // Reset: the live predicate is removed once.
         let filters = parse_filters("filter 0 optional dynamic lt none col 0").unwrap();
-        assert!(plan_delta(&caps, &columns, &filters, None, &mut state)
-            .unwrap()
-            .is_some());
-        assert!(plan_delta(&caps, &columns, &filters, None, &mut state)
-            .unwrap()
-            .is_none());
+        assert!(plan_delta(&caps, &columns, &filters, None, &mut state).unwrap().is_some());
+        assert!(plan_delta(&caps, &columns, &filters, None, &mut state).unwrap().is_none());
     }
 
     #[test]
     fn required_filter_groups_are_checked_by_prefix() {
-        let point = DataType::Struct(
-            vec![
-                Field::new("a", DataType::Int64, true),
-                Field::new("b", DataType::Int64, true),
-            ]
-            .into(),
-        );
-        let schema = Schema::new(vec![
-            Field::new("s", point, true),
-            Field::new("other", DataType::Int64, true),
-        ]);
+        let point = DataType::Struct(vec![Field::new("a", DataType::Int64, true), Field::new("b", DataType::Int64, true)].into());
+        let schema = Schema::new(vec![Field::new("s", point, true), Field::new("other", DataType::Int64, true)]);
         let consts = constants(vec![
             ("c0", Arc::new(StringArray::from(vec!["a"])) as ArrayRef),
             ("c1", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
         ]);
-        let required = vec![
-            vec!["s.a".to_string()],
-            vec!["s.b".to_string(), "other".to_string()],
-        ];
-        let filters =
-            parse_filters("filter 0 cmp eq fn struct_extract 2 col 0 const 0 const 1").unwrap();
+        let required = vec![vec!["s.a".to_string()], vec!["s.b".to_string(), "other".to_string()]];
+        let filters = parse_filters("filter 0 cmp eq fn struct_extract 2 col 0 const 0 const 1").unwrap();
         let filtered = filtered_paths(&filters, &schema, Some(&consts));
         assert_eq!(filtered, vec!["s.a"]);
         assert_eq!(unsatisfied_filter_groups(&required, &filtered).len(), 1);
@@ -1077,20 +809,10 @@ mod tests {
     #[test]
     fn a_partly_lowered_and_is_advisory_even_for_exact_workers() {
         let schema = Schema::new(vec![Field::new("n", DataType::Int64, true)]);
-        let columns = FilterColumns {
-            schema: &schema,
-            worker_index: &[0],
-        };
-        let consts = constants(vec![(
-            "c0",
-            Arc::new(Int64Array::from(vec![5])) as ArrayRef,
-        )]);
+        let columns = FilterColumns { schema: &schema, worker_index: &[0] };
+        let consts = constants(vec![("c0", Arc::new(Int64Array::from(vec![5])) as ArrayRef)]);
         let filters = parse_filters("filter 0 and 2 cmp ge col 0 const 0 unknown").unwrap();
-        let exact = Capabilities {
-            filter_pushdown: true,
-            filters_exact: true,
-            ..Default::default()
-        };
+        let exact = Capabilities { filter_pushdown: true, filters_exact: true, ..Default::default() };
         let plan = plan_filters(&exact, &columns, &filters, Some(&consts)).unwrap();
         assert_eq!(plan.fates, vec![FilterFate::Advisory]);
     }
@@ -1102,10 +824,9 @@ mod tests {
     // session zone, TIMETZ as a bare time64), columns the way a worker declares them.
 
     use arrow_array::{
-        BinaryArray, BooleanArray, Date32Array, Decimal128Array, DictionaryArray,
-        FixedSizeBinaryArray, Float64Array, Int32Array, IntervalMonthDayNanoArray,
-        LargeStringArray, RecordBatch as Batch, Time64MicrosecondArray, TimestampMicrosecondArray,
-        UInt64Array,
+        BinaryArray, BooleanArray, Date32Array, Decimal128Array, DictionaryArray, FixedSizeBinaryArray, Float64Array,
+        Int32Array, IntervalMonthDayNanoArray, LargeStringArray, RecordBatch as Batch, Time64MicrosecondArray,
+        TimestampMicrosecondArray, UInt64Array,
     };
     use arrow_buffer::IntervalMonthDayNano;
     use arrow_schema::TimeUnit;
@@ -1128,294 +849,82 @@ mod tests {
         expected: &'static str,
     }
 
-    fn family(
-        name: &'static str,
-        column: Field,
-        values: ArrayRef,
-        constant: ArrayRef,
-        filter: &'static str,
-        expected: &'static str,
-    ) -> Family {
-        Family {
-            name,
-            column,
-            values,
-            constant,
-            filter,
-            expected,
-        }
+    fn family(name: &'static str, column: Field, values: ArrayRef, constant: ArrayRef, filter: &'static str, expected: &'static str) -> Family {
+        Family { name, column, values, constant, filter, expected }
     }
 
     #[test]
     fn every_type_family_reaches_the_consumer_with_duckdb_semantics() {
         let uuid_field = Field::new("u", DataType::FixedSizeBinary(16), true)
             .with_metadata(extension_metadata("arrow.uuid"));
-        let u1 = [
-            0x12u8, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 1, 2, 3, 4, 5, 6, 7,
-        ];
+        let u1 = [0x12u8, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 1, 2, 3, 4, 5, 6, 7];
         let u2 = [0xffu8; 16];
         let dict = |values: Vec<&str>, keys: Vec<Option<i8>>| -> ArrayRef {
-            Arc::new(DictionaryArray::new(
-                arrow_array::Int8Array::from(keys),
-                Arc::new(StringArray::from(values)),
-            ))
+            Arc::new(DictionaryArray::new(arrow_array::Int8Array::from(keys), Arc::new(StringArray::from(values))))
         };
         let duck_enum: ArrayRef = Arc::new(DictionaryArray::new(
             arrow_array::UInt8Array::from(vec![1u8]),
             Arc::new(StringArray::from(vec!["sad", "ok", "happy"])),
         ));
         let ts = |v: Vec<Option<i64>>, tz: Option<&str>| -> ArrayRef {
-            Arc::new(
-                TimestampMicrosecondArray::from(v).with_timezone_opt(tz.map(|t| t.to_string())),
-            )
+            Arc::new(TimestampMicrosecondArray::from(v).with_timezone_opt(tz.map(|t| t.to_string())))
         };
         let families = vec![
-            family(
-                "int32",
-                Field::new("x", DataType::Int32, true),
-                Arc::new(Int32Array::from(vec![
-                    Some(1),
-                    Some(5),
-                    None,
-                    Some(i32::MAX),
-                ])),
-                Arc::new(Int32Array::from(vec![4])),
-                "filter 0 cmp gt col 0 const 0",
-                "FTNT",
-            ),
-            family(
-                "int64_bounds",
-                Field::new("x", DataType::Int64, true),
-                Arc::new(Int64Array::from(vec![
-                    Some(i64::MIN),
-                    Some(0),
-                    Some(i64::MAX),
-                ])),
-                Arc::new(Int64Array::from(vec![i64::MAX])),
-                "filter 0 cmp ge col 0 const 0",
-                "FFT",
-            ),
-            family(
-                "uint64",
-                Field::new("x", DataType::UInt64, true),
-                Arc::new(UInt64Array::from(vec![1u64, u64::MAX - 1, u64::MAX])),
-                Arc::new(UInt64Array::from(vec![u64::MAX - 1])),
-                "filter 0 cmp ge col 0 const 0",
-                "FTT",
-            ),
-            family(
-                "hugeint",
-                Field::new("x", DataType::Decimal128(38, 0), true),
-                Arc::new(
-                    Decimal128Array::from(vec![
-                        Some(-(10i128.pow(37))),
-                        Some(10i128.pow(37)),
-                        None,
-                    ])
-                    .with_precision_and_scale(38, 0)
-                    .unwrap(),
-                ),
-                Arc::new(
-                    Decimal128Array::from(vec![0i128])
-                        .with_precision_and_scale(38, 0)
-                        .unwrap(),
-                ),
-                "filter 0 cmp gt col 0 const 0",
-                "FTN",
-            ),
-            family(
-                "double_nan",
-                Field::new("x", DataType::Float64, true),
-                Arc::new(Float64Array::from(vec![
-                    Some(1.0),
-                    Some(f64::NAN),
-                    Some(f64::INFINITY),
-                    None,
-                ])),
-                Arc::new(Float64Array::from(vec![f64::NAN])),
-                "filter 0 cmp lt col 0 const 0",
-                "TFTN",
-            ),
-            family(
-                "double_nan_eq",
-                Field::new("x", DataType::Float64, true),
-                Arc::new(Float64Array::from(vec![Some(1.0), Some(f64::NAN)])),
-                Arc::new(Float64Array::from(vec![f64::NAN])),
-                "filter 0 cmp eq col 0 const 0",
-                "FT",
-            ),
-            family(
-                "decimal",
-                Field::new("x", DataType::Decimal128(10, 2), true),
-                Arc::new(
-                    Decimal128Array::from(vec![1234i128, 1235])
-                        .with_precision_and_scale(10, 2)
-                        .unwrap(),
-                ),
-                Arc::new(
-                    Decimal128Array::from(vec![1234i128])
-                        .with_precision_and_scale(10, 2)
-                        .unwrap(),
-                ),
-                "filter 0 cmp le col 0 const 0",
-                "TF",
-            ),
-            family(
-                "varchar_large",
-                Field::new("s", DataType::LargeUtf8, true),
-                Arc::new(LargeStringArray::from(vec![
-                    Some("apple"),
-                    Some("pear"),
-                    None,
-                ])),
-                Arc::new(StringArray::from(vec!["banana"])),
-                "filter 0 cmp gt col 0 const 0",
-                "FTN",
-            ),
-            family(
-                "blob",
-                Field::new("b", DataType::Binary, true),
-                Arc::new(BinaryArray::from(vec![&b"\x00\x01"[..], &b"\xff"[..]])),
-                Arc::new(BinaryArray::from(vec![&b"\x00\x01"[..]])),
-                "filter 0 cmp eq col 0 const 0",
-                "TF",
-            ),
-            family(
-                "bool",
-                Field::new("f", DataType::Boolean, true),
-                Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
-                Arc::new(BooleanArray::from(vec![true])),
-                "filter 0 cmp eq col 0 const 0",
-                "TFN",
-            ),
-            family(
-                "date",
-                Field::new("d", DataType::Date32, true),
-                Arc::new(Date32Array::from(vec![18000, 19000])),
-                Arc::new(Date32Array::from(vec![18500])),
-                "filter 0 cmp lt col 0 const 0",
-                "TF",
-            ),
-            family(
-                "time",
-                Field::new("t", DataType::Time64(TimeUnit::Microsecond), true),
-                Arc::new(Time64MicrosecondArray::from(vec![1_000_000, 5_000_000])),
-                Arc::new(Time64MicrosecondArray::from(vec![2_000_000])),
-                "filter 0 cmp gt col 0 const 0",
-                "FT",
-            ),
-            family(
-                "timestamp",
-                Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, None), true),
-                ts(vec![Some(1), Some(10)], None),
-                ts(vec![Some(5)], None),
-                "filter 0 cmp ge col 0 const 0",
-                "FT",
-            ),
-            family(
-                "timestamptz",
-                Field::new(
-                    "ts",
-                    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-                    true,
-                ),
-                ts(vec![Some(1), Some(10)], Some("UTC")),
-                ts(vec![Some(5)], Some("Etc/UTC")),
-                "filter 0 cmp lt col 0 const 0",
-                "TF",
-            ),
-            family(
-                "interval",
-                Field::new(
-                    "i",
-                    DataType::Interval(arrow_schema::IntervalUnit::MonthDayNano),
-                    true,
-                ),
-                Arc::new(IntervalMonthDayNanoArray::from(vec![
-                    IntervalMonthDayNano::new(0, 1, 0),
-                    IntervalMonthDayNano::new(0, 3, 0),
-                ])),
-                Arc::new(IntervalMonthDayNanoArray::from(vec![
-                    IntervalMonthDayNano::new(0, 2, 0),
-                ])),
-                "filter 0 cmp gt col 0 const 0",
-                "FT",
-            ),
-            family(
-                "uuid",
-                uuid_field,
-                Arc::new(FixedSizeBinaryArray::try_from_iter(vec![u1, u2].into_iter()).unwrap()),
-                Arc::new(StringArray::from(vec![
-                    "12345678-9abc-def0-0001-020304050607",
-                ])),
-                "filter 0 cmp eq col 0 const 0",
-                "TF",
-            ),
-            family(
-                "enum",
-                Field::new(
-                    "e",
-                    DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)),
-                    true,
-                ),
-                dict(vec!["sad", "ok", "happy"], vec![Some(0), Some(1), None]),
-                duck_enum,
-                "filter 0 cmp eq col 0 const 0",
-                "FTN",
-            ),
-            family(
-                "in_list_with_null",
-                Field::new("x", DataType::Int64, true),
-                Arc::new(Int64Array::from(vec![Some(1), Some(2), None])),
-                Arc::new(Int64Array::from(vec![2])),
-                "filter 0 in 1 col 0 const 0",
-                "FTN",
-            ),
-            family(
-                "is_null",
-                Field::new("x", DataType::Int64, true),
-                Arc::new(Int64Array::from(vec![Some(1), None])),
-                Arc::new(Int64Array::from(vec![0])),
-                "filter 0 is_null col 0",
-                "FT",
-            ),
-            family(
-                "null_constant",
-                Field::new("x", DataType::Int64, true),
-                Arc::new(Int64Array::from(vec![Some(1), None])),
-                Arc::new(Int64Array::from(vec![None])),
-                "filter 0 cmp eq col 0 const 0",
-                "NN",
-            ),
-            family(
-                "or_and_not",
-                Field::new("x", DataType::Int64, true),
-                Arc::new(Int64Array::from(vec![Some(1), Some(5), Some(9), None])),
-                Arc::new(Int64Array::from(vec![5])),
-                "filter 0 or 2 cmp lt col 0 const 0 not cmp le col 0 const 0",
-                "TFTN",
-            ),
+            family("int32", Field::new("x", DataType::Int32, true), Arc::new(Int32Array::from(vec![Some(1), Some(5), None, Some(i32::MAX)])),
+                Arc::new(Int32Array::from(vec![4])), "filter 0 cmp gt col 0 const 0", "FTNT"),
+            family("int64_bounds", Field::new("x", DataType::Int64, true), Arc::new(Int64Array::from(vec![Some(i64::MIN), Some(0), Some(i64::MAX)])),
+                Arc::new(Int64Array::from(vec![i64::MAX])), "filter 0 cmp ge col 0 const 0", "FFT"),
+            family("uint64", Field::new("x", DataType::UInt64, true), Arc::new(UInt64Array::from(vec![1u64, u64::MAX - 1, u64::MAX])),
+                Arc::new(UInt64Array::from(vec![u64::MAX - 1])), "filter 0 cmp ge col 0 const 0", "FTT"),
+            family("hugeint", Field::new("x", DataType::Decimal128(38, 0), true),
+                Arc::new(Decimal128Array::from(vec![Some(-(10i128.pow(37))), Some(10i128.pow(37)), None]).with_precision_and_scale(38, 0).unwrap()),
+                Arc::new(Decimal128Array::from(vec![0i128]).with_precision_and_scale(38, 0).unwrap()), "filter 0 cmp gt col 0 const 0", "FTN"),
+            family("double_nan", Field::new("x", DataType::Float64, true), Arc::new(Float64Array::from(vec![Some(1.0), Some(f64::NAN), Some(f64::INFINITY), None])),
+                Arc::new(Float64Array::from(vec![f64::NAN])), "filter 0 cmp lt col 0 const 0", "TFTN"),
+            family("double_nan_eq", Field::new("x", DataType::Float64, true), Arc::new(Float64Array::from(vec![Some(1.0), Some(f64::NAN)])),
+                Arc::new(Float64Array::from(vec![f64::NAN])), "filter 0 cmp eq col 0 const 0", "FT"),
+            family("decimal", Field::new("x", DataType::Decimal128(10, 2), true),
+                Arc::new(Decimal128Array::from(vec![1234i128, 1235]).with_precision_and_scale(10, 2).unwrap()),
+                Arc::new(Decimal128Array::from(vec![1234i128]).with_precision_and_scale(10, 2).unwrap()), "filter 0 cmp le col 0 const 0", "TF"),
+            family("varchar_large", Field::new("s", DataType::LargeUtf8, true), Arc::new(LargeStringArray::from(vec![Some("apple"), Some("pear"), None])),
+                Arc::new(StringArray::from(vec!["banana"])), "filter 0 cmp gt col 0 const 0", "FTN"),
+            family("blob", Field::new("b", DataType::Binary, true), Arc::new(BinaryArray::from(vec![&b"\x00\x01"[..], &b"\xff"[..]])),
+                Arc::new(BinaryArray::from(vec![&b"\x00\x01"[..]])), "filter 0 cmp eq col 0 const 0", "TF"),
+            family("bool", Field::new("f", DataType::Boolean, true), Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
+                Arc::new(BooleanArray::from(vec![true])), "filter 0 cmp eq col 0 const 0", "TFN"),
+            family("date", Field::new("d", DataType::Date32, true), Arc::new(Date32Array::from(vec![18000, 19000])),
+                Arc::new(Date32Array::from(vec![18500])), "filter 0 cmp lt col 0 const 0", "TF"),
+            family("time", Field::new("t", DataType::Time64(TimeUnit::Microsecond), true), Arc::new(Time64MicrosecondArray::from(vec![1_000_000, 5_000_000])),
+                Arc::new(Time64MicrosecondArray::from(vec![2_000_000])), "filter 0 cmp gt col 0 const 0", "FT"),
+            family("timestamp", Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, None), true), ts(vec![Some(1), Some(10)], None),
+                ts(vec![Some(5)], None), "filter 0 cmp ge col 0 const 0", "FT"),
+            family("timestamptz", Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+                ts(vec![Some(1), Some(10)], Some("UTC")), ts(vec![Some(5)], Some("Etc/UTC")), "filter 0 cmp lt col 0 const 0", "TF"),
+            family("interval", Field::new("i", DataType::Interval(arrow_schema::IntervalUnit::MonthDayNano), true),
+                Arc::new(IntervalMonthDayNanoArray::from(vec![IntervalMonthDayNano::new(0, 1, 0), IntervalMonthDayNano::new(0, 3, 0)])),
+                Arc::new(IntervalMonthDayNanoArray::from(vec![IntervalMonthDayNano::new(0, 2, 0)])), "filter 0 cmp gt col 0 const 0", "FT"),
+            family("uuid", uuid_field, Arc::new(FixedSizeBinaryArray::try_from_iter(vec![u1, u2].into_iter()).unwrap()),
+                Arc::new(StringArray::from(vec!["12345678-9abc-def0-0001-020304050607"])), "filter 0 cmp eq col 0 const 0", "TF"),
+            family("enum", Field::new("e", DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)), true),
+                dict(vec!["sad", "ok", "happy"], vec![Some(0), Some(1), None]), duck_enum, "filter 0 cmp eq col 0 const 0", "FTN"),
+            family("in_list_with_null", Field::new("x", DataType::Int64, true), Arc::new(Int64Array::from(vec![Some(1), Some(2), None])),
+                Arc::new(Int64Array::from(vec![2])), "filter 0 in 1 col 0 const 0", "FTN"),
+            family("is_null", Field::new("x", DataType::Int64, true), Arc::new(Int64Array::from(vec![Some(1), None])),
+                Arc::new(Int64Array::from(vec![0])), "filter 0 is_null col 0", "FT"),
+            family("null_constant", Field::new("x", DataType::Int64, true), Arc::new(Int64Array::from(vec![Some(1), None])),
+                Arc::new(Int64Array::from(vec![None])), "filter 0 cmp eq col 0 const 0", "NN"),
+            family("or_and_not", Field::new("x", DataType::Int64, true), Arc::new(Int64Array::from(vec![Some(1), Some(5), Some(9), None])),
+                Arc::new(Int64Array::from(vec![5])), "filter 0 or 2 cmp lt col 0 const 0 not cmp le col 0 const 0", "TFTN"),
         ];
-        let caps = Capabilities {
-            filter_pushdown: true,
-            ..Default::default()
-        };
+        let caps = Capabilities { filter_pushdown: true, ..Default::default() };
         let mut cases = Vec::new();
         for f in &families {
             let schema = Schema::new(vec![f.column.clone()]);
-            let columns = FilterColumns {
-                schema: &schema,
-                worker_index: &[0],
-            };
+            let columns = FilterColumns { schema: &schema, worker_index: &[0] };
             let constants = Batch::try_from_iter(vec![("c0", f.constant.clone())]).unwrap();
             let filters = parse_filters(f.filter).unwrap();
             let plan = plan_filters(&caps, &columns, &filters, Some(&constants)).unwrap();
-            assert_eq!(
-                plan.fates,
-                vec![FilterFate::Advisory],
-                "{}: not pushed",
-                f.name
-            );
+            assert_eq!(plan.fates, vec![FilterFate::Advisory], "{}: not pushed", f.name);
             let table = Batch::try_new(Arc::new(schema.clone()), vec![f.values.clone()]).unwrap();
             cases.push(case(f.name, &table, plan.snapshot.unwrap()));
         }
@@ -1427,70 +936,42 @@ mod tests {
 
     #[test]
     fn what_has_no_faithful_form_stays_with_duckdb() {
-        let caps = Capabilities {
-            filter_pushdown: true,
-            ..Default::default()
-        };
+        let caps = Capabilities { filter_pushdown: true, ..Default::default() };
         let cases: Vec<(Field, ArrayRef)> = vec![
             // TIMETZ: DuckDB exports the constant as a bare time64 (offset lost); the column is
             // DuckDB's opaque time_tz.
             (
-                Field::new("t", DataType::FixedSizeBinary(8), true)
-                    .with_metadata(extension_metadata("arrow.opaque")),
+                Field::new("t", DataType::FixedSizeBinary(8), true).with_metadata(extension_metadata("arrow.opaque")),
                 Arc::new(Time64MicrosecondArray::from(vec![3_600_000_000])),
             ),
             // A timestamp that would lose precision in the column's unit.
-            (
-                Field::new("ts", DataType::Timestamp(TimeUnit::Second, None), true),
-                {
-                    let array: ArrayRef =
-                        Arc::new(TimestampMicrosecondArray::from(vec![1_500_000]));
-                    array
-                },
-            ),
+            (Field::new("ts", DataType::Timestamp(TimeUnit::Second, None), true), {
+                let array: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![1_500_000]));
+                array
+            }),
         ];
         for (column, constant) in cases {
             let schema = Schema::new(vec![column.clone()]);
-            let columns = FilterColumns {
-                schema: &schema,
-                worker_index: &[0],
-            };
+            let columns = FilterColumns { schema: &schema, worker_index: &[0] };
             let constants = Batch::try_from_iter(vec![("c0", constant)]).unwrap();
             let filters = parse_filters("filter 0 cmp eq col 0 const 0").unwrap();
             let plan = plan_filters(&caps, &columns, &filters, Some(&constants)).unwrap();
-            assert_eq!(
-                plan.fates,
-                vec![FilterFate::Kept],
-                "{} should stay with DuckDB",
-                column.name()
-            );
+            assert_eq!(plan.fates, vec![FilterFate::Kept], "{} should stay with DuckDB", column.name());
         }
     }
 
     #[test]
     fn struct_fields_and_string_functions_reach_the_consumer() {
-        let point = arrow_schema::Fields::from(vec![
-            Field::new("a", DataType::Int64, true),
-            Field::new("b", DataType::Utf8, true),
-        ]);
+        let point = arrow_schema::Fields::from(vec![Field::new("a", DataType::Int64, true), Field::new("b", DataType::Utf8, true)]);
         let values: ArrayRef = Arc::new(arrow_array::StructArray::new(
             point.clone(),
-            vec![
-                Arc::new(Int64Array::from(vec![1, 5, 9])),
-                Arc::new(StringArray::from(vec!["xa", "yb", "xc"])),
-            ],
+            vec![Arc::new(Int64Array::from(vec![1, 5, 9])), Arc::new(StringArray::from(vec!["xa", "yb", "xc"]))],
             None,
         ));
         let schema = Schema::new(vec![Field::new("s", DataType::Struct(point), true)]);
         let table = Batch::try_new(Arc::new(schema.clone()), vec![values]).unwrap();
-        let columns = FilterColumns {
-            schema: &schema,
-            worker_index: &[0],
-        };
-        let caps = Capabilities {
-            filter_pushdown: true,
-            ..Default::default()
-        };
+        let columns = FilterColumns { schema: &schema, worker_index: &[0] };
+        let caps = Capabilities { filter_pushdown: true, ..Default::default() };
         let constants = Batch::try_from_iter(vec![
             ("c0", Arc::new(StringArray::from(vec!["a"])) as ArrayRef),
             ("c1", Arc::new(Int64Array::from(vec![5])) as ArrayRef),
@@ -1499,26 +980,12 @@ mod tests {
         ])
         .unwrap();
         let cases = [
-            (
-                "struct_field",
-                "filter 0 cmp ge fn struct_extract 2 col 0 const 0 const 1",
-                "FTT",
-            ),
-            (
-                "starts_with",
-                "filter 0 fn prefix 2 fn struct_extract 2 col 0 const 2 const 3",
-                "TFT",
-            ),
+            ("struct_field", "filter 0 cmp ge fn struct_extract 2 col 0 const 0 const 1", "FTT"),
+            ("starts_with", "filter 0 fn prefix 2 fn struct_extract 2 col 0 const 2 const 3", "TFT"),
         ];
         let mut checks = Vec::new();
         for (name, text, _) in cases {
-            let plan = plan_filters(
-                &caps,
-                &columns,
-                &parse_filters(text).unwrap(),
-                Some(&constants),
-            )
-            .unwrap();
+            let plan = plan_filters(&caps, &columns, &parse_filters(text).unwrap(), Some(&constants)).unwrap();
             assert_eq!(plan.fates, vec![FilterFate::Advisory], "{name}: not pushed");
             checks.push(case(name, &table, plan.snapshot.unwrap()));
         }

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Schema, SchemaRef};
+use worker_client::arguments::Arguments;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
-use worker_client::arguments::Arguments;
 
 use arrow_array::Array;
 use worker_client::methods::ObjectScope;
@@ -14,19 +14,14 @@ use worker_client::records::{TableFunctionDynamicToStringRequest, TableFunctionS
 use worker_client::statistics::{decode_statistics, ColumnStatistics};
 
 use worker_client::framing::{meta_get, Metadata};
-use worker_client::records::{
-    BindRequest, BindResponse, FunctionType, InitRequest, OrderByDirection, OrderByNullOrder,
-};
-use worker_client::wire::Record;
+use worker_client::records::{BindRequest, BindResponse, FunctionType, InitRequest, OrderByDirection, OrderByNullOrder};
 use worker_client::wire::{Blob, LargeBlob};
+use worker_client::wire::Record;
 use worker_client::{CancelHandle, Pool, Stream, StreamKind};
 
 use crate::catalog::{AttachedCatalog, BindOptions};
 use crate::error::{Error, ErrorKind, Result};
-use crate::pushdown::{
-    filtered_paths, plan_delta, plan_filters, unsatisfied_filter_groups, Capabilities, DeltaState,
-    FilterColumns, FilterFate, ScanRequest, TableFilter,
-};
+use crate::pushdown::{filtered_paths, plan_delta, plan_filters, unsatisfied_filter_groups, Capabilities, DeltaState, FilterColumns, FilterFate, ScanRequest, TableFilter};
 
 /// The immutable result of binding a table function: its output schema and how to run it.
 /// Opened once per execution, possibly from several threads.
@@ -106,11 +101,7 @@ pub struct ScanBatch {
 
 impl ScanBatch {
     pub fn plain(batch: RecordBatch) -> Self {
-        ScanBatch {
-            batch,
-            batch_index: None,
-            partition_values: None,
-        }
+        ScanBatch { batch, batch_index: None, partition_values: None }
     }
 }
 
@@ -120,11 +111,7 @@ pub trait Scan: Send {
     fn next_batch(&mut self) -> Result<Option<ScanBatch>>;
     /// The current state of the request's dynamic filters (told to the worker with the next
     /// batch request, if it takes filters).
-    fn update_filters(
-        &mut self,
-        _filters: Vec<TableFilter>,
-        _constants: Option<RecordBatch>,
-    ) -> Result<()> {
+    fn update_filters(&mut self, _filters: Vec<TableFilter>, _constants: Option<RecordBatch>) -> Result<()> {
         Ok(())
     }
     /// Asks the scan to stop promptly; called from another thread.
@@ -139,10 +126,7 @@ pub struct MemoryExecution {
 
 impl MemoryExecution {
     pub fn new(schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
-        MemoryExecution {
-            schema,
-            batches: Mutex::new(Some(batches)),
-        }
+        MemoryExecution { schema, batches: Mutex::new(Some(batches)) }
     }
 }
 
@@ -151,11 +135,7 @@ impl Execution for MemoryExecution {
         self.schema.clone()
     }
     fn next_stream(&self, _cancel: CancelHandle) -> Result<Option<Box<dyn Scan>>> {
-        let batches = self
-            .batches
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let batches = self.batches.lock().unwrap_or_else(|e| e.into_inner()).take();
         Ok(batches.map(|b| Box::new(MemoryScan(b.into_iter())) as Box<dyn Scan>))
     }
 }
@@ -175,23 +155,14 @@ pub fn check_batch(schema: &SchemaRef, batch: &RecordBatch) -> Result<()> {
     if got.fields().len() != schema.fields().len() {
         return Err(Error::new(
             ErrorKind::Io,
-            format!(
-                "the worker sent a batch with {} columns, but the scan expects {}",
-                got.fields().len(),
-                schema.fields().len()
-            ),
+            format!("the worker sent a batch with {} columns, but the scan expects {}", got.fields().len(), schema.fields().len()),
         ));
     }
     for (sent, bound) in got.fields().iter().zip(schema.fields()) {
         if sent.data_type() != bound.data_type() {
             return Err(Error::new(
                 ErrorKind::Io,
-                format!(
-                    "the worker sent column `{}` as {}, but it was bound as {}",
-                    bound.name(),
-                    sent.data_type(),
-                    bound.data_type()
-                ),
+                format!("the worker sent column `{}` as {}, but it was bound as {}", bound.name(), sent.data_type(), bound.data_type()),
             ));
         }
     }
@@ -254,11 +225,7 @@ impl WorkerBinding {
             FunctionType::Table,
             schema_path,
             arguments,
-            BindOptions {
-                at,
-                transaction,
-                ..Default::default()
-            },
+            BindOptions { at, transaction, ..Default::default() },
         )?;
         let output_index = (0..schema.fields().len()).collect();
         // Best effort: a worker without the method (or an error) just leaves it unknown.
@@ -269,14 +236,8 @@ impl WorkerBinding {
         let cardinality = catalog
             .with_client(|c| c.cardinality(&cardinality_request))
             .ok()
-            .and_then(|c| {
-                c.estimate
-                    .map(|e| (e.max(0) as u64, c.max.map(|m| m.max(0) as u64)))
-            });
-        let capabilities = catalog
-            .function_info(&request)
-            .map(|f| Capabilities::of(&f))
-            .unwrap_or_default();
+            .and_then(|c| c.estimate.map(|e| (e.max(0) as u64, c.max.map(|m| m.max(0) as u64))));
+        let capabilities = catalog.function_info(&request).map(|f| Capabilities::of(&f)).unwrap_or_default();
         Ok(WorkerBinding {
             catalog,
             request,
@@ -300,31 +261,20 @@ impl WorkerBinding {
         // A table may name its columns differently from the function that serves it (the
         // `numbers` fixture declares `value` over `sequence`'s `n`): when the names do not all
         // match but the data columns line up one to one, they pair by position.
-        let by_name = table
-            .fields()
-            .iter()
-            .all(|c| self.schema.column_with_name(c.name()).is_some());
-        let data_columns: Vec<usize> = (0..self.schema.fields().len())
-            .filter(|&i| !crate::catalog::is_row_id(self.schema.field(i)))
-            .collect();
+        let by_name = table.fields().iter().all(|c| self.schema.column_with_name(c.name()).is_some());
+        let data_columns: Vec<usize> =
+            (0..self.schema.fields().len()).filter(|&i| !crate::catalog::is_row_id(self.schema.field(i))).collect();
         let by_position = !by_name && data_columns.len() == table.fields().len();
         for (position, column) in table.fields().iter().enumerate() {
             let index = if by_position {
                 data_columns[position]
             } else {
-                self.schema
-                    .column_with_name(column.name())
-                    .map(|(i, _)| i)
-                    .ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::Io,
-                            format!(
-                                "the worker's scan of {name} has no column `{}` (it returns: {})",
-                                column.name(),
-                                field_names(&self.schema)
-                            ),
-                        )
-                    })?
+                self.schema.column_with_name(column.name()).map(|(i, _)| i).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Io,
+                        format!("the worker's scan of {name} has no column `{}` (it returns: {})", column.name(), field_names(&self.schema)),
+                    )
+                })?
             };
             fields.push(self.schema.field(index).clone());
             output_index.push(index);
@@ -358,17 +308,9 @@ impl WorkerBinding {
     ) -> Result<Self> {
         let info = match &at {
             Some(at) => catalog.table_at(&schema_path, table, at)?,
-            None => catalog
-                .contents()?
-                .schema(&schema_path.join("."))
-                .and_then(|s| s.table(table))
-                .cloned(),
+            None => catalog.contents()?.schema(&schema_path.join(".")).and_then(|s| s.table(table)).cloned(),
         };
-        let inline = if at.is_some() {
-            None
-        } else {
-            info.as_ref().and_then(|t| t.scan_function.clone())
-        };
+        let inline = if at.is_some() { None } else { info.as_ref().and_then(|t| t.scan_function.clone()) };
         let scan = match inline {
             Some(blob) => worker_client::records::ScanFunctionResult::from_blob(&blob.0)?,
             None => {
@@ -384,26 +326,14 @@ impl WorkerBinding {
             }
         };
         let arguments = Arguments::from_scan_function_result(&scan.arguments.0)?;
-        let columns = info
-            .as_ref()
-            .map(crate::catalog::table_columns)
-            .transpose()?;
-        let mut bound = Self::bind_at(
-            catalog.clone(),
-            &scan.function_name,
-            scan.schema_path.or(Some(schema_path.clone())),
-            &arguments,
-            at,
-            transaction.clone(),
-        )?;
+        let columns = info.as_ref().map(crate::catalog::table_columns).transpose()?;
+        let mut bound =
+            Self::bind_at(catalog.clone(), &scan.function_name, scan.schema_path.or(Some(schema_path.clone())), &arguments, at, transaction.clone())?;
         if let Some(info) = &info {
             bound.required_filters = info.required_filters.clone();
             bound.table_name = format!("{}.{}", schema_path.join("."), table);
             if let Some(estimate) = info.cardinality_estimate {
-                bound.cardinality = Some((
-                    estimate.max(0) as u64,
-                    info.cardinality_max.map(|m| m.max(0) as u64),
-                ));
+                bound.cardinality = Some((estimate.max(0) as u64, info.cardinality_max.map(|m| m.max(0) as u64)));
             }
             bound.statistics_source = match &info.column_statistics {
                 Some(blob) => StatisticsSource::Inline(blob.0.clone()),
@@ -434,9 +364,7 @@ impl Binding for WorkerBinding {
 
     fn describe(&self) -> Vec<(String, String)> {
         let function = match &self.request.schema_path {
-            Some(path) if !path.is_empty() => {
-                format!("{}.{}", path.join("."), self.request.function_name)
-            }
+            Some(path) if !path.is_empty() => format!("{}.{}", path.join("."), self.request.function_name),
             _ => self.request.function_name.clone(),
         };
         let caps = &self.capabilities;
@@ -445,27 +373,16 @@ impl Binding for WorkerBinding {
             (true, false) => "advisory (DuckDB re-checks)",
             (true, true) => "exact",
         };
-        vec![
-            ("Worker Function".into(), function),
-            ("Worker Filter Pushdown".into(), filters.into()),
-        ]
+        vec![("Worker Function".into(), function), ("Worker Filter Pushdown".into(), filters.into())]
     }
 
     fn statistics(&self, column: usize) -> Option<ColumnStats> {
         let field = self.schema.fields().get(column)?;
-        let all = self
-            .statistics
-            .get_or_init(|| self.load_statistics().unwrap_or_default());
+        let all = self.statistics.get_or_init(|| self.load_statistics().unwrap_or_default());
         let stats = all.iter().find(|s| &s.column_name == field.name())?;
         // Bounds in the column's type, or none (a bound that does not convert is unknown).
         let bound = |value: &Option<ArrayRef>| {
-            value.as_ref().and_then(|v| {
-                if v.data_type() == field.data_type() {
-                    Some(v.clone())
-                } else {
-                    arrow_cast::cast(v, field.data_type()).ok()
-                }
-            })
+            value.as_ref().and_then(|v| if v.data_type() == field.data_type() { Some(v.clone()) } else { arrow_cast::cast(v, field.data_type()).ok() })
         };
         let (min, max) = (bound(&stats.min), bound(&stats.max));
         // DuckDB trusts bounds to prune filters, so only consistent ones go: min <= max in
@@ -490,11 +407,7 @@ impl Binding for WorkerBinding {
 
     fn partition_kind(&self, columns: &[usize]) -> i32 {
         let partition_column = |&c: &usize| {
-            self.schema.fields().get(c).is_some_and(|f| {
-                f.metadata()
-                    .get(PARTITION_COLUMN_KEY)
-                    .is_some_and(|v| v == "true")
-            })
+            self.schema.fields().get(c).is_some_and(|f| f.metadata().get(PARTITION_COLUMN_KEY).is_some_and(|v| v == "true"))
         };
         if columns.is_empty() || !columns.iter().all(partition_column) {
             return 0;
@@ -504,19 +417,14 @@ impl Binding for WorkerBinding {
 
     fn open(&self, request: &ScanRequest, cancel: CancelHandle) -> Result<Box<dyn Execution>> {
         if !self.required_filters.is_empty() {
-            let filtered =
-                filtered_paths(&request.filters, &self.schema, request.constants.as_ref());
+            let filtered = filtered_paths(&request.filters, &self.schema, request.constants.as_ref());
             let missing = unsatisfied_filter_groups(&self.required_filters, &filtered);
             if !missing.is_empty() {
                 let groups: Vec<String> = missing.iter().map(|g| g.join(" or ")).collect();
                 return Err(Error::binder(format!(
                     "table {} requires a WHERE filter on {} (missing: {})",
                     self.table_name,
-                    self.required_filters
-                        .iter()
-                        .map(|g| g.join(" or "))
-                        .collect::<Vec<_>>()
-                        .join(", and "),
+                    self.required_filters.iter().map(|g| g.join(" or ")).collect::<Vec<_>>().join(", and "),
                     groups.join(", and ")
                 )));
             }
@@ -527,32 +435,13 @@ impl Binding for WorkerBinding {
             None => self.schema.clone(),
         };
         // No columns (count(*)): ask for everything and count rows, the worker's contract.
-        let projection_ids = projection
-            .filter(|ids| !ids.is_empty())
-            .map(|ids| ids.iter().map(|&i| self.output_index[i] as i64).collect());
-        let columns = FilterColumns {
-            schema: &self.schema,
-            worker_index: &self.output_index,
-        };
-        let pushed: &[TableFilter] = if request.filter_pushdown {
-            &request.filters
-        } else {
-            &[]
-        };
-        let filters = plan_filters(
-            &self.capabilities,
-            &columns,
-            pushed,
-            request.constants.as_ref(),
-        )?;
-        let order = request
-            .order
-            .as_ref()
-            .and_then(|o| Some((self.schema.fields().get(o.column)?.name().clone(), o)));
-        let sample = request
-            .sample
-            .as_ref()
-            .filter(|_| self.capabilities.sampling_pushdown);
+        let projection_ids =
+            projection.filter(|ids| !ids.is_empty()).map(|ids| ids.iter().map(|&i| self.output_index[i] as i64).collect());
+        let columns = FilterColumns { schema: &self.schema, worker_index: &self.output_index };
+        let pushed: &[TableFilter] = if request.filter_pushdown { &request.filters } else { &[] };
+        let filters = plan_filters(&self.capabilities, &columns, pushed, request.constants.as_ref())?;
+        let order = request.order.as_ref().and_then(|o| Some((self.schema.fields().get(o.column)?.name().clone(), o)));
+        let sample = request.sample.as_ref().filter(|_| self.capabilities.sampling_pushdown);
         let init = InitRequest {
             bind_call: self.request.to_blob(),
             output_schema: self.response.output_schema.clone(),
@@ -560,23 +449,13 @@ impl Binding for WorkerBinding {
             projection_ids,
             pushdown_filters: filters.snapshot.clone().map(LargeBlob),
             order_by_column_name: order.as_ref().map(|(name, _)| name.clone()),
-            order_by_direction: order.as_ref().map(|(_, o)| {
-                if o.descending {
-                    OrderByDirection::Desc
-                } else {
-                    OrderByDirection::Asc
-                }
-            }),
-            order_by_null_order: order.as_ref().map(|(_, o)| {
-                if o.nulls_first {
-                    OrderByNullOrder::NullsFirst
-                } else {
-                    OrderByNullOrder::NullsLast
-                }
-            }),
-            order_by_limit: order
+            order_by_direction: order
                 .as_ref()
-                .and_then(|(_, o)| o.limit.map(|l| l.min(i64::MAX as u64) as i64)),
+                .map(|(_, o)| if o.descending { OrderByDirection::Desc } else { OrderByDirection::Asc }),
+            order_by_null_order: order
+                .as_ref()
+                .map(|(_, o)| if o.nulls_first { OrderByNullOrder::NullsFirst } else { OrderByNullOrder::NullsLast }),
+            order_by_limit: order.as_ref().and_then(|(_, o)| o.limit.map(|l| l.min(i64::MAX as u64) as i64)),
             tablesample_percentage: sample.map(|s| s.percentage),
             tablesample_seed: sample.and_then(|s| s.seed),
             ..Default::default()
@@ -611,13 +490,11 @@ impl Binding for WorkerBinding {
             delta_state,
             metrics: Arc::new(ExecutionMetrics {
                 calls: AtomicU64::new(1),
-                profile_request: request
-                    .profiling
-                    .then(|| TableFunctionDynamicToStringRequest {
-                        bind_call: self.request.to_blob(),
-                        bind_opaque_data: self.response.opaque_data.clone(),
-                        global_execution_id: header.execution_id.clone(),
-                    }),
+                profile_request: request.profiling.then(|| TableFunctionDynamicToStringRequest {
+                    bind_call: self.request.to_blob(),
+                    bind_opaque_data: self.response.opaque_data.clone(),
+                    global_execution_id: header.execution_id.clone(),
+                }),
                 ..Default::default()
             }),
             catalog: self.catalog.clone(),
@@ -634,11 +511,7 @@ impl Binding for WorkerBinding {
                     .schema
                     .fields()
                     .iter()
-                    .filter(|f| {
-                        f.metadata()
-                            .get(PARTITION_COLUMN_KEY)
-                            .is_some_and(|v| v == "true")
-                    })
+                    .filter(|f| f.metadata().get(PARTITION_COLUMN_KEY).is_some_and(|v| v == "true"))
                     .map(|f| f.name().clone())
                     .collect(),
                 kind: self.capabilities.partition_kind,
@@ -653,16 +526,13 @@ impl WorkerBinding {
     fn load_statistics(&self) -> Result<Vec<ColumnStatistics>> {
         let bytes = match &self.statistics_source {
             StatisticsSource::Inline(bytes) => Some(bytes.clone()),
-            StatisticsSource::Table(scope) => {
-                self.catalog.with_client(|c| c.table_statistics(scope))?
-            }
+            StatisticsSource::Table(scope) => self.catalog.with_client(|c| c.table_statistics(scope))?,
             StatisticsSource::Function => {
                 let request = TableFunctionStatisticsRequest {
                     bind_call: self.request.to_blob(),
                     bind_opaque_data: self.response.opaque_data.clone(),
                 };
-                self.catalog
-                    .with_client(|c| c.function_statistics(&request))?
+                self.catalog.with_client(|c| c.function_statistics(&request))?
             }
         };
         Ok(match bytes {
@@ -698,11 +568,7 @@ fn parallel_streams(header_max_workers: i64, capabilities: &Capabilities, thread
 }
 
 /// Opens an `init` stream; a connection the worker answered in-band goes back to the pool.
-fn open_stream(
-    catalog: &AttachedCatalog,
-    init: &InitRequest,
-    cancel: CancelHandle,
-) -> Result<Stream> {
+fn open_stream(catalog: &AttachedCatalog, init: &InitRequest, cancel: CancelHandle) -> Result<Stream> {
     let client = Pool::global().get(&catalog.location, &catalog.connect)?;
     match client.init(init, StreamKind::Producer, Some(cancel)) {
         Ok(stream) => Ok(stream),
@@ -758,9 +624,7 @@ impl Partitions {
         };
         if self.kind == 1 {
             for name in &self.columns {
-                let Some(column) = values.column_by_name(name) else {
-                    continue;
-                };
+                let Some(column) = values.column_by_name(name) else { continue };
                 if column.slice(0, 1).to_data() != column.slice(1, 1).to_data() {
                     return Err(Error::new(
                         ErrorKind::Io,
@@ -796,40 +660,19 @@ impl Execution for WorkerExecution {
     fn metrics(&self) -> Vec<(String, String)> {
         let m = &self.metrics;
         let mut pairs = vec![
-            (
-                "Worker Rows".to_string(),
-                m.rows.load(Ordering::Relaxed).to_string(),
-            ),
-            (
-                "Worker Batches".to_string(),
-                m.batches.load(Ordering::Relaxed).to_string(),
-            ),
-            (
-                "Worker Bytes".to_string(),
-                m.bytes.load(Ordering::Relaxed).to_string(),
-            ),
-            (
-                "Worker Calls".to_string(),
-                m.calls.load(Ordering::Relaxed).to_string(),
-            ),
+            ("Worker Rows".to_string(), m.rows.load(Ordering::Relaxed).to_string()),
+            ("Worker Batches".to_string(), m.batches.load(Ordering::Relaxed).to_string()),
+            ("Worker Bytes".to_string(), m.bytes.load(Ordering::Relaxed).to_string()),
+            ("Worker Calls".to_string(), m.calls.load(Ordering::Relaxed).to_string()),
         ];
-        pairs.extend(
-            m.worker
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .cloned(),
-        );
+        pairs.extend(m.worker.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned());
         pairs
     }
 
     fn next_stream(&self, cancel: CancelHandle) -> Result<Option<Box<dyn Scan>>> {
         let n = self.opened.fetch_add(1, Ordering::SeqCst);
         let stream = if n == 0 {
-            self.primary
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
+            self.primary.lock().unwrap_or_else(|e| e.into_inner()).take()
         } else if n < self.streams {
             self.metrics.calls.fetch_add(1, Ordering::Relaxed);
             Some(open_stream(&self.catalog, &self.secondary, cancel.clone())?)
@@ -856,12 +699,7 @@ impl Execution for WorkerExecution {
 impl Drop for WorkerExecution {
     fn drop(&mut self) {
         // A primary stream no thread took (e.g. LIMIT 0): stop it like any other.
-        if let Some(stream) = self
-            .primary
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+        if let Some(stream) = self.primary.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
             if let Ok(client) = stream.cancel() {
                 Pool::global().put(client);
             }
@@ -923,23 +761,13 @@ impl WorkerScan {
             .iter()
             .map(|f| {
                 batch.column_by_name(f.name()).cloned().ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Io,
-                        format!(
-                            "the worker's batch has no column `{}` (it sent: {})",
-                            f.name(),
-                            field_names(&batch.schema())
-                        ),
-                    )
+                    Error::new(ErrorKind::Io, format!("the worker's batch has no column `{}` (it sent: {})", f.name(), field_names(&batch.schema())))
                 })
             })
             .collect::<Result<_>>()?;
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
         RecordBatch::try_new_with_options(self.schema.clone(), columns, &options).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("the worker sent a batch that does not match the bound schema: {e}"),
-            )
+            Error::new(ErrorKind::Io, format!("the worker sent a batch that does not match the bound schema: {e}"))
         })
     }
 
@@ -951,14 +779,10 @@ impl WorkerScan {
         let text = meta_get(metadata, BATCH_INDEX_KEY).ok_or_else(|| {
             Error::new(ErrorKind::Io, "the worker sent a data batch without vgi_batch_index metadata, but its function declares supports_batch_index")
         })?;
-        let index: u64 = text.trim().parse().map_err(|_| {
-            Error::new(
-                ErrorKind::Io,
-                format!(
-                    "the worker sent vgi_batch_index `{text}`, which is not a non-negative integer"
-                ),
-            )
-        })?;
+        let index: u64 = text
+            .trim()
+            .parse()
+            .map_err(|_| Error::new(ErrorKind::Io, format!("the worker sent vgi_batch_index `{text}`, which is not a non-negative integer")))?;
         if index >= MAX_BATCH_INDEX {
             return Err(Error::new(
                 ErrorKind::Io,
@@ -979,12 +803,7 @@ impl WorkerScan {
 }
 
 fn field_names(schema: &Schema) -> String {
-    schema
-        .fields()
-        .iter()
-        .map(|f| f.name().as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
 }
 
 /// Output batch metadata keys (protocol §5).
@@ -996,23 +815,14 @@ const PARTITION_COLUMN_KEY: &str = "vgi.partition_column";
 /// The 2-row (min, max) batch of `vgi_partition_values#b64`, laid out like `schema` (the
 /// scan's columns; those that are not partition columns are NULL).
 fn partition_values(metadata: &Metadata, schema: &SchemaRef) -> Result<Option<RecordBatch>> {
-    let Some(text) = meta_get(metadata, PARTITION_VALUES_KEY) else {
-        return Ok(None);
-    };
-    let bytes = worker_client::filters::base64_decode(text).map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            format!("the worker sent malformed vgi_partition_values: {e}"),
-        )
-    })?;
+    let Some(text) = meta_get(metadata, PARTITION_VALUES_KEY) else { return Ok(None) };
+    let bytes = worker_client::filters::base64_decode(text)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("the worker sent malformed vgi_partition_values: {e}")))?;
     let batch = worker_client::framing::decode_single_batch(&bytes)?;
     if batch.num_rows() != 2 {
         return Err(Error::new(
             ErrorKind::Io,
-            format!(
-                "the worker's vgi_partition_values has {} rows, expected 2 (min, max)",
-                batch.num_rows()
-            ),
+            format!("the worker's vgi_partition_values has {} rows, expected 2 (min, max)", batch.num_rows()),
         ));
     }
     let columns = schema
@@ -1020,55 +830,33 @@ fn partition_values(metadata: &Metadata, schema: &SchemaRef) -> Result<Option<Re
         .iter()
         .map(|field| match batch.column_by_name(field.name()) {
             Some(values) => arrow_cast::cast(values, field.data_type()).map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    format!(
-                        "the worker's partition values of `{}` do not fit the column: {e}",
-                        field.name()
-                    ),
-                )
+                Error::new(ErrorKind::Io, format!("the worker's partition values of `{}` do not fit the column: {e}", field.name()))
             }),
             None => Ok(arrow_array::new_null_array(field.data_type(), 2)),
         })
         .collect::<Result<Vec<_>>>()?;
     let options = RecordBatchOptions::new().with_row_count(Some(2));
-    Ok(Some(RecordBatch::try_new_with_options(
-        schema.clone(),
-        columns,
-        &options,
-    )?))
+    Ok(Some(RecordBatch::try_new_with_options(schema.clone(), columns, &options)?))
 }
 
 impl Scan for WorkerScan {
     fn next_batch(&mut self) -> Result<Option<ScanBatch>> {
-        let Some(stream) = self.stream.as_mut() else {
-            return Ok(None);
-        };
+        let Some(stream) = self.stream.as_mut() else { return Ok(None) };
         let delta = self.pending_delta.take();
-        let tick: Vec<(&str, &str)> = delta
-            .as_deref()
-            .map(|d| vec![(worker_client::filters::TICK_METADATA_KEY, d)])
-            .unwrap_or_default();
+        let tick: Vec<(&str, &str)> =
+            delta.as_deref().map(|d| vec![(worker_client::filters::TICK_METADATA_KEY, d)]).unwrap_or_default();
         self.metrics.calls.fetch_add(1, Ordering::Relaxed);
         match stream.next_batch(&tick)? {
             Some((batch, metadata)) => {
-                self.metrics
-                    .rows
-                    .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                self.metrics.rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
                 self.metrics.batches.fetch_add(1, Ordering::Relaxed);
-                self.metrics
-                    .bytes
-                    .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
+                self.metrics.bytes.fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
                 let batch_index = self.batch_index(&metadata)?;
                 let partition_values = partition_values(&metadata, &self.schema)?;
                 if batch.num_rows() > 0 {
                     self.partitions.check(partition_values.as_ref())?;
                 }
-                Ok(Some(ScanBatch {
-                    batch: self.project(batch)?,
-                    batch_index,
-                    partition_values,
-                }))
+                Ok(Some(ScanBatch { batch: self.project(batch)?, batch_index, partition_values }))
             }
             None => {
                 let stream = self.stream.take().expect("checked above");
@@ -1077,11 +865,7 @@ impl Scan for WorkerScan {
                     if let Some(request) = &self.metrics.profile_request {
                         if let Ok(info) = client.dynamic_to_string(request) {
                             if !info.keys.is_empty() {
-                                *self
-                                    .metrics
-                                    .worker
-                                    .lock()
-                                    .unwrap_or_else(|e| e.into_inner()) =
+                                *self.metrics.worker.lock().unwrap_or_else(|e| e.into_inner()) =
                                     info.keys.into_iter().zip(info.values).collect();
                             }
                         }
@@ -1093,23 +877,10 @@ impl Scan for WorkerScan {
         }
     }
 
-    fn update_filters(
-        &mut self,
-        filters: Vec<TableFilter>,
-        constants: Option<RecordBatch>,
-    ) -> Result<()> {
+    fn update_filters(&mut self, filters: Vec<TableFilter>, constants: Option<RecordBatch>) -> Result<()> {
         let ctx = &self.pushdown;
-        let columns = FilterColumns {
-            schema: &ctx.schema,
-            worker_index: &ctx.output_index,
-        };
-        if let Some(delta) = plan_delta(
-            &ctx.capabilities,
-            &columns,
-            &filters,
-            constants.as_ref(),
-            &mut self.delta_state,
-        )? {
+        let columns = FilterColumns { schema: &ctx.schema, worker_index: &ctx.output_index };
+        if let Some(delta) = plan_delta(&ctx.capabilities, &columns, &filters, constants.as_ref(), &mut self.delta_state)? {
             // Only the latest state matters: a delta not yet sent is folded into this one
             // by construction (each carries the full current predicate of its slots).
             self.pending_delta = Some(delta);
@@ -1148,15 +919,9 @@ mod tests {
         // An explicit count (a work queue of 24 items), bounded by DuckDB's threads.
         assert_eq!(parallel_streams(24, &plain, 8), 8);
         assert_eq!(parallel_streams(3, &plain, 8), 3);
-        let batch_indexed = Capabilities {
-            supports_batch_index: true,
-            ..Default::default()
-        };
+        let batch_indexed = Capabilities { supports_batch_index: true, ..Default::default() };
         assert_eq!(parallel_streams(DEFAULT_MAX_WORKERS, &batch_indexed, 4), 4);
-        let declared = Capabilities {
-            max_workers: Some(2),
-            ..Default::default()
-        };
+        let declared = Capabilities { max_workers: Some(2), ..Default::default() };
         assert_eq!(parallel_streams(DEFAULT_MAX_WORKERS, &declared, 4), 2);
         assert_eq!(parallel_streams(0, &plain, 4), 1);
     }

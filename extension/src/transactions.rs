@@ -27,10 +27,7 @@ enum State {
 
 impl WorkerTransaction {
     pub fn new(catalog: Arc<AttachedCatalog>) -> Self {
-        WorkerTransaction {
-            catalog,
-            state: Mutex::new(State::NotBegun),
-        }
+        WorkerTransaction { catalog, state: Mutex::new(State::NotBegun) }
     }
 
     pub fn catalog(&self) -> &Arc<AttachedCatalog> {
@@ -46,10 +43,7 @@ impl WorkerTransaction {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         match &*state {
             State::Active(token) => Ok(token.clone()),
-            State::Ended => Err(Error::new(
-                ErrorKind::InvalidInput,
-                "vgi: this transaction has already ended",
-            )),
+            State::Ended => Err(Error::new(ErrorKind::InvalidInput, "vgi: this transaction has already ended")),
             State::NotBegun => {
                 let attach = self.catalog.attach_data();
                 let token = self.catalog.with_client(|c| c.transaction_begin(&attach))?;
@@ -63,19 +57,12 @@ impl WorkerTransaction {
     /// commit or rollback; a failed commit is the user's error, a failed rollback is reported
     /// but leaves nothing more to do.
     pub fn end(&self, commit: bool) -> Result<()> {
-        let previous = std::mem::replace(
-            &mut *self.state.lock().unwrap_or_else(|p| p.into_inner()),
-            State::Ended,
-        );
+        let previous = std::mem::replace(&mut *self.state.lock().unwrap_or_else(|p| p.into_inner()), State::Ended);
         let State::Active(Some(token)) = previous else {
             return Ok(());
         };
-        let scope = TransactionScope {
-            attach_opaque_data: self.catalog.attach_data(),
-            transaction_opaque_data: token,
-        };
-        self.catalog
-            .with_client(|c| c.transaction_end(commit, &scope))
+        let scope = TransactionScope { attach_opaque_data: self.catalog.attach_data(), transaction_opaque_data: token };
+        self.catalog.with_client(|c| c.transaction_end(commit, &scope))
     }
 }
 

@@ -7,10 +7,7 @@
 //! `RETURNING` the written rows. The row count DuckDB reports is the worker's.
 use std::sync::Arc;
 
-use arrow_array::{
-    Array, ArrayRef, BinaryArray, Int64Array, RecordBatch, RecordBatchOptions, StringArray,
-    StructArray,
-};
+use arrow_array::{Array, ArrayRef, BinaryArray, Int64Array, RecordBatch, RecordBatchOptions, StringArray, StructArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use worker_client::arguments::Arguments;
 use worker_client::methods::{ObjectScope, WriteFunctionScope};
@@ -113,9 +110,7 @@ impl WriteBinding {
             .schema(&schema_path.join("."))
             .and_then(|s| s.table(table))
             .cloned()
-            .ok_or_else(|| {
-                Error::new(ErrorKind::Catalog, format!("table {name} does not exist"))
-            })?;
+            .ok_or_else(|| Error::new(ErrorKind::Catalog, format!("table {name} does not exist")))?;
         let supported = info
             .write_result_modes
             .get(kind.verb())
@@ -155,14 +150,7 @@ impl WriteBinding {
                     catalog.with_client(|c| c.table_write_function(&method, &scope))
                 };
                 result.map_err(|e| {
-                    Error::new(
-                        e.kind,
-                        format!(
-                            "table {name} does not support {}: {}",
-                            kind.verb().to_uppercase(),
-                            e.message
-                        ),
-                    )
+                    Error::new(e.kind, format!("table {name} does not support {}: {}", kind.verb().to_uppercase(), e.message))
                 })?
             }
         };
@@ -171,52 +159,24 @@ impl WriteBinding {
             input_schema
         } else {
             let columns = worker_client::framing::decode_schema(&info.columns.0)?;
-            let rowid = columns
-                .fields()
-                .iter()
-                .find(|f| crate::catalog::is_row_id(f))
-                .cloned()
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::NotImplemented,
-                        format!(
-                            "table {name} does not support {}: it has no row id column",
-                            kind.verb().to_uppercase()
-                        ),
-                    )
-                })?;
-            let mut fields: Vec<Field> = input_schema
-                .fields()
-                .iter()
-                .map(|f| f.as_ref().clone())
-                .collect();
+            let rowid = columns.fields().iter().find(|f| crate::catalog::is_row_id(f)).cloned().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotImplemented,
+                    format!("table {name} does not support {}: it has no row id column", kind.verb().to_uppercase()),
+                )
+            })?;
+            let mut fields: Vec<Field> = input_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
             fields.pop();
             fields.push(rowid.as_ref().clone());
             Arc::new(Schema::new(fields))
         };
-        let arguments = Arguments::from_scan_function_result(&function.arguments.0)?.with_named(
-            "write_options",
-            write_options(mode, on_conflict_nothing.as_deref())?,
-        );
+        let arguments = Arguments::from_scan_function_result(&function.arguments.0)?
+            .with_named("write_options", write_options(mode, on_conflict_nothing.as_deref())?);
         let function_path = function.schema_path.clone().unwrap_or(schema_path);
-        let bound = InOutBinding::bind(
-            catalog,
-            function_path,
-            &function.function_name,
-            &arguments,
-            input_schema.clone(),
-            transaction,
-        )?;
+        let bound = InOutBinding::bind(catalog, function_path, &function.function_name, &arguments, input_schema.clone(), transaction)?;
         let rows_schema = table_columns(&info)?;
         check_result_schema(&bound.output_schema(), mode, &rows_schema, &name)?;
-        Ok(WriteBinding {
-            function: Arc::new(bound),
-            kind,
-            mode,
-            input_schema,
-            rows_schema,
-            table: name,
-        })
+        Ok(WriteBinding { function: Arc::new(bound), kind, mode, input_schema, rows_schema, table: name })
     }
 
     /// The layout of the rows `RETURNING` produces (the table's columns).
@@ -225,22 +185,14 @@ impl WriteBinding {
     }
 
     pub fn open(self: &Arc<Self>, cancel: CancelHandle) -> Result<WriteExecution> {
-        Ok(WriteExecution {
-            binding: self.clone(),
-            inner: self.function.open(cancel)?,
-            count: 0,
-        })
+        Ok(WriteExecution { binding: self.clone(), inner: self.function.open(cancel)?, count: 0 })
     }
 }
 
 /// `write_options`: the IPC of a one-row batch (`result_mode`, `on_conflict`,
 /// `on_conflict_columns`), as the worker's write functions read it.
 fn write_options(mode: ResultMode, on_conflict_nothing: Option<&[String]>) -> Result<ArrayRef> {
-    let columns: Vec<Option<&str>> = on_conflict_nothing
-        .unwrap_or_default()
-        .iter()
-        .map(|s| Some(s.as_str()))
-        .collect();
+    let columns: Vec<Option<&str>> = on_conflict_nothing.unwrap_or_default().iter().map(|s| Some(s.as_str())).collect();
     let values = StringArray::from(columns);
     let list = arrow_array::ListArray::new(
         Arc::new(Field::new("item", DataType::Utf8, true)),
@@ -249,18 +201,8 @@ fn write_options(mode: ResultMode, on_conflict_nothing: Option<&[String]>) -> Re
         None,
     );
     let batch = RecordBatch::try_from_iter(vec![
-        (
-            "result_mode",
-            Arc::new(StringArray::from(vec![mode.name()])) as ArrayRef,
-        ),
-        (
-            "on_conflict",
-            Arc::new(StringArray::from(vec![if on_conflict_nothing.is_some() {
-                "nothing"
-            } else {
-                "throw"
-            }])) as ArrayRef,
-        ),
+        ("result_mode", Arc::new(StringArray::from(vec![mode.name()])) as ArrayRef),
+        ("on_conflict", Arc::new(StringArray::from(vec![if on_conflict_nothing.is_some() { "nothing" } else { "throw" }])) as ArrayRef),
         ("on_conflict_columns", Arc::new(list) as ArrayRef),
     ])?;
     let bytes = worker_client::framing::encode_stream(&batch, &[])?;
@@ -269,53 +211,29 @@ fn write_options(mode: ResultMode, on_conflict_nothing: Option<&[String]>) -> Re
 
 /// The bound result must be what the mode promises (a worker that answers `RETURNING` with
 /// counts is refused here, before any row is written).
-fn check_result_schema(
-    schema: &Schema,
-    mode: ResultMode,
-    rows: &Schema,
-    table: &str,
-) -> Result<()> {
+fn check_result_schema(schema: &Schema, mode: ResultMode, rows: &Schema, table: &str) -> Result<()> {
     let expected = match mode {
-        ResultMode::Count => schema
-            .column_with_name("count")
-            .is_some_and(|(_, f)| f.data_type() == &DataType::Int64),
+        ResultMode::Count => schema.column_with_name("count").is_some_and(|(_, f)| f.data_type() == &DataType::Int64),
         ResultMode::Rows | ResultMode::Changes => {
-            let has_rows = rows
-                .fields()
-                .iter()
-                .all(|f| schema.column_with_name(f.name()).is_some());
+            let has_rows = rows.fields().iter().all(|f| schema.column_with_name(f.name()).is_some());
             let has_changes = ["old", "new"].iter().all(|side| {
-                schema
-                    .column_with_name(side)
-                    .is_some_and(|(_, f)| matches!(f.data_type(), DataType::Struct(_)))
+                schema.column_with_name(side).is_some_and(|(_, f)| matches!(f.data_type(), DataType::Struct(_)))
             });
             has_rows || has_changes
         }
     };
     if !expected {
-        let wanted = if mode == ResultMode::Count {
-            "a `count` BIGINT column".to_string()
-        } else {
-            format!("the table's columns ({})", field_list(rows))
-        };
+        let wanted = if mode == ResultMode::Count { "a `count` BIGINT column".to_string() } else { format!("the table's columns ({})", field_list(rows)) };
         return Err(Error::new(
             ErrorKind::Io,
-            format!(
-                "the worker's write function for {table} returns ({}), expected {wanted}",
-                field_list(schema)
-            ),
+            format!("the worker's write function for {table} returns ({}), expected {wanted}", field_list(schema)),
         ));
     }
     Ok(())
 }
 
 fn field_list(schema: &Schema) -> String {
-    schema
-        .fields()
-        .iter()
-        .map(|f| format!("{} {}", f.name(), f.data_type()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    schema.fields().iter().map(|f| format!("{} {}", f.name(), f.data_type())).collect::<Vec<_>>().join(", ")
 }
 
 /// One write statement's stream.
@@ -352,11 +270,7 @@ impl WriteExecution {
             })
             .collect::<Result<Vec<_>>>()?;
         let options = RecordBatchOptions::new().with_row_count(Some(input.num_rows()));
-        Ok(RecordBatch::try_new_with_options(
-            schema.clone(),
-            columns,
-            &options,
-        )?)
+        Ok(RecordBatch::try_new_with_options(schema.clone(), columns, &options)?)
     }
 
     /// Ends the statement; returns the last `RETURNING` rows and the total row count.
@@ -371,11 +285,8 @@ impl WriteExecution {
         for batch in outputs {
             match self.binding.mode {
                 ResultMode::Count => {
-                    let counts = batch
-                        .column_by_name("count")
-                        .and_then(|c| c.as_any().downcast_ref::<Int64Array>().cloned());
-                    let counts =
-                        counts.ok_or_else(|| self.malformed(&batch, "a `count` BIGINT column"))?;
+                    let counts = batch.column_by_name("count").and_then(|c| c.as_any().downcast_ref::<Int64Array>().cloned());
+                    let counts = counts.ok_or_else(|| self.malformed(&batch, "a `count` BIGINT column"))?;
                     self.count += counts.iter().flatten().sum::<i64>();
                 }
                 ResultMode::Rows | ResultMode::Changes => {
@@ -394,15 +305,8 @@ impl WriteExecution {
     /// The written rows in the table's layout: a `rows` batch by column name, or the `new`
     /// (INSERT, UPDATE) / `old` (DELETE) side of a `changes` batch.
     fn rows_of(&self, batch: &RecordBatch) -> Result<RecordBatch> {
-        let side = if self.binding.kind == WriteKind::Delete {
-            "old"
-        } else {
-            "new"
-        };
-        let source: RecordBatch = match batch
-            .column_by_name(side)
-            .and_then(|c| c.as_any().downcast_ref::<StructArray>())
-        {
+        let side = if self.binding.kind == WriteKind::Delete { "old" } else { "new" };
+        let source: RecordBatch = match batch.column_by_name(side).and_then(|c| c.as_any().downcast_ref::<StructArray>()) {
             Some(changes) => RecordBatch::from(changes.clone()),
             None => batch.clone(),
         };
@@ -411,30 +315,18 @@ impl WriteExecution {
             .fields()
             .iter()
             .map(|field| {
-                let column = source
-                    .column_by_name(field.name())
-                    .ok_or_else(|| self.malformed(batch, &format!("column `{}`", field.name())))?;
+                let column = source.column_by_name(field.name()).ok_or_else(|| self.malformed(batch, &format!("column `{}`", field.name())))?;
                 if column.data_type() == field.data_type() {
                     Ok(column.clone())
                 } else {
                     arrow_cast::cast(column, field.data_type()).map_err(|e| {
-                        Error::new(
-                            ErrorKind::Io,
-                            format!(
-                                "the worker returned column `{}` of {} as {}: {e}",
-                                field.name(),
-                                self.binding.table,
-                                column.data_type()
-                            ),
-                        )
+                        Error::new(ErrorKind::Io, format!("the worker returned column `{}` of {} as {}: {e}", field.name(), self.binding.table, column.data_type()))
                     })
                 }
             })
             .collect::<Result<Vec<_>>>()?;
         let options = RecordBatchOptions::new().with_row_count(Some(source.num_rows()));
-        Ok(RecordBatch::try_new_with_options(
-            schema, columns, &options,
-        )?)
+        Ok(RecordBatch::try_new_with_options(schema, columns, &options)?)
     }
 
     fn malformed(&self, batch: &RecordBatch, expected: &str) -> Error {

@@ -27,23 +27,11 @@ fn int64(v: i64) -> ArrayRef {
 
 fn attach(location: &str) -> (Client, Blob) {
     let mut client = Client::connect(location, &ConnectOptions::default()).expect("connect");
-    let attached = client
-        .attach(&CatalogAttachRequest {
-            name: "example".into(),
-            ..Default::default()
-        })
-        .expect("attach");
+    let attached = client.attach(&CatalogAttachRequest { name: "example".into(), ..Default::default() }).expect("attach");
     (client, attached.attach_opaque_data)
 }
 
-fn bind(
-    client: &mut Client,
-    attach: &Blob,
-    name: &str,
-    kind: FunctionType,
-    args: Arguments,
-    input: Option<&Schema>,
-) -> InitRequest {
+fn bind(client: &mut Client, attach: &Blob, name: &str, kind: FunctionType, args: Arguments, input: Option<&Schema>) -> InitRequest {
     let request = BindRequest {
         function_name: name.into(),
         arguments: args.to_blob().unwrap(),
@@ -54,30 +42,15 @@ fn bind(
         ..Default::default()
     };
     let response = client.bind(&request, None).expect("bind");
-    InitRequest {
-        bind_call: request.to_blob(),
-        output_schema: response.output_schema,
-        bind_opaque_data: response.opaque_data,
-        ..Default::default()
-    }
+    InitRequest { bind_call: request.to_blob(), output_schema: response.output_schema, bind_opaque_data: response.opaque_data, ..Default::default() }
 }
 
 fn scan(location: &str, rows: i64, batch: i64) {
     let (mut client, attach) = attach(location);
     // Timed from bind, like the Python client's table_function() call.
     let started = Instant::now();
-    let init = bind(
-        &mut client,
-        &attach,
-        "sequence",
-        FunctionType::Table,
-        Arguments::positional(vec![int64(rows)]).with_named("batch_size", int64(batch)),
-        None,
-    );
-    let mut stream = client
-        .init(&init, StreamKind::Producer, None)
-        .map_err(|e| e.error)
-        .expect("init");
+    let init = bind(&mut client, &attach, "sequence", FunctionType::Table, Arguments::positional(vec![int64(rows)]).with_named("batch_size", int64(batch)), None);
+    let mut stream = client.init(&init, StreamKind::Producer, None).map_err(|e| e.error).expect("init");
     let mut total = 0usize;
     while let Some((b, _)) = stream.next_batch(&[]).expect("tick") {
         total += b.num_rows();
@@ -89,23 +62,9 @@ fn scan(location: &str, rows: i64, batch: i64) {
 
 fn exchange(location: &str, iters: usize) {
     let (mut client, attach) = attach(location);
-    let input = Arc::new(Schema::new(vec![Field::new(
-        "col_0",
-        DataType::Int64,
-        true,
-    )]));
-    let init = bind(
-        &mut client,
-        &attach,
-        "multiply",
-        FunctionType::Scalar,
-        Arguments::positional(vec![int64(3)]),
-        Some(&input),
-    );
-    let mut stream = client
-        .init(&init, StreamKind::Exchange(input.clone()), None)
-        .map_err(|e| e.error)
-        .expect("init");
+    let input = Arc::new(Schema::new(vec![Field::new("col_0", DataType::Int64, true)]));
+    let init = bind(&mut client, &attach, "multiply", FunctionType::Scalar, Arguments::positional(vec![int64(3)]), Some(&input));
+    let mut stream = client.init(&init, StreamKind::Exchange(input.clone()), None).map_err(|e| e.error).expect("init");
     let batch = RecordBatch::try_new(input.clone(), vec![int64(7)]).unwrap();
     for _ in 0..50 {
         stream.exchange(&batch, &[]).expect("warm-up");
@@ -128,11 +87,7 @@ fn exchange(location: &str, iters: usize) {
         w.write(&mut sink, b, &[]).unwrap();
         sink.len() - start
     };
-    println!(
-        "{iters} {seconds:.6} {} {} {cpu:.6}",
-        message_len(&batch),
-        message_len(&last.unwrap())
-    );
+    println!("{iters} {seconds:.6} {} {} {cpu:.6}", message_len(&batch), message_len(&last.unwrap()));
 }
 
 /// User + system CPU time of this process (the client's own cost, excluding the worker).
@@ -169,10 +124,10 @@ fn pingpong(iters: usize, req: usize, resp: usize, command: Option<String>) {
         }
     };
     let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn echo child");
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .spawn()
+    .expect("spawn echo child");
     let mut to_child = child.stdin.take().unwrap();
     let mut from_child = child.stdout.take().unwrap();
     let request = vec![7u8; req];
@@ -198,11 +153,7 @@ fn echo(req: usize, resp: usize) {
     let mut request = vec![0u8; req];
     let response = vec![9u8; resp];
     while input.read_exact(&mut request).is_ok() {
-        if output
-            .write_all(&response)
-            .and_then(|_| output.flush())
-            .is_err()
-        {
+        if output.write_all(&response).and_then(|_| output.flush()).is_err() {
             break;
         }
     }

@@ -19,10 +19,7 @@ pub struct Arguments {
 
 impl Arguments {
     pub fn positional(values: Vec<ArrayRef>) -> Self {
-        Arguments {
-            positional: values,
-            named: Vec::new(),
-        }
+        Arguments { positional: values, named: Vec::new() }
     }
 
     pub fn with_named(mut self, name: &str, value: ArrayRef) -> Self {
@@ -35,19 +32,11 @@ impl Arguments {
         let mut fields = Vec::new();
         let mut columns = Vec::new();
         for (i, value) in self.positional.iter().enumerate() {
-            fields.push(Field::new(
-                format!("positional_{i}"),
-                value.data_type().clone(),
-                true,
-            ));
+            fields.push(Field::new(format!("positional_{i}"), value.data_type().clone(), true));
             columns.push(one_value(value)?);
         }
         for (name, value) in &self.named {
-            fields.push(Field::new(
-                format!("named_{name}"),
-                value.data_type().clone(),
-                true,
-            ));
+            fields.push(Field::new(format!("named_{name}"), value.data_type().clone(), true));
             columns.push(one_value(value)?);
         }
         let fields = Fields::from(fields);
@@ -56,15 +45,8 @@ impl Arguments {
         } else {
             Arc::new(StructArray::try_new(fields.clone(), columns, None)?)
         };
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            "args",
-            args.data_type().clone(),
-            false,
-        )]));
-        Ok(Blob(encode_stream(
-            &RecordBatch::try_new(schema, vec![args])?,
-            &[],
-        )?))
+        let schema = Arc::new(Schema::new(vec![Field::new("args", args.data_type().clone(), false)]));
+        Ok(Blob(encode_stream(&RecordBatch::try_new(schema, vec![args])?, &[])?))
     }
 
     /// Reads the layout `ScanFunctionResult.arguments` uses (`arg_0, arg_1, ...` positional
@@ -81,29 +63,19 @@ impl Arguments {
         let mut positional = Vec::new();
         let mut named = Vec::new();
         for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-            match field
-                .name()
-                .strip_prefix("arg_")
-                .and_then(|n| n.parse::<usize>().ok())
-            {
+            match field.name().strip_prefix("arg_").and_then(|n| n.parse::<usize>().ok()) {
                 Some(index) => positional.push((index, column.clone())),
                 None => named.push((field.name().clone(), column.clone())),
             }
         }
         positional.sort_by_key(|(i, _)| *i);
-        Ok(Arguments {
-            positional: positional.into_iter().map(|(_, c)| c).collect(),
-            named,
-        })
+        Ok(Arguments { positional: positional.into_iter().map(|(_, c)| c).collect(), named })
     }
 }
 
 fn one_value(value: &ArrayRef) -> Result<ArrayRef> {
     if value.len() != 1 {
-        return Err(Error::InvalidArgument(format!(
-            "an argument value must be one element, got {}",
-            value.len()
-        )));
+        return Err(Error::InvalidArgument(format!("an argument value must be one element, got {}", value.len())));
     }
     Ok(value.clone())
 }

@@ -8,8 +8,7 @@ use crate::framing::LogMessage;
 /// Default deadline of one call (a unary call, or one tick of a stream).
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(300);
 
-static CALL_TIMEOUT_MILLIS: std::sync::atomic::AtomicU64 =
-    std::sync::atomic::AtomicU64::new(300_000);
+static CALL_TIMEOUT_MILLIS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(300_000);
 
 /// The deadline new connections apply to each call (process-wide; `SET vgi_call_timeout`).
 pub fn call_timeout() -> Duration {
@@ -42,10 +41,7 @@ impl CancelHandle {
     /// A handle that also reports cancelled when `check` says so (polled while a call
     /// waits, e.g. DuckDB's "query interrupted" flag).
     pub fn with_check(check: impl Fn() -> bool + Send + Sync + 'static) -> Self {
-        CancelHandle {
-            flag: Arc::default(),
-            external: Some(Arc::new(check)),
-        }
+        CancelHandle { flag: Arc::default(), external: Some(Arc::new(check)) }
     }
 
     pub fn cancel(&self) {

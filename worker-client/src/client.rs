@@ -73,12 +73,7 @@ impl Client {
 
     /// Calls a `vgi.v2` method with a one-row request batch; returns the `result` column's
     /// value batch (`None` for void methods).
-    pub fn call(
-        &mut self,
-        method: &str,
-        request: &RecordBatch,
-        cancel: Option<&CancelHandle>,
-    ) -> Result<Option<RecordBatch>> {
+    pub fn call(&mut self, method: &str, request: &RecordBatch, cancel: Option<&CancelHandle>) -> Result<Option<RecordBatch>> {
         self.call_protocol(PROTOCOL, Some(PROTOCOL_VERSION), method, request, cancel)
     }
 
@@ -103,12 +98,7 @@ impl Client {
         result.map_err(|e| self.transport.explain(e))
     }
 
-    fn unary_exchange(
-        &mut self,
-        route: Route<'_>,
-        request: &[u8],
-        watch: &Watch,
-    ) -> Result<Option<RecordBatch>> {
+    fn unary_exchange(&mut self, route: Route<'_>, request: &[u8], watch: &Watch) -> Result<Option<RecordBatch>> {
         let logs = self.logs.clone();
         let reader = self.transport.unary(route, request, watch)?;
         let mut reader = MessageReader::new(reader);
@@ -121,9 +111,7 @@ impl Client {
                 Frame::Log(log) => logs(&log),
                 Frame::Error(e) => error = Some(e),
                 Frame::Data(batch, _) => result = Some(batch),
-                Frame::Sentinel(..) => {
-                    return Err(Error::protocol("stream sentinel in a unary response"))
-                }
+                Frame::Sentinel(..) => return Err(Error::protocol("stream sentinel in a unary response")),
             }
         }
         match (error, result) {
@@ -134,27 +122,17 @@ impl Client {
     }
 
     /// Calls a method whose result is a record blob in `result: binary`.
-    pub fn call_record<R: Record>(
-        &mut self,
-        method: &str,
-        request: &RecordBatch,
-        cancel: Option<&CancelHandle>,
-    ) -> Result<R> {
+    pub fn call_record<R: Record>(&mut self, method: &str, request: &RecordBatch, cancel: Option<&CancelHandle>) -> Result<R> {
         let batch = self
             .call(method, request, cancel)?
             .ok_or_else(|| Error::protocol(format!("{method} returned no result")))?;
-        let blob = result_blob(&batch, method)?
-            .ok_or_else(|| Error::protocol(format!("{method} returned a null result")))?;
+        let blob = result_blob(&batch, method)?.ok_or_else(|| Error::protocol(format!("{method} returned a null result")))?;
         R::from_blob(&blob.0)
     }
 }
 
 /// The routing keys every request carries.
-pub(crate) fn routing_metadata<'a>(
-    protocol: &'a str,
-    version: Option<&'a str>,
-    method: &'a str,
-) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn routing_metadata<'a>(protocol: &'a str, version: Option<&'a str>, method: &'a str) -> Vec<(&'a str, &'a str)> {
     let mut md = vec![
         (keys::METHOD, method),
         (keys::REQUEST_VERSION, framing::REQUEST_VERSION),
@@ -169,10 +147,7 @@ pub(crate) fn routing_metadata<'a>(
 /// Reads the single `result: binary` cell of a unary response.
 pub fn result_blob(batch: &RecordBatch, method: &str) -> Result<Option<Blob>> {
     if batch.num_rows() != 1 {
-        return Err(Error::protocol(format!(
-            "{method} returned {} result rows instead of 1",
-            batch.num_rows()
-        )));
+        return Err(Error::protocol(format!("{method} returned {} result rows instead of 1", batch.num_rows())));
     }
     let column = batch
         .column_by_name("result")

@@ -60,11 +60,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
 pub fn worker_python() -> PathBuf {
     if let Some(path) = std::env::var_os("VGI_WORKER_PY").filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
-        assert!(
-            path.exists(),
-            "VGI_WORKER_PY={} does not exist (run `make setup`)",
-            path.display()
-        );
+        assert!(path.exists(), "VGI_WORKER_PY={} does not exist (run `make setup`)", path.display());
         return path;
     }
     let home = std::env::var_os("HOME").unwrap_or_default();
@@ -88,13 +84,7 @@ pub struct Case {
 }
 
 pub fn case(name: &str, table: &RecordBatch, filter: Vec<u8>) -> Case {
-    Case {
-        name: name.to_string(),
-        table: table.clone(),
-        filter,
-        join_keys: None,
-        deltas: Vec::new(),
-    }
+    Case { name: name.to_string(), table: table.clone(), filter, join_keys: None, deltas: Vec::new() }
 }
 
 #[derive(Debug)]
@@ -115,10 +105,7 @@ impl Outcomes {
     pub fn error(&self, name: &str, needle: &str) {
         match self.0.get(name) {
             Some(Outcome::Err(message)) => {
-                assert!(
-                    message.contains(needle),
-                    "case {name}: error {message:?} lacks {needle:?}"
-                )
+                assert!(message.contains(needle), "case {name}: error {message:?} lacks {needle:?}")
             }
             other => panic!("case {name}: expected an error containing {needle:?}, got {other:?}"),
         }
@@ -150,12 +137,7 @@ pub fn run(cases: &[Case]) -> Outcomes {
             }
             None => "-".to_string(),
         };
-        let mut line = format!(
-            "{}\t{}\t{}\t{keys}",
-            case.name,
-            table.display(),
-            filter.display()
-        );
+        let mut line = format!("{}\t{}\t{}\t{keys}", case.name, table.display(), filter.display());
         for (j, delta) in case.deltas.iter().enumerate() {
             let path = dir.join(format!("{i}.delta{j}.b64"));
             std::fs::write(&path, delta).unwrap();
@@ -186,11 +168,7 @@ pub fn run(cases: &[Case]) -> Outcomes {
         let parts: Vec<&str> = line.split('\t').collect();
         let outcome = match parts.as_slice() {
             [_, "OK", mask, flag] => {
-                assert_eq!(
-                    *flag, "canonical",
-                    "case {}: JSON is not canonical compact JSON",
-                    parts[0]
-                );
+                assert_eq!(*flag, "canonical", "case {}: JSON is not canonical compact JSON", parts[0]);
                 Outcome::Ok(mask.to_string())
             }
             [_, "ERR", message] => Outcome::Err(message.to_string()),
@@ -201,3 +179,4 @@ pub fn run(cases: &[Case]) -> Outcomes {
     assert_eq!(outcomes.len(), cases.len(), "runner output:\n{stdout}");
     Outcomes(outcomes)
 }
+

@@ -25,9 +25,7 @@ impl WorkerError {
     pub(crate) fn from_metadata(md: &Metadata) -> Self {
         let extra = meta_get(md, keys::LOG_EXTRA).unwrap_or("");
         WorkerError {
-            message: meta_get(md, keys::LOG_MESSAGE)
-                .unwrap_or("worker error")
-                .to_string(),
+            message: meta_get(md, keys::LOG_MESSAGE).unwrap_or("worker error").to_string(),
             kind: meta_get(md, keys::ERROR_KIND).map(str::to_string),
             code: meta_get(md, keys::ERROR_CODE).map(str::to_string),
             traceback: json_string_field(extra, "traceback"),
@@ -45,11 +43,7 @@ impl WorkerError {
 fn json_string_field(json: &str, field: &str) -> Option<String> {
     let key = format!("\"{field}\"");
     let at = json.find(&key)? + key.len();
-    let rest = json[at..]
-        .trim_start()
-        .strip_prefix(':')?
-        .trim_start()
-        .strip_prefix('"')?;
+    let rest = json[at..].trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
     let mut out = String::new();
     let mut chars = rest.chars();
     while let Some(c) = chars.next() {
@@ -61,12 +55,7 @@ fn json_string_field(json: &str, field: &str) -> Option<String> {
                 'r' => out.push('\r'),
                 'u' => {
                     let hex: String = chars.by_ref().take(4).collect();
-                    out.push(
-                        u32::from_str_radix(&hex, 16)
-                            .ok()
-                            .and_then(char::from_u32)
-                            .unwrap_or('?'),
-                    );
+                    out.push(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32).unwrap_or('?'));
                 }
                 other => out.push(other),
             },
@@ -91,10 +80,7 @@ pub enum Error {
     /// Could not reach or start the worker.
     Connect(String),
     /// An HTTP-level failure (status other than the protocol's in-band errors).
-    Http {
-        status: u16,
-        message: String,
-    },
+    Http { status: u16, message: String },
     /// The caller passed something invalid.
     InvalidArgument(String),
     Io(std::io::Error),
@@ -107,20 +93,14 @@ impl Error {
 
     /// Attaches the tail of the worker's stderr to errors that benefit from it.
     pub fn with_stderr(self, tail: Option<String>) -> Self {
-        let Some(tail) = tail.filter(|t| !t.trim().is_empty()) else {
-            return self;
-        };
+        let Some(tail) = tail.filter(|t| !t.trim().is_empty()) else { return self };
         match self {
             Error::Worker(mut w) => {
                 w.stderr_tail = Some(tail);
                 Error::Worker(w)
             }
-            Error::Disconnected(m) => {
-                Error::Disconnected(format!("{m}\nworker stderr (last lines):\n{tail}"))
-            }
-            Error::Protocol(m) => {
-                Error::Protocol(format!("{m}\nworker stderr (last lines):\n{tail}"))
-            }
+            Error::Disconnected(m) => Error::Disconnected(format!("{m}\nworker stderr (last lines):\n{tail}")),
+            Error::Protocol(m) => Error::Protocol(format!("{m}\nworker stderr (last lines):\n{tail}")),
             other => other,
         }
     }
@@ -141,9 +121,7 @@ impl fmt::Display for Error {
             Error::Timeout(m) => write!(f, "VGI call timed out: {m}"),
             Error::Cancelled => write!(f, "VGI call cancelled"),
             Error::Connect(m) => write!(f, "could not connect to VGI worker: {m}"),
-            Error::Http { status, message } => {
-                write!(f, "VGI worker returned HTTP {status}: {message}")
-            }
+            Error::Http { status, message } => write!(f, "VGI worker returned HTTP {status}: {message}"),
             Error::InvalidArgument(m) => write!(f, "{m}"),
             Error::Io(e) => write!(f, "VGI worker I/O error: {e}"),
         }
@@ -154,18 +132,14 @@ impl std::error::Error for Error {}
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        if e.get_ref()
-            .is_some_and(|inner| inner.is::<crate::transport::pipe::CallCancelled>())
-        {
+        if e.get_ref().is_some_and(|inner| inner.is::<crate::transport::pipe::CallCancelled>()) {
             return Error::Cancelled;
         }
         match e.kind() {
-            std::io::ErrorKind::BrokenPipe
-            | std::io::ErrorKind::UnexpectedEof
-            | std::io::ErrorKind::ConnectionReset => Error::Disconnected(e.to_string()),
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-                Error::Timeout(e.to_string())
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => {
+                Error::Disconnected(e.to_string())
             }
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Error::Timeout(e.to_string()),
             _ => Error::Io(e),
         }
     }
@@ -187,10 +161,7 @@ mod tests {
     #[test]
     fn traceback_is_read_from_log_extra() {
         let json = r#"{"exception_type": "ValueError", "traceback": "Traceback:\n  line \"1\"", "frames": []}"#;
-        assert_eq!(
-            json_string_field(json, "traceback").unwrap(),
-            "Traceback:\n  line \"1\""
-        );
+        assert_eq!(json_string_field(json, "traceback").unwrap(), "Traceback:\n  line \"1\"");
         assert_eq!(json_string_field(json, "missing"), None);
     }
 }

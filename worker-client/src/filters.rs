@@ -52,13 +52,11 @@ use std::sync::Arc;
 
 use arrow_array::types::{UInt16Type, UInt32Type, UInt8Type};
 use arrow_array::{
-    new_null_array, Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Date64Array,
-    Decimal128Array, DictionaryArray, FixedSizeBinaryArray, Float32Array, Float64Array, Int16Array,
-    Int32Array, Int64Array, Int8Array, IntervalMonthDayNanoArray, ListArray, RecordBatch,
-    StringArray, Time32MillisecondArray, Time32SecondArray, Time64MicrosecondArray,
-    Time64NanosecondArray, TimestampMicrosecondArray, TimestampMillisecondArray,
-    TimestampNanosecondArray, TimestampSecondArray, UInt16Array, UInt32Array, UInt64Array,
-    UInt8Array,
+    new_null_array, Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Date64Array, Decimal128Array,
+    DictionaryArray, FixedSizeBinaryArray, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array, Int8Array,
+    IntervalMonthDayNanoArray, ListArray, RecordBatch, StringArray, Time32MillisecondArray, Time32SecondArray,
+    Time64MicrosecondArray, Time64NanosecondArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+    TimestampNanosecondArray, TimestampSecondArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
 };
 use arrow_buffer::{i256, IntervalMonthDayNano, OffsetBuffer};
 use arrow_schema::{DataType, Field, Metadata, Schema, TimeUnit};
@@ -201,18 +199,11 @@ impl EvaluationContext {
         metadata.insert("vgi_evaluation_context", self.profile());
         if let EvaluationContext::DuckDbSession(session) = self {
             let flag = |value: bool| if value { "true" } else { "false" };
-            let collation = if session.default_collation.is_empty() {
-                "binary"
-            } else {
-                &session.default_collation
-            };
+            let collation = if session.default_collation.is_empty() { "binary" } else { &session.default_collation };
             metadata.insert("vgi_time_zone", session.time_zone.as_str());
             metadata.insert("vgi_calendar", session.calendar.as_str());
             metadata.insert("vgi_default_collation", collation);
-            metadata.insert(
-                "vgi_ieee_floating_point_ops",
-                flag(session.ieee_floating_point_ops),
-            );
+            metadata.insert("vgi_ieee_floating_point_ops", flag(session.ieee_floating_point_ops));
             metadata.insert("vgi_integer_division", flag(session.integer_division));
             if let Some(fingerprint) = &session.provider_fingerprint {
                 if fingerprint.is_empty() || fingerprint.len() > MAX_FINGERPRINT_BYTES {
@@ -241,10 +232,7 @@ pub struct ExtensionType {
 
 impl ExtensionType {
     pub fn new(name: impl Into<String>, metadata: impl Into<String>) -> Self {
-        ExtensionType {
-            name: name.into(),
-            metadata: metadata.into(),
-        }
+        ExtensionType { name: name.into(), metadata: metadata.into() }
     }
 
     /// `arrow.uuid` over `fixed_size_binary(16)`.
@@ -269,10 +257,7 @@ pub struct ScalarValue {
 }
 
 fn one<A: Array + 'static>(array: A) -> ScalarValue {
-    ScalarValue {
-        array: Arc::new(array),
-        extension: None,
-    }
+    ScalarValue { array: Arc::new(array), extension: None }
 }
 
 /// 10^38 − 1, the largest magnitude of `decimal128(38, _)`.
@@ -284,9 +269,7 @@ fn check_decimal(value: i128, precision: u8, scale: i8) -> Result<()> {
     }
     let limit = 10i128.pow(precision as u32) - 1;
     if value.unsigned_abs() > limit as u128 {
-        return Err(invalid(format!(
-            "value {value} does not fit DECIMAL({precision},{scale})"
-        )));
+        return Err(invalid(format!("value {value} does not fit DECIMAL({precision},{scale})")));
     }
     Ok(())
 }
@@ -295,15 +278,9 @@ impl ScalarValue {
     /// Wraps any one-element array (the general constructor; every Arrow type works).
     pub fn new(array: ArrayRef) -> Result<Self> {
         if array.len() != 1 {
-            return Err(invalid(format!(
-                "a literal must be a one-element array, got {} elements",
-                array.len()
-            )));
+            return Err(invalid(format!("a literal must be a one-element array, got {} elements", array.len())));
         }
-        Ok(ScalarValue {
-            array,
-            extension: None,
-        })
+        Ok(ScalarValue { array, extension: None })
     }
 
     /// Tags the value with an Arrow extension type (e.g. [`ExtensionType::uuid`]).
@@ -314,10 +291,7 @@ impl ScalarValue {
 
     /// A typed NULL (`DataType::Null` gives DuckDB's untyped NULL).
     pub fn null(data_type: &DataType) -> Self {
-        ScalarValue {
-            array: new_null_array(data_type, 1),
-            extension: None,
-        }
+        ScalarValue { array: new_null_array(data_type, 1), extension: None }
     }
 
     pub fn boolean(value: bool) -> Self {
@@ -386,11 +360,8 @@ impl ScalarValue {
     /// evaluator) has no wider DECIMAL and cannot import Arrow `decimal256` at all. Values or
     /// precisions that do not fit 38 digits are refused.
     pub fn decimal256(unscaled: i256, precision: u8, scale: i8) -> Result<Self> {
-        let narrow = unscaled.to_i128().ok_or_else(|| {
-            invalid(format!(
-                "decimal256 value {unscaled} does not fit 38 digits"
-            ))
-        })?;
+        let narrow =
+            unscaled.to_i128().ok_or_else(|| invalid(format!("decimal256 value {unscaled} does not fit 38 digits")))?;
         Self::decimal128(narrow, precision, scale)
     }
 
@@ -415,9 +386,7 @@ impl ScalarValue {
     /// DuckDB `TIME` is `time64(us)`, `TIME_NS` is `time64(ns)`; they do not compare with each
     /// other without a cast.
     pub fn time(value: i64, unit: TimeUnit) -> Result<Self> {
-        let narrow = || {
-            i32::try_from(value).map_err(|_| invalid(format!("time32 value {value} out of range")))
-        };
+        let narrow = || i32::try_from(value).map_err(|_| invalid(format!("time32 value {value} out of range")));
         Ok(match unit {
             TimeUnit::Second => one(Time32SecondArray::from(vec![narrow()?])),
             TimeUnit::Millisecond => one(Time32MillisecondArray::from(vec![narrow()?])),
@@ -431,29 +400,20 @@ impl ScalarValue {
     pub fn timestamp(value: i64, unit: TimeUnit, tz: Option<&str>) -> Self {
         match unit {
             TimeUnit::Second => one(TimestampSecondArray::from(vec![value]).with_timezone_opt(tz)),
-            TimeUnit::Millisecond => {
-                one(TimestampMillisecondArray::from(vec![value]).with_timezone_opt(tz))
-            }
-            TimeUnit::Microsecond => {
-                one(TimestampMicrosecondArray::from(vec![value]).with_timezone_opt(tz))
-            }
-            TimeUnit::Nanosecond => {
-                one(TimestampNanosecondArray::from(vec![value]).with_timezone_opt(tz))
-            }
+            TimeUnit::Millisecond => one(TimestampMillisecondArray::from(vec![value]).with_timezone_opt(tz)),
+            TimeUnit::Microsecond => one(TimestampMicrosecondArray::from(vec![value]).with_timezone_opt(tz)),
+            TimeUnit::Nanosecond => one(TimestampNanosecondArray::from(vec![value]).with_timezone_opt(tz)),
         }
     }
 
     /// `month_day_nano_interval` (DuckDB `INTERVAL`).
     pub fn interval(months: i32, days: i32, nanoseconds: i64) -> Self {
-        one(IntervalMonthDayNanoArray::from(vec![
-            IntervalMonthDayNano::new(months, days, nanoseconds),
-        ]))
+        one(IntervalMonthDayNanoArray::from(vec![IntervalMonthDayNano::new(months, days, nanoseconds)]))
     }
 
     /// DuckDB `UUID`: `fixed_size_binary(16)` (big-endian RFC 4122 bytes) tagged `arrow.uuid`.
     pub fn uuid(bytes: [u8; 16]) -> Self {
-        let array =
-            FixedSizeBinaryArray::try_from_iter(std::iter::once(bytes)).expect("16-byte value");
+        let array = FixedSizeBinaryArray::try_from_iter(std::iter::once(bytes)).expect("16-byte value");
         one(array).with_extension(ExtensionType::uuid())
     }
 
@@ -461,39 +421,23 @@ impl ScalarValue {
     /// type DuckDB uses for that many members (`uint8` up to 255, `uint16`, then `uint32`).
     pub fn enum_value(members: &[&str], index: usize) -> Result<Self> {
         if index >= members.len() {
-            return Err(invalid(format!(
-                "enum index {index} out of range for {} members",
-                members.len()
-            )));
+            return Err(invalid(format!("enum index {index} out of range for {} members", members.len())));
         }
         let values: ArrayRef = Arc::new(StringArray::from(members.to_vec()));
         let wrap = |e: arrow_schema::ArrowError| invalid(e.to_string());
         Ok(if members.len() <= u8::MAX as usize {
-            one(
-                DictionaryArray::<UInt8Type>::try_new(UInt8Array::from(vec![index as u8]), values)
-                    .map_err(wrap)?,
-            )
+            one(DictionaryArray::<UInt8Type>::try_new(UInt8Array::from(vec![index as u8]), values).map_err(wrap)?)
         } else if members.len() <= u16::MAX as usize {
-            one(DictionaryArray::<UInt16Type>::try_new(
-                UInt16Array::from(vec![index as u16]),
-                values,
-            )
-            .map_err(wrap)?)
+            one(DictionaryArray::<UInt16Type>::try_new(UInt16Array::from(vec![index as u16]), values).map_err(wrap)?)
         } else {
             let index = u32::try_from(index).map_err(|_| invalid("enum has too many members"))?;
-            one(
-                DictionaryArray::<UInt32Type>::try_new(UInt32Array::from(vec![index]), values)
-                    .map_err(wrap)?,
-            )
+            one(DictionaryArray::<UInt32Type>::try_new(UInt32Array::from(vec![index]), values).map_err(wrap)?)
         })
     }
 
     /// A `list<T>` value (e.g. the needle list of `list_contains`, or a list column literal).
     pub fn list(values: &LiteralList) -> Self {
-        ScalarValue {
-            array: values.to_list_array(),
-            extension: None,
-        }
+        ScalarValue { array: values.to_list_array(), extension: None }
     }
 
     /// The value's Arrow type.
@@ -534,10 +478,7 @@ pub struct LiteralList {
 impl LiteralList {
     /// Candidates from an array of elements (NULL elements are SQL NULL candidates).
     pub fn new(values: ArrayRef) -> Self {
-        LiteralList {
-            values,
-            extension: None,
-        }
+        LiteralList { values, extension: None }
     }
 
     /// An empty set of elements of `data_type`.
@@ -548,9 +489,7 @@ impl LiteralList {
     /// Candidates from scalars; they must all have the same type and extension (at least one
     /// is needed to know the type: use [`LiteralList::empty`] otherwise).
     pub fn from_scalars(scalars: &[ScalarValue]) -> Result<Self> {
-        let first = scalars
-            .first()
-            .ok_or_else(|| invalid("from_scalars needs at least one value"))?;
+        let first = scalars.first().ok_or_else(|| invalid("from_scalars needs at least one value"))?;
         for scalar in scalars {
             if scalar.data_type() != first.data_type() || scalar.extension != first.extension {
                 return Err(invalid(format!(
@@ -562,10 +501,7 @@ impl LiteralList {
         }
         let arrays: Vec<&dyn Array> = scalars.iter().map(|s| s.array.as_ref()).collect();
         let values = arrow_select::concat::concat(&arrays).map_err(|e| invalid(e.to_string()))?;
-        Ok(LiteralList {
-            values,
-            extension: first.extension.clone(),
-        })
+        Ok(LiteralList { values, extension: first.extension.clone() })
     }
 
     /// Tags the elements with an Arrow extension type.
@@ -602,10 +538,7 @@ impl LiteralList {
     }
 
     fn element(&self, i: usize) -> ScalarValue {
-        ScalarValue {
-            array: self.values.slice(i, 1),
-            extension: self.extension.clone(),
-        }
+        ScalarValue { array: self.values.slice(i, 1), extension: self.extension.clone() }
     }
 }
 
@@ -678,11 +611,7 @@ pub enum FilterFunction {
     ListContains,
     /// A capability-gated extension function, e.g. `duckdb.spatial/intersects_extent@1`; send
     /// only when the worker advertised the identity in `additional_filter_functions`.
-    Extension {
-        namespace: String,
-        name: String,
-        version: u64,
-    },
+    Extension { namespace: String, name: String, version: u64 },
 }
 
 /// The set of an `IN` node.
@@ -691,11 +620,7 @@ pub enum InSet {
     /// Inline candidates, sent as one `list<T>` literal.
     Literal(LiteralList),
     /// A column of an `InitRequest.join_keys` batch (index authoritative, name validating).
-    External {
-        batch_index: usize,
-        column_index: usize,
-        column_name: String,
-    },
+    External { batch_index: usize, column_index: usize, column_name: String },
 }
 
 /// A filter expression tree (Filter Encoding v2 nodes). Column indexes refer to the
@@ -705,19 +630,11 @@ pub enum FilterExpr {
     /// `column_ref`: a top-level bind-schema column.
     ColumnRef { index: usize, name: String },
     /// `field_ref`: field `index` (named `name`) of a struct expression; nest for depth.
-    FieldRef {
-        expr: Box<FilterExpr>,
-        index: usize,
-        name: String,
-    },
+    FieldRef { expr: Box<FilterExpr>, index: usize, name: String },
     /// `literal`: a typed value.
     Literal(ScalarValue),
     /// `comparison`.
-    Comparison {
-        op: ComparisonOp,
-        left: Box<FilterExpr>,
-        right: Box<FilterExpr>,
-    },
+    Comparison { op: ComparisonOp, left: Box<FilterExpr>, right: Box<FilterExpr> },
     /// Kleene `and`. Nested `And`s are flattened; one child is sent as itself; none is
     /// sent as the BOOLEAN literal TRUE.
     And(Vec<FilterExpr>),
@@ -726,61 +643,32 @@ pub enum FilterExpr {
     /// Kleene `not`.
     Not(Box<FilterExpr>),
     /// `IS NULL` (`negated: false`) or `IS NOT NULL` (`negated: true`).
-    IsNull {
-        expr: Box<FilterExpr>,
-        negated: bool,
-    },
+    IsNull { expr: Box<FilterExpr>, negated: bool },
     /// SQL `IN` / `NOT IN`.
-    In {
-        expr: Box<FilterExpr>,
-        set: InSet,
-        negated: bool,
-    },
+    In { expr: Box<FilterExpr>, set: InSet, negated: bool },
     /// A throwing cast to `to` (plus an optional extension type such as `arrow.uuid`).
-    Cast {
-        expr: Box<FilterExpr>,
-        to: DataType,
-        extension: Option<ExtensionType>,
-    },
+    Cast { expr: Box<FilterExpr>, to: DataType, extension: Option<ExtensionType> },
     /// `arithmetic`.
-    Arithmetic {
-        op: ArithmeticOp,
-        left: Box<FilterExpr>,
-        right: Box<FilterExpr>,
-    },
+    Arithmetic { op: ArithmeticOp, left: Box<FilterExpr>, right: Box<FilterExpr> },
     /// Unary numeric `negate`.
     Negate(Box<FilterExpr>),
     /// `call` of a standard or extension function.
-    Call {
-        function: FilterFunction,
-        args: Vec<FilterExpr>,
-    },
+    Call { function: FilterFunction, args: Vec<FilterExpr> },
 }
 
 impl FilterExpr {
     pub fn column(index: usize, name: impl Into<String>) -> Self {
-        FilterExpr::ColumnRef {
-            index,
-            name: name.into(),
-        }
+        FilterExpr::ColumnRef { index, name: name.into() }
     }
     /// `self.<name>` where `self` is a struct expression.
     pub fn field(self, index: usize, name: impl Into<String>) -> Self {
-        FilterExpr::FieldRef {
-            expr: Box::new(self),
-            index,
-            name: name.into(),
-        }
+        FilterExpr::FieldRef { expr: Box::new(self), index, name: name.into() }
     }
     pub fn lit(value: ScalarValue) -> Self {
         FilterExpr::Literal(value)
     }
     pub fn compare(self, op: ComparisonOp, right: FilterExpr) -> Self {
-        FilterExpr::Comparison {
-            op,
-            left: Box::new(self),
-            right: Box::new(right),
-        }
+        FilterExpr::Comparison { op, left: Box::new(self), right: Box::new(right) }
     }
     pub fn eq(self, right: FilterExpr) -> Self {
         self.compare(ComparisonOp::Eq, right)
@@ -811,44 +699,22 @@ impl FilterExpr {
         FilterExpr::Not(Box::new(self))
     }
     pub fn is_null(self) -> Self {
-        FilterExpr::IsNull {
-            expr: Box::new(self),
-            negated: false,
-        }
+        FilterExpr::IsNull { expr: Box::new(self), negated: false }
     }
     pub fn is_not_null(self) -> Self {
-        FilterExpr::IsNull {
-            expr: Box::new(self),
-            negated: true,
-        }
+        FilterExpr::IsNull { expr: Box::new(self), negated: true }
     }
     pub fn in_list(self, values: LiteralList) -> Self {
-        FilterExpr::In {
-            expr: Box::new(self),
-            set: InSet::Literal(values),
-            negated: false,
-        }
+        FilterExpr::In { expr: Box::new(self), set: InSet::Literal(values), negated: false }
     }
     pub fn not_in_list(self, values: LiteralList) -> Self {
-        FilterExpr::In {
-            expr: Box::new(self),
-            set: InSet::Literal(values),
-            negated: true,
-        }
+        FilterExpr::In { expr: Box::new(self), set: InSet::Literal(values), negated: true }
     }
     pub fn cast(self, to: DataType) -> Self {
-        FilterExpr::Cast {
-            expr: Box::new(self),
-            to,
-            extension: None,
-        }
+        FilterExpr::Cast { expr: Box::new(self), to, extension: None }
     }
     pub fn arithmetic(self, op: ArithmeticOp, right: FilterExpr) -> Self {
-        FilterExpr::Arithmetic {
-            op,
-            left: Box::new(self),
-            right: Box::new(right),
-        }
+        FilterExpr::Arithmetic { op, left: Box::new(self), right: Box::new(right) }
     }
     #[allow(clippy::should_implement_trait)]
     pub fn neg(self) -> Self {
@@ -919,24 +785,12 @@ pub struct Predicate {
 impl Predicate {
     /// A required query predicate at revision 0.
     pub fn required(id: impl Into<String>, expr: FilterExpr) -> Self {
-        Predicate {
-            id: id.into(),
-            revision: 0,
-            mode: PredicateMode::Required,
-            source: PredicateSource::Query,
-            expr,
-        }
+        Predicate { id: id.into(), revision: 0, mode: PredicateMode::Required, source: PredicateSource::Query, expr }
     }
 
     /// An advisory predicate at revision 0.
     pub fn advisory(id: impl Into<String>, source: PredicateSource, expr: FilterExpr) -> Self {
-        Predicate {
-            id: id.into(),
-            revision: 0,
-            mode: PredicateMode::Advisory,
-            source,
-            expr,
-        }
+        Predicate { id: id.into(), revision: 0, mode: PredicateMode::Advisory, source, expr }
     }
 
     pub fn with_revision(mut self, revision: u64) -> Self {
@@ -955,10 +809,7 @@ pub struct FilterSnapshot {
 
 impl FilterSnapshot {
     pub fn new(context: EvaluationContext) -> Self {
-        FilterSnapshot {
-            context,
-            predicates: Vec::new(),
-        }
+        FilterSnapshot { context, predicates: Vec::new() }
     }
 
     pub fn with_predicate(mut self, predicate: Predicate) -> Self {
@@ -983,10 +834,7 @@ impl FilterSnapshot {
         for predicate in &self.predicates {
             check_id(&predicate.id, &mut ids)?;
             if predicate.revision != 0 {
-                return Err(invalid(format!(
-                    "snapshot predicate {:?} must have revision 0",
-                    predicate.id
-                )));
+                return Err(invalid(format!("snapshot predicate {:?} must have revision 0", predicate.id)));
             }
             doc.begin_entry();
             doc.predicate_body(predicate)?;
@@ -1026,10 +874,7 @@ pub struct FilterDelta {
 
 impl FilterDelta {
     pub fn new(context: EvaluationContext) -> Self {
-        FilterDelta {
-            context,
-            updates: Vec::new(),
-        }
+        FilterDelta { context, updates: Vec::new() }
     }
 
     pub fn upsert(mut self, predicate: Predicate) -> Self {
@@ -1038,10 +883,7 @@ impl FilterDelta {
     }
 
     pub fn remove(mut self, id: impl Into<String>, revision: u64) -> Self {
-        self.updates.push(DeltaUpdate::Remove {
-            id: id.into(),
-            revision,
-        });
+        self.updates.push(DeltaUpdate::Remove { id: id.into(), revision });
         self
     }
 
@@ -1066,10 +908,7 @@ impl FilterDelta {
                 DeltaUpdate::Upsert(predicate) => {
                     check_id(&predicate.id, &mut ids)?;
                     if predicate.mode != PredicateMode::Advisory {
-                        return Err(invalid(format!(
-                            "delta upsert {:?} must be advisory",
-                            predicate.id
-                        )));
+                        return Err(invalid(format!("delta upsert {:?} must be advisory", predicate.id)));
                     }
                     doc.json.push_str("\"operation\":\"upsert\",");
                     doc.predicate_body(predicate)?;
@@ -1120,19 +959,14 @@ impl FilterDelta {
 }
 
 fn spec_of(batch: &RecordBatch) -> Result<String> {
-    let column = batch
-        .column(0)
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .ok_or_else(|| invalid("filter_spec is not utf8"))?;
+    let column =
+        batch.column(0).as_any().downcast_ref::<StringArray>().ok_or_else(|| invalid("filter_spec is not utf8"))?;
     Ok(column.value(0).to_string())
 }
 
 fn check_id(id: &str, seen: &mut std::collections::HashSet<String>) -> Result<()> {
     if id.is_empty() || id.len() > MAX_ID_BYTES {
-        return Err(invalid(format!(
-            "predicate ID {id:?} must be 1..={MAX_ID_BYTES} UTF-8 bytes"
-        )));
+        return Err(invalid(format!("predicate ID {id:?} must be 1..={MAX_ID_BYTES} UTF-8 bytes")));
     }
     if !seen.insert(id.to_string()) {
         return Err(invalid(format!("duplicate predicate ID {id:?}")));
@@ -1146,42 +980,28 @@ fn check_id(id: &str, seen: &mut std::collections::HashSet<String>) -> Result<()
 
 fn lower(expr: &FilterExpr, depth: usize) -> Result<FilterExpr> {
     if depth > MAX_INPUT_DEPTH {
-        return Err(invalid(format!(
-            "expression nesting exceeds {MAX_INPUT_DEPTH} levels"
-        )));
+        return Err(invalid(format!("expression nesting exceeds {MAX_INPUT_DEPTH} levels")));
     }
     let sub = |e: &FilterExpr| lower(e, depth + 1).map(Box::new);
     Ok(match expr {
         FilterExpr::ColumnRef { .. } | FilterExpr::Literal(_) => expr.clone(),
-        FilterExpr::FieldRef { expr, index, name } => FilterExpr::FieldRef {
-            expr: sub(expr)?,
-            index: *index,
-            name: name.clone(),
-        },
-        FilterExpr::Comparison { op, left, right } => FilterExpr::Comparison {
-            op: *op,
-            left: sub(left)?,
-            right: sub(right)?,
-        },
+        FilterExpr::FieldRef { expr, index, name } => {
+            FilterExpr::FieldRef { expr: sub(expr)?, index: *index, name: name.clone() }
+        }
+        FilterExpr::Comparison { op, left, right } => {
+            FilterExpr::Comparison { op: *op, left: sub(left)?, right: sub(right)? }
+        }
         FilterExpr::And(children) => lower_junction(true, children, depth)?,
         FilterExpr::Or(children) => lower_junction(false, children, depth)?,
         FilterExpr::Not(inner) => FilterExpr::Not(sub(inner)?),
-        FilterExpr::IsNull { expr, negated } => FilterExpr::IsNull {
-            expr: sub(expr)?,
-            negated: *negated,
-        },
-        FilterExpr::In {
-            expr,
-            set: InSet::Literal(list),
-            negated,
-        } if list.extension.is_some() => {
+        FilterExpr::IsNull { expr, negated } => FilterExpr::IsNull { expr: sub(expr)?, negated: *negated },
+        FilterExpr::In { expr, set: InSet::Literal(list), negated } if list.extension.is_some() => {
             // The reference consumer rebuilds an inline IN list through Python objects, which
             // fails for extension element types: send `x = c1 OR x = c2 ...` instead, which
             // has the same three-valued result (an empty set is FALSE even for a NULL needle).
             let needle = lower(expr, depth + 1)?;
-            let arms: Vec<FilterExpr> = (0..list.len())
-                .map(|i| needle.clone().eq(FilterExpr::Literal(list.element(i))))
-                .collect();
+            let arms: Vec<FilterExpr> =
+                (0..list.len()).map(|i| needle.clone().eq(FilterExpr::Literal(list.element(i)))).collect();
             let membership = match arms.len() {
                 0 => FilterExpr::Literal(ScalarValue::boolean(false)),
                 1 => arms.into_iter().next().expect("one arm"),
@@ -1196,32 +1016,19 @@ fn lower(expr: &FilterExpr, depth: usize) -> Result<FilterExpr> {
                 membership
             }
         }
-        FilterExpr::In { expr, set, negated } => FilterExpr::In {
-            expr: sub(expr)?,
-            set: set.clone(),
-            negated: *negated,
-        },
-        FilterExpr::Cast {
-            expr,
-            to,
-            extension,
-        } => FilterExpr::Cast {
-            expr: sub(expr)?,
-            to: to.clone(),
-            extension: extension.clone(),
-        },
-        FilterExpr::Arithmetic { op, left, right } => FilterExpr::Arithmetic {
-            op: *op,
-            left: sub(left)?,
-            right: sub(right)?,
-        },
+        FilterExpr::In { expr, set, negated } => {
+            FilterExpr::In { expr: sub(expr)?, set: set.clone(), negated: *negated }
+        }
+        FilterExpr::Cast { expr, to, extension } => {
+            FilterExpr::Cast { expr: sub(expr)?, to: to.clone(), extension: extension.clone() }
+        }
+        FilterExpr::Arithmetic { op, left, right } => {
+            FilterExpr::Arithmetic { op: *op, left: sub(left)?, right: sub(right)? }
+        }
         FilterExpr::Negate(inner) => FilterExpr::Negate(sub(inner)?),
         FilterExpr::Call { function, args } => FilterExpr::Call {
             function: function.clone(),
-            args: args
-                .iter()
-                .map(|a| lower(a, depth + 1))
-                .collect::<Result<_>>()?,
+            args: args.iter().map(|a| lower(a, depth + 1)).collect::<Result<_>>()?,
         },
     })
 }
@@ -1306,9 +1113,7 @@ impl DocumentEncoder {
         self.json.push_str("\",\"expression\":");
         let lowered = lower(&predicate.expr, 1)?;
         self.expression(&lowered, 1).map_err(|e| match e {
-            Error::InvalidArgument(m) => {
-                Error::InvalidArgument(format!("{m} (predicate {:?})", predicate.id))
-            }
+            Error::InvalidArgument(m) => Error::InvalidArgument(format!("{m} (predicate {:?})", predicate.id)),
             other => other,
         })
     }
@@ -1322,34 +1127,21 @@ impl DocumentEncoder {
             )));
         }
         let spec: ArrayRef = Arc::new(StringArray::from(vec![self.json.as_str()]));
-        let mut size = spec
-            .to_data()
-            .get_slice_memory_size()
-            .map_err(|e| invalid(e.to_string()))?;
+        let mut size = spec.to_data().get_slice_memory_size().map_err(|e| invalid(e.to_string()))?;
         for array in &self.arrays {
-            size += array
-                .to_data()
-                .get_slice_memory_size()
-                .map_err(|e| invalid(e.to_string()))?;
+            size += array.to_data().get_slice_memory_size().map_err(|e| invalid(e.to_string()))?;
         }
         if size > MAX_PAYLOAD_BYTES {
-            return Err(invalid(format!(
-                "filter payload of {size} bytes exceeds the limit of {MAX_PAYLOAD_BYTES}"
-            )));
+            return Err(invalid(format!("filter payload of {size} bytes exceeds the limit of {MAX_PAYLOAD_BYTES}")));
         }
         let mut arrays = Vec::with_capacity(self.arrays.len() + 1);
         arrays.push(spec);
         arrays.extend(self.arrays);
         let schema = Schema::new_with_metadata(self.fields, context.schema_metadata()?);
-        RecordBatch::try_new(Arc::new(schema), arrays)
-            .map_err(|e| invalid(format!("building filter batch: {e}")))
+        RecordBatch::try_new(Arc::new(schema), arrays).map_err(|e| invalid(format!("building filter batch: {e}")))
     }
 
-    fn add_value(
-        &mut self,
-        field_of: impl FnOnce(String) -> Field,
-        array: ArrayRef,
-    ) -> Result<usize> {
+    fn add_value(&mut self, field_of: impl FnOnce(String) -> Field, array: ArrayRef) -> Result<usize> {
         let index = self.next_value;
         self.next_value += 1;
         let field = field_of(format!("value_{index}"));
@@ -1403,22 +1195,17 @@ impl DocumentEncoder {
     fn key_bool(&mut self, key: &str, value: bool) {
         self.json.push_str(",\"");
         self.json.push_str(key);
-        self.json
-            .push_str(if value { "\":true" } else { "\":false" });
+        self.json.push_str(if value { "\":true" } else { "\":false" });
     }
 
     /// Writes one (already lowered) expression object.
     fn expression(&mut self, expr: &FilterExpr, depth: usize) -> Result<()> {
         if depth > MAX_DEPTH {
-            return Err(invalid(format!(
-                "expression nesting exceeds the depth limit of {MAX_DEPTH}"
-            )));
+            return Err(invalid(format!("expression nesting exceeds the depth limit of {MAX_DEPTH}")));
         }
         self.nodes += 1;
         if self.nodes > MAX_NODES {
-            return Err(invalid(format!(
-                "filter document exceeds the limit of {MAX_NODES} expression nodes"
-            )));
+            return Err(invalid(format!("filter document exceeds the limit of {MAX_NODES} expression nodes")));
         }
         match expr {
             FilterExpr::ColumnRef { index, name } => {
@@ -1449,11 +1236,7 @@ impl DocumentEncoder {
                 if children.len() < 2 {
                     return Err(invalid("and/or need at least two children"));
                 }
-                self.node(if matches!(expr, FilterExpr::And(_)) {
-                    "and"
-                } else {
-                    "or"
-                });
+                self.node(if matches!(expr, FilterExpr::And(_)) { "and" } else { "or" });
                 self.children("children", children, depth)?;
             }
             FilterExpr::Not(inner) => {
@@ -1472,20 +1255,14 @@ impl DocumentEncoder {
                 match set {
                     InSet::Literal(list) => {
                         let index = self.add_value(
-                            |name| {
-                                Field::new(name, DataType::List(Arc::new(list.item_field())), true)
-                            },
+                            |name| Field::new(name, DataType::List(Arc::new(list.item_field())), true),
                             list.to_list_array(),
                         )?;
                         self.json.push_str("{\"kind\":\"literal\",\"value_ref\":");
                         self.json.push_str(&index.to_string());
                         self.json.push('}');
                     }
-                    InSet::External {
-                        batch_index,
-                        column_index,
-                        column_name,
-                    } => {
+                    InSet::External { batch_index, column_index, column_name } => {
                         check_name("in.set.column_name", column_name)?;
                         self.json.push_str("{\"kind\":\"external\"");
                         self.key_uint("batch_index", *batch_index as u64);
@@ -1496,11 +1273,7 @@ impl DocumentEncoder {
                 }
                 self.key_bool("negated", *negated);
             }
-            FilterExpr::Cast {
-                expr,
-                to,
-                extension,
-            } => {
+            FilterExpr::Cast { expr, to, extension } => {
                 let index = self.next_type;
                 self.next_type += 1;
                 let mut field = Field::new(format!("type_{index}"), to.clone(), true);
@@ -1526,10 +1299,7 @@ impl DocumentEncoder {
             }
             FilterExpr::Call { function, args } => {
                 if args.len() > MAX_ARGUMENTS {
-                    return Err(invalid(format!(
-                        "call has {} arguments; the limit is {MAX_ARGUMENTS}",
-                        args.len()
-                    )));
+                    return Err(invalid(format!("call has {} arguments; the limit is {MAX_ARGUMENTS}", args.len())));
                 }
                 self.node("call");
                 self.json.push_str(",\"function\":");
@@ -1538,11 +1308,7 @@ impl DocumentEncoder {
                     FilterFunction::EndsWith => self.json.push_str("\"ends_with\""),
                     FilterFunction::Contains => self.json.push_str("\"contains\""),
                     FilterFunction::ListContains => self.json.push_str("\"list_contains\""),
-                    FilterFunction::Extension {
-                        namespace,
-                        name,
-                        version,
-                    } => {
+                    FilterFunction::Extension { namespace, name, version } => {
                         check_identity(namespace, name, *version)?;
                         self.json.push_str("{\"namespace\":");
                         push_json_string(&mut self.json, namespace);
@@ -1572,17 +1338,13 @@ fn check_identity(namespace: &str, name: &str, version: u64) -> Result<()> {
     fn segment(s: &str, underscore_ok: bool) -> bool {
         let mut chars = s.chars();
         matches!(chars.next(), Some('a'..='z'))
-            && chars.all(|c| {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || (underscore_ok && c == '_')
-            })
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || (underscore_ok && c == '_'))
     }
     let mut parts = namespace.split('.');
     let head_ok = parts.next().is_some_and(|head| segment(head, false));
     let namespace_ok = head_ok && parts.all(|part| segment(part, true));
     if !namespace_ok || !segment(name, true) || version == 0 {
-        return Err(invalid(format!(
-            "noncanonical extension function identity {namespace}/{name}@{version}"
-        )));
+        return Err(invalid(format!("noncanonical extension function identity {namespace}/{name}@{version}")));
     }
     Ok(())
 }
@@ -1630,9 +1392,7 @@ pub fn base64_encode(data: &[u8]) -> String {
 /// Decodes standard base64 (the worker's `#b64` metadata values).
 pub fn base64_decode(text: &str) -> std::result::Result<Vec<u8>, String> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .map_err(|e| e.to_string())
+    base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -1651,10 +1411,8 @@ mod tests {
     // ---------------------------------------------------------------------------------------
 
     fn table(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
-        let fields: Vec<Field> = columns
-            .iter()
-            .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
-            .collect();
+        let fields: Vec<Field> =
+            columns.iter().map(|(name, array)| Field::new(*name, array.data_type().clone(), true)).collect();
         table_with_fields(fields, columns.into_iter().map(|(_, a)| a).collect())
     }
 
@@ -1668,10 +1426,7 @@ mod tests {
     }
 
     fn snap_in(context: EvaluationContext, expr: FilterExpr) -> Vec<u8> {
-        FilterSnapshot::new(context)
-            .with_predicate(Predicate::required("query:0", expr))
-            .encode()
-            .unwrap()
+        FilterSnapshot::new(context).with_predicate(Predicate::required("query:0", expr)).encode().unwrap()
     }
 
     fn col(index: usize, name: &str) -> FilterExpr {
@@ -1687,19 +1442,13 @@ mod tests {
     }
 
     fn one_to_ten() -> RecordBatch {
-        table(vec![(
-            "x",
-            Arc::new(Int64Array::from((1..=10).collect::<Vec<i64>>())) as ArrayRef,
-        )])
+        table(vec![("x", Arc::new(Int64Array::from((1..=10).collect::<Vec<i64>>())) as ArrayRef)])
     }
 
     fn expect_invalid<T: std::fmt::Debug>(result: Result<T>, needle: &str) {
         match result {
             Err(Error::InvalidArgument(message)) => {
-                assert!(
-                    message.contains(needle),
-                    "error {message:?} lacks {needle:?}"
-                )
+                assert!(message.contains(needle), "error {message:?} lacks {needle:?}")
             }
             other => panic!("expected InvalidArgument containing {needle:?}, got {other:?}"),
         }
@@ -1720,27 +1469,16 @@ mod tests {
 
     #[test]
     fn golden_spec_example() {
-        let snapshot = FilterSnapshot::new(EvaluationContext::None).with_predicate(
-            Predicate::required("query:0", col(0, "n").ge(lit(ScalarValue::int64(5)))),
-        );
+        let snapshot = FilterSnapshot::new(EvaluationContext::None)
+            .with_predicate(Predicate::required("query:0", col(0, "n").ge(lit(ScalarValue::int64(5)))));
         assert_eq!(snapshot.to_json().unwrap(), GOLDEN);
 
         let batch = snapshot.to_batch().unwrap();
         assert_eq!(batch.num_rows(), 1);
         let schema = batch.schema();
-        assert_eq!(
-            schema.field(0),
-            &Field::new("filter_spec", DataType::Utf8, false)
-        );
-        assert_eq!(
-            schema.field(1),
-            &Field::new("value_0", DataType::Int64, true)
-        );
-        let metadata: Vec<(String, String)> = schema
-            .metadata()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        assert_eq!(schema.field(0), &Field::new("filter_spec", DataType::Utf8, false));
+        assert_eq!(schema.field(1), &Field::new("value_0", DataType::Int64, true));
+        let metadata: Vec<(String, String)> = schema.metadata().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let expected: Vec<(String, String)> = [
             ("vgi_evaluation_context", "vgi.none.v1"),
             ("vgi_filter_encoding", "vgi.filters.v2"),
@@ -1752,27 +1490,12 @@ mod tests {
         assert_eq!(metadata, expected, "context metadata must be schema-level");
         assert!(schema.field(0).metadata().is_empty());
 
-        let n = table(vec![(
-            "n",
-            Arc::new(Int64Array::from((0..100).collect::<Vec<i64>>())) as ArrayRef,
-        )]);
+        let n = table(vec![("n", Arc::new(Int64Array::from((0..100).collect::<Vec<i64>>())) as ArrayRef)]);
         let out = run(&[
             case("spec", &n, snapshot.encode().unwrap()),
-            case(
-                "x_gt_5",
-                &one_to_ten(),
-                snap(col(0, "x").gt(lit(ScalarValue::int64(5)))),
-            ),
-            case(
-                "wrong_name",
-                &one_to_ten(),
-                snap(col(0, "y").gt(lit(ScalarValue::int64(5)))),
-            ),
-            case(
-                "empty_snapshot",
-                &one_to_ten(),
-                FilterSnapshot::default().encode().unwrap(),
-            ),
+            case("x_gt_5", &one_to_ten(), snap(col(0, "x").gt(lit(ScalarValue::int64(5))))),
+            case("wrong_name", &one_to_ten(), snap(col(0, "y").gt(lit(ScalarValue::int64(5))))),
+            case("empty_snapshot", &one_to_ten(), FilterSnapshot::default().encode().unwrap()),
         ]);
         out.mask("spec", &format!("{}{}", "F".repeat(5), "T".repeat(95)));
         out.mask("x_gt_5", "FFFFFTTTTT");
@@ -1783,22 +1506,10 @@ mod tests {
     #[test]
     fn integers_of_every_width_and_128_bit() {
         let t = table(vec![
-            (
-                "i8",
-                Arc::new(Int8Array::from(vec![i8::MIN, 0, i8::MAX])) as ArrayRef,
-            ),
-            (
-                "i16",
-                Arc::new(Int16Array::from(vec![i16::MIN, 0, i16::MAX])),
-            ),
-            (
-                "i32",
-                Arc::new(Int32Array::from(vec![i32::MIN, 0, i32::MAX])),
-            ),
-            (
-                "i64",
-                Arc::new(Int64Array::from(vec![i64::MIN, 0, i64::MAX])),
-            ),
+            ("i8", Arc::new(Int8Array::from(vec![i8::MIN, 0, i8::MAX])) as ArrayRef),
+            ("i16", Arc::new(Int16Array::from(vec![i16::MIN, 0, i16::MAX]))),
+            ("i32", Arc::new(Int32Array::from(vec![i32::MIN, 0, i32::MAX]))),
+            ("i64", Arc::new(Int64Array::from(vec![i64::MIN, 0, i64::MAX]))),
             ("u8", Arc::new(UInt8Array::from(vec![0, 1, u8::MAX]))),
             ("u16", Arc::new(UInt16Array::from(vec![0, 1, u16::MAX]))),
             ("u32", Arc::new(UInt32Array::from(vec![0, 1, u32::MAX]))),
@@ -1821,43 +1532,19 @@ mod tests {
             ("u16", ScalarValue::uint16(0), ScalarValue::uint16(1)),
             ("u32", ScalarValue::uint32(0), ScalarValue::uint32(1)),
             ("u64", ScalarValue::uint64(0), ScalarValue::uint64(1)),
-            (
-                "huge",
-                ScalarValue::hugeint(-MAX_DECIMAL38).unwrap(),
-                ScalarValue::hugeint(0).unwrap(),
-            ),
+            ("huge", ScalarValue::hugeint(-MAX_DECIMAL38).unwrap(), ScalarValue::hugeint(0).unwrap()),
         ];
         let mut cases = Vec::new();
         for (i, (name, low, mid)) in literals.iter().enumerate() {
-            cases.push(case(
-                &format!("{name}_eq_min"),
-                &t,
-                snap(col(i, name).eq(lit(low.clone()))),
-            ));
-            cases.push(case(
-                &format!("{name}_gt_mid"),
-                &t,
-                snap(col(i, name).gt(lit(mid.clone()))),
-            ));
+            cases.push(case(&format!("{name}_eq_min"), &t, snap(col(i, name).eq(lit(low.clone())))));
+            cases.push(case(&format!("{name}_gt_mid"), &t, snap(col(i, name).gt(lit(mid.clone())))));
         }
         let max_u = ScalarValue::uhugeint(MAX_DECIMAL38 as u128).unwrap();
         assert_eq!(max_u.data_type(), &DataType::Decimal128(38, 0));
-        cases.push(case(
-            "uhuge_ge_max",
-            &t,
-            snap(col(8, "huge").ge(lit(max_u))),
-        ));
-        cases.push(case(
-            "u64_max",
-            &t,
-            snap(col(7, "u64").eq(lit(ScalarValue::uint64(u64::MAX)))),
-        ));
+        cases.push(case("uhuge_ge_max", &t, snap(col(8, "huge").ge(lit(max_u)))));
+        cases.push(case("u64_max", &t, snap(col(7, "u64").eq(lit(ScalarValue::uint64(u64::MAX))))));
         // A narrower literal against a wider column is coerced by the worker.
-        cases.push(case(
-            "i64_vs_int8_lit",
-            &t,
-            snap(col(3, "i64").gt(lit(ScalarValue::int8(-1)))),
-        ));
+        cases.push(case("i64_vs_int8_lit", &t, snap(col(3, "i64").gt(lit(ScalarValue::int8(-1))))));
         let out = run(&cases);
         for (name, _, _) in &literals {
             out.mask(&format!("{name}_eq_min"), "TFF");
@@ -1901,48 +1588,15 @@ mod tests {
         ]);
         let f = || col(0, "f");
         let out = run(&[
-            case(
-                "eq_nan",
-                &t,
-                snap(f().eq(lit(ScalarValue::float64(f64::NAN)))),
-            ),
+            case("eq_nan", &t, snap(f().eq(lit(ScalarValue::float64(f64::NAN))))),
             // DuckDB orders NaN above +inf.
-            case(
-                "gt_max",
-                &t,
-                snap(f().gt(lit(ScalarValue::float64(f64::MAX)))),
-            ),
-            case(
-                "lt_inf",
-                &t,
-                snap(f().lt(lit(ScalarValue::float64(f64::INFINITY)))),
-            ),
-            case(
-                "eq_neg_inf",
-                &t,
-                snap(f().eq(lit(ScalarValue::float64(f64::NEG_INFINITY)))),
-            ),
+            case("gt_max", &t, snap(f().gt(lit(ScalarValue::float64(f64::MAX))))),
+            case("lt_inf", &t, snap(f().lt(lit(ScalarValue::float64(f64::INFINITY))))),
+            case("eq_neg_inf", &t, snap(f().eq(lit(ScalarValue::float64(f64::NEG_INFINITY))))),
             case("eq_zero", &t, snap(f().eq(lit(ScalarValue::float64(0.0))))),
-            case(
-                "in_nan",
-                &t,
-                snap(
-                    f().in_list(LiteralList::new(Arc::new(Float64Array::from(vec![
-                        f64::NAN,
-                        1.0,
-                    ])))),
-                ),
-            ),
-            case(
-                "f32_ge_nan",
-                &t,
-                snap(col(1, "g").ge(lit(ScalarValue::float32(f32::NAN)))),
-            ),
-            case(
-                "f32_gt_f64",
-                &t,
-                snap(col(1, "g").gt(lit(ScalarValue::float64(0.25)))),
-            ),
+            case("in_nan", &t, snap(f().in_list(LiteralList::new(Arc::new(Float64Array::from(vec![f64::NAN, 1.0])))))),
+            case("f32_ge_nan", &t, snap(col(1, "g").ge(lit(ScalarValue::float32(f32::NAN))))),
+            case("f32_gt_f64", &t, snap(col(1, "g").gt(lit(ScalarValue::float64(0.25))))),
         ]);
         out.mask("eq_nan", "FTFFNF");
         out.mask("gt_max", "FTTFNF");
@@ -1962,27 +1616,13 @@ mod tests {
         let t = table(vec![("d", Arc::new(d) as ArrayRef)]);
         let narrowed = ScalarValue::decimal256(i256::from_i128(1234), 18, 2).unwrap();
         assert_eq!(narrowed.data_type(), &DataType::Decimal128(18, 2));
-        let wide = Decimal256Array::from(vec![i256::from_i128(1234)])
-            .with_precision_and_scale(18, 2)
-            .unwrap();
+        let wide = Decimal256Array::from(vec![i256::from_i128(1234)]).with_precision_and_scale(18, 2).unwrap();
         let out = run(&[
-            case(
-                "ge_12_34",
-                &t,
-                snap(col(0, "d").ge(lit(ScalarValue::decimal128(1234, 18, 2).unwrap()))),
-            ),
-            case(
-                "gt_12_3_other_scale",
-                &t,
-                snap(col(0, "d").gt(lit(ScalarValue::decimal128(123, 5, 1).unwrap()))),
-            ),
+            case("ge_12_34", &t, snap(col(0, "d").ge(lit(ScalarValue::decimal128(1234, 18, 2).unwrap())))),
+            case("gt_12_3_other_scale", &t, snap(col(0, "d").gt(lit(ScalarValue::decimal128(123, 5, 1).unwrap())))),
             case("narrowed_256", &t, snap(col(0, "d").eq(lit(narrowed)))),
             // Sent verbatim, decimal256 is refused by the worker's DuckDB evaluator.
-            case(
-                "raw_256",
-                &t,
-                snap(col(0, "d").eq(lit(ScalarValue::new(Arc::new(wide)).unwrap()))),
-            ),
+            case("raw_256", &t, snap(col(0, "d").eq(lit(ScalarValue::new(Arc::new(wide)).unwrap())))),
         ]);
         out.mask("ge_12_34", "FTTN");
         out.mask("gt_12_3_other_scale", "FTTN");
@@ -1995,51 +1635,22 @@ mod tests {
     #[test]
     fn varchar_and_string_functions_and_escaping() {
         let weird = "we\"ird\\name\n\t\u{1}é☃";
-        let values = vec![
-            Some("apple"),
-            Some("banana"),
-            Some("cherry"),
-            None,
-            Some(""),
-            Some(weird),
-        ];
+        let values = vec![Some("apple"), Some("banana"), Some("cherry"), None, Some(""), Some(weird)];
         let t = table(vec![
             ("s", Arc::new(StringArray::from(values.clone())) as ArrayRef),
             (weird, Arc::new(StringArray::from(values))),
         ]);
         let s = || col(0, "s");
-        let call = |f: FilterFunction, arg: &str| {
-            FilterExpr::call(f, vec![s(), lit(ScalarValue::utf8(arg))])
-        };
+        let call = |f: FilterFunction, arg: &str| FilterExpr::call(f, vec![s(), lit(ScalarValue::utf8(arg))]);
         let out = run(&[
             case("eq", &t, snap(s().eq(lit(ScalarValue::utf8("banana"))))),
             case("lt", &t, snap(s().lt(lit(ScalarValue::utf8("b"))))),
-            case(
-                "starts_with",
-                &t,
-                snap(call(FilterFunction::StartsWith, "ch")),
-            ),
+            case("starts_with", &t, snap(call(FilterFunction::StartsWith, "ch"))),
             case("ends_with", &t, snap(call(FilterFunction::EndsWith, "a"))),
             case("contains", &t, snap(call(FilterFunction::Contains, "an"))),
-            case(
-                "contains_empty",
-                &t,
-                snap(call(FilterFunction::Contains, "")),
-            ),
-            case(
-                "weird_name_and_value",
-                &t,
-                snap(col(1, weird).eq(lit(ScalarValue::utf8(weird)))),
-            ),
-            case(
-                "in",
-                &t,
-                snap(
-                    s().in_list(LiteralList::new(Arc::new(StringArray::from(vec![
-                        "apple", "cherry",
-                    ])))),
-                ),
-            ),
+            case("contains_empty", &t, snap(call(FilterFunction::Contains, ""))),
+            case("weird_name_and_value", &t, snap(col(1, weird).eq(lit(ScalarValue::utf8(weird))))),
+            case("in", &t, snap(s().in_list(LiteralList::new(Arc::new(StringArray::from(vec!["apple", "cherry"])))))),
         ]);
         out.mask("eq", "FTFNFF");
         out.mask("lt", "TFFNTF");
@@ -2053,39 +1664,20 @@ mod tests {
             .with_predicate(Predicate::required("q", col(1, weird).is_null()))
             .to_json()
             .unwrap();
-        assert!(
-            json.contains(r#""column_name":"we\"ird\\name\n\t\u0001é☃""#),
-            "{json}"
-        );
+        assert!(json.contains(r#""column_name":"we\"ird\\name\n\t\u0001é☃""#), "{json}");
     }
 
     #[test]
     fn blobs() {
         let t = table(vec![(
             "b",
-            Arc::new(BinaryArray::from_opt_vec(vec![
-                Some(b"\x00\x01".as_slice()),
-                Some(b"abc"),
-                Some(b""),
-                None,
-            ])) as ArrayRef,
+            Arc::new(BinaryArray::from_opt_vec(vec![Some(b"\x00\x01".as_slice()), Some(b"abc"), Some(b""), None]))
+                as ArrayRef,
         )]);
         let out = run(&[
-            case(
-                "eq_bytes",
-                &t,
-                snap(col(0, "b").eq(lit(ScalarValue::binary(b"\x00\x01")))),
-            ),
-            case(
-                "gt_empty",
-                &t,
-                snap(col(0, "b").gt(lit(ScalarValue::binary(b"")))),
-            ),
-            case(
-                "ne_abc",
-                &t,
-                snap(col(0, "b").ne(lit(ScalarValue::binary(b"abc")))),
-            ),
+            case("eq_bytes", &t, snap(col(0, "b").eq(lit(ScalarValue::binary(b"\x00\x01"))))),
+            case("gt_empty", &t, snap(col(0, "b").gt(lit(ScalarValue::binary(b""))))),
+            case("ne_abc", &t, snap(col(0, "b").ne(lit(ScalarValue::binary(b"abc"))))),
         ]);
         out.mask("eq_bytes", "TFFN");
         out.mask("gt_empty", "TTFN");
@@ -2094,17 +1686,10 @@ mod tests {
 
     #[test]
     fn booleans_and_bare_column_roots() {
-        let t = table(vec![(
-            "flag",
-            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])) as ArrayRef,
-        )]);
+        let t = table(vec![("flag", Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])) as ArrayRef)]);
         let flag = || col(0, "flag");
         let out = run(&[
-            case(
-                "eq_true",
-                &t,
-                snap(flag().eq(lit(ScalarValue::boolean(true)))),
-            ),
+            case("eq_true", &t, snap(flag().eq(lit(ScalarValue::boolean(true))))),
             case("bare_column", &t, snap(flag())),
             case("not_column", &t, snap(flag().not())),
             case(
@@ -2127,33 +1712,11 @@ mod tests {
     fn dates_times_and_timestamps_in_every_unit() {
         const DAY_US: i64 = 86_400_000_000;
         let mut columns: Vec<(String, ArrayRef)> = vec![
-            (
-                "date".into(),
-                Arc::new(Date32Array::from(vec![Some(0), Some(19_000), None])),
-            ),
-            (
-                "time".into(),
-                Arc::new(Time64MicrosecondArray::from(vec![
-                    Some(0),
-                    Some(DAY_US / 2),
-                    None,
-                ])),
-            ),
-            (
-                "time_ns".into(),
-                Arc::new(Time64NanosecondArray::from(vec![
-                    Some(0),
-                    Some(DAY_US * 500),
-                    None,
-                ])),
-            ),
+            ("date".into(), Arc::new(Date32Array::from(vec![Some(0), Some(19_000), None]))),
+            ("time".into(), Arc::new(Time64MicrosecondArray::from(vec![Some(0), Some(DAY_US / 2), None]))),
+            ("time_ns".into(), Arc::new(Time64NanosecondArray::from(vec![Some(0), Some(DAY_US * 500), None]))),
         ];
-        let units = [
-            TimeUnit::Second,
-            TimeUnit::Millisecond,
-            TimeUnit::Microsecond,
-            TimeUnit::Nanosecond,
-        ];
+        let units = [TimeUnit::Second, TimeUnit::Millisecond, TimeUnit::Microsecond, TimeUnit::Nanosecond];
         let scale = |unit: &TimeUnit| match unit {
             TimeUnit::Second => 1,
             TimeUnit::Millisecond => 1_000,
@@ -2164,45 +1727,22 @@ mod tests {
             for unit in &units {
                 let values = vec![Some(0), Some(1_700_000_000 * scale(unit)), None];
                 let built: ArrayRef = match unit {
-                    TimeUnit::Second => {
-                        Arc::new(TimestampSecondArray::from(values).with_timezone_opt(tz))
-                    }
-                    TimeUnit::Millisecond => {
-                        Arc::new(TimestampMillisecondArray::from(values).with_timezone_opt(tz))
-                    }
-                    TimeUnit::Microsecond => {
-                        Arc::new(TimestampMicrosecondArray::from(values).with_timezone_opt(tz))
-                    }
-                    TimeUnit::Nanosecond => {
-                        Arc::new(TimestampNanosecondArray::from(values).with_timezone_opt(tz))
-                    }
+                    TimeUnit::Second => Arc::new(TimestampSecondArray::from(values).with_timezone_opt(tz)),
+                    TimeUnit::Millisecond => Arc::new(TimestampMillisecondArray::from(values).with_timezone_opt(tz)),
+                    TimeUnit::Microsecond => Arc::new(TimestampMicrosecondArray::from(values).with_timezone_opt(tz)),
+                    TimeUnit::Nanosecond => Arc::new(TimestampNanosecondArray::from(values).with_timezone_opt(tz)),
                 };
                 columns.push((format!("{suffix}_{unit:?}"), built));
             }
         }
-        let t = table(
-            columns
-                .iter()
-                .map(|(n, a)| (n.as_str(), a.clone()))
-                .collect(),
-        );
+        let t = table(columns.iter().map(|(n, a)| (n.as_str(), a.clone())).collect());
         let mut cases = vec![
-            case(
-                "date_gt",
-                &t,
-                snap(col(0, "date").gt(lit(ScalarValue::date32(100)))),
-            ),
-            case(
-                "date_vs_date64",
-                &t,
-                snap(col(0, "date").eq(lit(ScalarValue::date64(19_000 * 86_400_000)))),
-            ),
+            case("date_gt", &t, snap(col(0, "date").gt(lit(ScalarValue::date32(100))))),
+            case("date_vs_date64", &t, snap(col(0, "date").eq(lit(ScalarValue::date64(19_000 * 86_400_000))))),
             case(
                 "time_ge",
                 &t,
-                snap(col(1, "time").ge(lit(
-                    ScalarValue::time(DAY_US / 4, TimeUnit::Microsecond).unwrap(),
-                ))),
+                snap(col(1, "time").ge(lit(ScalarValue::time(DAY_US / 4, TimeUnit::Microsecond).unwrap()))),
             ),
             case(
                 "time_vs_time32",
@@ -2212,9 +1752,7 @@ mod tests {
             case(
                 "time_ns_gt",
                 &t,
-                snap(
-                    col(2, "time_ns").gt(lit(ScalarValue::time(1, TimeUnit::Nanosecond).unwrap())),
-                ),
+                snap(col(2, "time_ns").gt(lit(ScalarValue::time(1, TimeUnit::Nanosecond).unwrap()))),
             ),
             // An instant compares as an instant whatever zone labels the literal.
             case(
@@ -2229,11 +1767,7 @@ mod tests {
         ];
         for (i, (name, _)) in columns.iter().enumerate().skip(3) {
             let unit = units[(i - 3) % 4];
-            let tz = if name.starts_with("tstz") {
-                Some("UTC")
-            } else {
-                None
-            };
+            let tz = if name.starts_with("tstz") { Some("UTC") } else { None };
             let literal = ScalarValue::timestamp(1_000 * scale(&unit), unit, tz);
             cases.push(case(name, &t, snap(col(i, name).gt(lit(literal)))));
         }
@@ -2247,34 +1781,29 @@ mod tests {
         for (name, _) in columns.iter().skip(3) {
             out.mask(name, "FTN");
         }
-        expect_invalid(
-            ScalarValue::time(i64::MAX, TimeUnit::Second),
-            "out of range",
-        );
+        expect_invalid(ScalarValue::time(i64::MAX, TimeUnit::Second), "out of range");
     }
 
     #[test]
     fn time_with_time_zone_is_not_representable() {
         // DuckDB's lossless TIMETZ export is the `arrow.opaque` extension, which the consumer
         // rejects as unknown: the encoder refuses it up front.
-        let opaque = ScalarValue::new(Arc::new(
-            FixedSizeBinaryArray::try_from_iter(std::iter::once([0u8; 8])).unwrap(),
-        ))
-        .unwrap()
-        .with_extension(ExtensionType::new(
-            "arrow.opaque",
-            r#"{"type_name":"time_tz","vendor_name":"DuckDB"}"#,
-        ));
-        let snapshot = FilterSnapshot::default()
-            .with_predicate(Predicate::required("q", col(0, "t").eq(lit(opaque))));
+        let opaque =
+            ScalarValue::new(Arc::new(FixedSizeBinaryArray::try_from_iter(std::iter::once([0u8; 8])).unwrap()))
+                .unwrap()
+                .with_extension(ExtensionType::new(
+                    "arrow.opaque",
+                    r#"{"type_name":"time_tz","vendor_name":"DuckDB"}"#,
+                ));
+        let snapshot = FilterSnapshot::default().with_predicate(Predicate::required("q", col(0, "t").eq(lit(opaque))));
         expect_invalid(snapshot.encode(), "arrow.opaque");
         // Also inside nested types and cast targets.
         let nested = DataType::List(Arc::new(
             Field::new("item", DataType::FixedSizeBinary(8), true)
                 .with_metadata(ExtensionType::new("duckdb.time_tz", "").field_metadata()),
         ));
-        let snapshot = FilterSnapshot::default()
-            .with_predicate(Predicate::required("q", col(0, "t").cast(nested).is_null()));
+        let snapshot =
+            FilterSnapshot::default().with_predicate(Predicate::required("q", col(0, "t").cast(nested).is_null()));
         expect_invalid(snapshot.encode(), "duckdb.time_tz");
     }
 
@@ -2293,21 +1822,11 @@ mod tests {
         // Only month_day_nano is usable: pyarrow has no scalar for the other interval types, so
         // the worker fails to read such a payload.
         let year_month = ScalarValue::new(Arc::new(IntervalYearMonthArray::from(vec![1]))).unwrap();
-        let day_time = ScalarValue::new(Arc::new(IntervalDayTimeArray::from(vec![
-            IntervalDayTime::new(1, 0),
-        ])))
-        .unwrap();
+        let day_time =
+            ScalarValue::new(Arc::new(IntervalDayTimeArray::from(vec![IntervalDayTime::new(1, 0)]))).unwrap();
         let out = run(&[
-            case(
-                "eq_day",
-                &t,
-                snap(col(0, "i").eq(lit(ScalarValue::interval(0, 1, 0)))),
-            ),
-            case(
-                "gt_day",
-                &t,
-                snap(col(0, "i").gt(lit(ScalarValue::interval(0, 1, 0)))),
-            ),
+            case("eq_day", &t, snap(col(0, "i").eq(lit(ScalarValue::interval(0, 1, 0))))),
+            case("gt_day", &t, snap(col(0, "i").gt(lit(ScalarValue::interval(0, 1, 0))))),
             case("year_month_type", &t, snap(col(0, "i").eq(lit(year_month)))),
             case("day_time_type", &t, snap(col(0, "i").eq(lit(day_time)))),
         ]);
@@ -2337,74 +1856,39 @@ mod tests {
             16,
         )
         .unwrap();
-        let uuid_field = Field::new("u", DataType::FixedSizeBinary(16), true)
-            .with_metadata(ExtensionType::uuid().field_metadata());
-        let text: ArrayRef = Arc::new(StringArray::from(vec![
-            Some(uuid_text(1)),
-            Some(uuid_text(2)),
-            None,
-        ]));
-        let t = table_with_fields(
-            vec![uuid_field, Field::new("s", DataType::Utf8, true)],
-            vec![Arc::new(values), text],
-        );
+        let uuid_field =
+            Field::new("u", DataType::FixedSizeBinary(16), true).with_metadata(ExtensionType::uuid().field_metadata());
+        let text: ArrayRef = Arc::new(StringArray::from(vec![Some(uuid_text(1)), Some(uuid_text(2)), None]));
+        let t =
+            table_with_fields(vec![uuid_field, Field::new("s", DataType::Utf8, true)], vec![Arc::new(values), text]);
         let u = || col(0, "u");
         let set = |ids: &[Option<u8>]| {
-            let array = FixedSizeBinaryArray::try_from_sparse_iter_with_size(
-                ids.iter().map(|n| n.map(uuid_bytes)),
-                16,
-            )
-            .unwrap();
+            let array = FixedSizeBinaryArray::try_from_sparse_iter_with_size(ids.iter().map(|n| n.map(uuid_bytes)), 16)
+                .unwrap();
             LiteralList::new(Arc::new(array)).with_extension(ExtensionType::uuid())
         };
         let in_two = u().in_list(set(&[Some(1), Some(2)]));
-        let json = FilterSnapshot::default()
-            .with_predicate(Predicate::required("q", in_two.clone()))
-            .to_json()
-            .unwrap();
-        assert!(
-            json.contains(r#""node":"or""#) && !json.contains(r#""node":"in""#),
-            "uuid IN is lowered: {json}"
-        );
+        let json =
+            FilterSnapshot::default().with_predicate(Predicate::required("q", in_two.clone())).to_json().unwrap();
+        assert!(json.contains(r#""node":"or""#) && !json.contains(r#""node":"in""#), "uuid IN is lowered: {json}");
         let batch = FilterSnapshot::default()
-            .with_predicate(Predicate::required(
-                "q",
-                lit(ScalarValue::uuid(uuid_bytes(1))).is_null(),
-            ))
+            .with_predicate(Predicate::required("q", lit(ScalarValue::uuid(uuid_bytes(1))).is_null()))
             .to_batch()
             .unwrap();
         let field = batch.schema().field(1).clone();
         assert_eq!(field.data_type(), &DataType::FixedSizeBinary(16));
-        assert_eq!(
-            field
-                .metadata()
-                .get("ARROW:extension:name")
-                .map(String::as_str),
-            Some("arrow.uuid")
-        );
+        assert_eq!(field.metadata().get("ARROW:extension:name").map(String::as_str), Some("arrow.uuid"));
 
         let out = run(&[
-            case(
-                "eq",
-                &t,
-                snap(u().eq(lit(ScalarValue::uuid(uuid_bytes(1))))),
-            ),
+            case("eq", &t, snap(u().eq(lit(ScalarValue::uuid(uuid_bytes(1)))))),
             case("in", &t, snap(in_two)),
             case("in_one", &t, snap(u().in_list(set(&[Some(2)])))),
             case("not_in", &t, snap(u().not_in_list(set(&[Some(1)])))),
             case("in_with_null", &t, snap(u().in_list(set(&[Some(1), None])))),
-            case(
-                "not_in_with_null",
-                &t,
-                snap(u().not_in_list(set(&[Some(1), None]))),
-            ),
+            case("not_in_with_null", &t, snap(u().not_in_list(set(&[Some(1), None])))),
             case("in_empty", &t, snap(u().in_list(set(&[])))),
             case("not_in_empty", &t, snap(u().not_in_list(set(&[])))),
-            case(
-                "text_column_vs_uuid",
-                &t,
-                snap(col(1, "s").eq(lit(ScalarValue::uuid(uuid_bytes(2))))),
-            ),
+            case("text_column_vs_uuid", &t, snap(col(1, "s").eq(lit(ScalarValue::uuid(uuid_bytes(2)))))),
             case(
                 "cast_text_to_uuid",
                 &t,
@@ -2440,10 +1924,7 @@ mod tests {
         .unwrap();
         let t = table(vec![("e", Arc::new(column) as ArrayRef)]);
         let green = ScalarValue::enum_value(&members, 1).unwrap();
-        assert_eq!(
-            green.data_type(),
-            &DataType::Dictionary(Box::new(DataType::UInt8), Box::new(DataType::Utf8))
-        );
+        assert_eq!(green.data_type(), &DataType::Dictionary(Box::new(DataType::UInt8), Box::new(DataType::Utf8)));
         let many: Vec<String> = (0..300).map(|i| format!("m{i}")).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
         assert_eq!(
@@ -2459,16 +1940,8 @@ mod tests {
         let out = run(&[
             case("eq_enum", &t, snap(col(0, "e").eq(lit(green)))),
             case("in_enum", &t, snap(col(0, "e").in_list(red_blue))),
-            case(
-                "eq_varchar",
-                &t,
-                snap(col(0, "e").eq(lit(ScalarValue::utf8("blue")))),
-            ),
-            case(
-                "ne_enum",
-                &t,
-                snap(col(0, "e").ne(lit(ScalarValue::enum_value(&members, 0).unwrap()))),
-            ),
+            case("eq_varchar", &t, snap(col(0, "e").eq(lit(ScalarValue::utf8("blue"))))),
+            case("ne_enum", &t, snap(col(0, "e").ne(lit(ScalarValue::enum_value(&members, 0).unwrap())))),
         ]);
         out.mask("eq_enum", "FTNF");
         out.mask("in_enum", "TFNT");
@@ -2483,27 +1956,11 @@ mod tests {
         let null = || lit(ScalarValue::null(&DataType::Int64));
         let out = run(&[
             case("eq_null", &t, snap(x().eq(null()))),
-            case(
-                "distinct_from_null",
-                &t,
-                snap(x().compare(ComparisonOp::DistinctFrom, null())),
-            ),
-            case(
-                "not_distinct_from_null",
-                &t,
-                snap(x().compare(ComparisonOp::NotDistinctFrom, null())),
-            ),
-            case(
-                "eq_untyped_null",
-                &t,
-                snap(x().eq(lit(ScalarValue::null(&DataType::Null)))),
-            ),
+            case("distinct_from_null", &t, snap(x().compare(ComparisonOp::DistinctFrom, null()))),
+            case("not_distinct_from_null", &t, snap(x().compare(ComparisonOp::NotDistinctFrom, null()))),
+            case("eq_untyped_null", &t, snap(x().eq(lit(ScalarValue::null(&DataType::Null))))),
             case("null_is_null", &t, snap(null().is_null())),
-            case(
-                "null_utf8_ne",
-                &t,
-                snap(lit(ScalarValue::null(&DataType::Utf8)).ne(lit(ScalarValue::utf8("a")))),
-            ),
+            case("null_utf8_ne", &t, snap(lit(ScalarValue::null(&DataType::Utf8)).ne(lit(ScalarValue::utf8("a"))))),
         ]);
         out.mask("eq_null", "NN");
         out.mask("distinct_from_null", "TF");
@@ -2520,80 +1977,36 @@ mod tests {
         let x = || col(0, "x");
         let list = |v: Vec<Option<i64>>| LiteralList::new(Arc::new(Int64Array::from(v)));
         let batch = FilterSnapshot::default()
-            .with_predicate(Predicate::required(
-                "q",
-                x().in_list(list(vec![Some(1), Some(3)])),
-            ))
+            .with_predicate(Predicate::required("q", x().in_list(list(vec![Some(1), Some(3)]))))
             .to_batch()
             .unwrap();
         let list_type = DataType::List(Arc::new(Field::new("item", DataType::Int64, true)));
-        assert_eq!(
-            batch.schema().field(1).data_type(),
-            &list_type,
-            "an IN set is one list<T> value"
-        );
+        assert_eq!(batch.schema().field(1).data_type(), &list_type, "an IN set is one list<T> value");
         let external = FilterExpr::In {
             expr: Box::new(x()),
-            set: InSet::External {
-                batch_index: 0,
-                column_index: 0,
-                column_name: "k".into(),
-            },
+            set: InSet::External { batch_index: 0, column_index: 0, column_name: "k".into() },
             negated: false,
         };
-        let json = FilterSnapshot::default()
-            .with_predicate(Predicate::required("q", external.clone()))
-            .to_json()
-            .unwrap();
+        let json =
+            FilterSnapshot::default().with_predicate(Predicate::required("q", external.clone())).to_json().unwrap();
         assert!(
-            json.contains(
-                r#""set":{"kind":"external","batch_index":0,"column_index":0,"column_name":"k"}"#
-            ),
+            json.contains(r#""set":{"kind":"external","batch_index":0,"column_index":0,"column_name":"k"}"#),
             "{json}"
         );
         let mut external_case = case("external", &t, snap(external));
         external_case.join_keys = Some(table(vec![("k", i64s(&[Some(2), Some(3)]))]));
         let out = run(&[
             case("in", &t, snap(x().in_list(list(vec![Some(1), Some(3)])))),
-            case(
-                "not_in",
-                &t,
-                snap(x().not_in_list(list(vec![Some(1), Some(3)]))),
-            ),
-            case(
-                "in_null_candidate",
-                &t,
-                snap(x().in_list(list(vec![Some(1), None]))),
-            ),
-            case(
-                "not_in_null_candidate",
-                &t,
-                snap(x().not_in_list(list(vec![Some(1), None]))),
-            ),
-            case(
-                "in_empty",
-                &t,
-                snap(x().in_list(LiteralList::empty(&DataType::Int64))),
-            ),
-            case(
-                "not_in_empty",
-                &t,
-                snap(x().not_in_list(LiteralList::empty(&DataType::Int64))),
-            ),
-            case(
-                "in_int32_list",
-                &t,
-                snap(x().in_list(LiteralList::new(Arc::new(Int32Array::from(vec![2]))))),
-            ),
+            case("not_in", &t, snap(x().not_in_list(list(vec![Some(1), Some(3)])))),
+            case("in_null_candidate", &t, snap(x().in_list(list(vec![Some(1), None])))),
+            case("not_in_null_candidate", &t, snap(x().not_in_list(list(vec![Some(1), None])))),
+            case("in_empty", &t, snap(x().in_list(LiteralList::empty(&DataType::Int64)))),
+            case("not_in_empty", &t, snap(x().not_in_list(LiteralList::empty(&DataType::Int64)))),
+            case("in_int32_list", &t, snap(x().in_list(LiteralList::new(Arc::new(Int32Array::from(vec![2])))))),
             case(
                 "in_from_scalars",
                 &t,
-                snap(
-                    x().in_list(
-                        LiteralList::from_scalars(&[ScalarValue::int64(3), ScalarValue::int64(1)])
-                            .unwrap(),
-                    ),
-                ),
+                snap(x().in_list(LiteralList::from_scalars(&[ScalarValue::int64(3), ScalarValue::int64(1)]).unwrap())),
             ),
             external_case,
         ]);
@@ -2606,10 +2019,7 @@ mod tests {
         out.mask("in_int32_list", "FTFN");
         out.mask("in_from_scalars", "TFTN");
         out.mask("external", "FTTN");
-        expect_invalid(
-            LiteralList::from_scalars(&[ScalarValue::int64(1), ScalarValue::int32(1)]),
-            "share one type",
-        );
+        expect_invalid(LiteralList::from_scalars(&[ScalarValue::int64(1), ScalarValue::int32(1)]), "share one type");
     }
 
     #[test]
@@ -2617,25 +2027,13 @@ mod tests {
         let tvn = [Some(true), Some(false), None];
         let a: Vec<Option<bool>> = tvn.iter().flat_map(|v| [*v; 3]).collect();
         let b: Vec<Option<bool>> = (0..3).flat_map(|_| tvn).collect();
-        let t = table(vec![
-            ("a", Arc::new(BooleanArray::from(a)) as ArrayRef),
-            ("b", Arc::new(BooleanArray::from(b))),
-        ]);
+        let t = table(vec![("a", Arc::new(BooleanArray::from(a)) as ArrayRef), ("b", Arc::new(BooleanArray::from(b)))]);
         let a = || col(0, "a");
         let b = || col(1, "b");
-        let nested = FilterExpr::and(vec![
-            a(),
-            FilterExpr::and(vec![b(), FilterExpr::and(vec![a()])]),
-        ]);
-        let json = FilterSnapshot::default()
-            .with_predicate(Predicate::required("q", nested.clone()))
-            .to_json()
-            .unwrap();
-        assert_eq!(
-            json.matches(r#""node":"and""#).count(),
-            1,
-            "nested ANDs are flattened: {json}"
-        );
+        let nested = FilterExpr::and(vec![a(), FilterExpr::and(vec![b(), FilterExpr::and(vec![a()])])]);
+        let json =
+            FilterSnapshot::default().with_predicate(Predicate::required("q", nested.clone())).to_json().unwrap();
+        assert_eq!(json.matches(r#""node":"and""#).count(), 1, "nested ANDs are flattened: {json}");
         let out = run(&[
             case("and", &t, snap(FilterExpr::and(vec![a(), b()]))),
             case("or", &t, snap(FilterExpr::or(vec![a(), b()]))),
@@ -2655,10 +2053,7 @@ mod tests {
             case(
                 "comparisons",
                 &t,
-                snap(FilterExpr::and(vec![
-                    a().eq(lit(ScalarValue::boolean(true))),
-                    b().is_not_null(),
-                ])),
+                snap(FilterExpr::and(vec![a().eq(lit(ScalarValue::boolean(true))), b().is_not_null()])),
             ),
         ]);
         out.mask("and", "TFNFFFNFN");
@@ -2678,12 +2073,7 @@ mod tests {
         // Row 3's parent is NULL but its child storage holds a readable value ("x").
         let inner = StructArray::try_new(
             inner_fields.clone(),
-            vec![Arc::new(StringArray::from(vec![
-                Some("x"),
-                Some("y"),
-                Some("x"),
-                Some("x"),
-            ])) as ArrayRef],
+            vec![Arc::new(StringArray::from(vec![Some("x"), Some("y"), Some("x"), Some("x")])) as ArrayRef],
             Some(NullBuffer::from(vec![true, true, true, false])),
         )
         .unwrap();
@@ -2697,25 +2087,14 @@ mod tests {
             Some(NullBuffer::from(vec![true, true, false, true])),
         )
         .unwrap();
-        let t = table(vec![
-            ("id", i64s(&[Some(0), Some(1), Some(2), Some(3)])),
-            ("s", Arc::new(outer) as ArrayRef),
-        ]);
+        let t = table(vec![("id", i64s(&[Some(0), Some(1), Some(2), Some(3)])), ("s", Arc::new(outer) as ArrayRef)]);
         let s = || col(1, "s");
         let b = || s().field(1, "inner").field(0, "b");
         let out = run(&[
-            case(
-                "a_gt_2",
-                &t,
-                snap(s().field(0, "a").gt(lit(ScalarValue::int64(2)))),
-            ),
+            case("a_gt_2", &t, snap(s().field(0, "a").gt(lit(ScalarValue::int64(2))))),
             case("b_eq_x", &t, snap(b().eq(lit(ScalarValue::utf8("x"))))),
             case("b_is_null", &t, snap(b().is_null())),
-            case(
-                "inner_is_not_null",
-                &t,
-                snap(s().field(1, "inner").is_not_null()),
-            ),
+            case("inner_is_not_null", &t, snap(s().field(1, "inner").is_not_null())),
             case("wrong_field_name", &t, snap(s().field(0, "z").is_null())),
         ]);
         out.mask("a_gt_2", "FTNN");
@@ -2748,10 +2127,7 @@ mod tests {
         ]);
         let t = table(vec![
             ("x", i64s(&[Some(1), Some(6), Some(3), Some(10)])),
-            (
-                "s",
-                Arc::new(StringArray::from(vec!["1", "20", "3", "x"])) as ArrayRef,
-            ),
+            ("s", Arc::new(StringArray::from(vec!["1", "20", "3", "x"])) as ArrayRef),
             ("l", Arc::new(lists)),
             ("n", Arc::new(StringArray::from(vec!["1", "20", "3", "-4"]))),
         ]);
@@ -2760,42 +2136,23 @@ mod tests {
             case(
                 "add",
                 &t,
-                snap(
-                    x().arithmetic(ArithmeticOp::Add, lit(ScalarValue::int64(1)))
-                        .gt(lit(ScalarValue::int64(5))),
-                ),
+                snap(x().arithmetic(ArithmeticOp::Add, lit(ScalarValue::int64(1))).gt(lit(ScalarValue::int64(5)))),
             ),
-            case(
-                "negate",
-                &t,
-                snap(x().neg().lt(lit(ScalarValue::int64(-5)))),
-            ),
+            case("negate", &t, snap(x().neg().lt(lit(ScalarValue::int64(-5))))),
             case(
                 "multiply",
                 &t,
                 snap(
-                    x().arithmetic(ArithmeticOp::Multiply, lit(ScalarValue::int32(2)))
-                        .eq(lit(ScalarValue::int64(12))),
+                    x().arithmetic(ArithmeticOp::Multiply, lit(ScalarValue::int32(2))).eq(lit(ScalarValue::int64(12))),
                 ),
             ),
             // Division depends on session settings: refused under vgi.none.v1.
             case(
                 "divide_none",
                 &t,
-                snap(
-                    x().arithmetic(ArithmeticOp::Divide, lit(ScalarValue::int64(2)))
-                        .gt(lit(ScalarValue::int64(1))),
-                ),
+                snap(x().arithmetic(ArithmeticOp::Divide, lit(ScalarValue::int64(2))).gt(lit(ScalarValue::int64(1)))),
             ),
-            case(
-                "cast_utf8_to_int",
-                &t,
-                snap(
-                    col(3, "n")
-                        .cast(DataType::Int64)
-                        .gt(lit(ScalarValue::int64(2))),
-                ),
-            ),
+            case("cast_utf8_to_int", &t, snap(col(3, "n").cast(DataType::Int64).gt(lit(ScalarValue::int64(2))))),
             // Casts throw, and DuckDB evaluates both sides of an AND: a guard conjunct does not
             // protect a throwing one (why producers never split such conjunctions).
             case(
@@ -2803,18 +2160,13 @@ mod tests {
                 &t,
                 snap(FilterExpr::and(vec![
                     col(1, "s").ne(lit(ScalarValue::utf8("x"))),
-                    col(1, "s")
-                        .cast(DataType::Int64)
-                        .gt(lit(ScalarValue::int64(2))),
+                    col(1, "s").cast(DataType::Int64).gt(lit(ScalarValue::int64(2))),
                 ])),
             ),
             case(
                 "list_contains",
                 &t,
-                snap(FilterExpr::call(
-                    FilterFunction::ListContains,
-                    vec![col(2, "l"), lit(ScalarValue::int64(2))],
-                )),
+                snap(FilterExpr::call(FilterFunction::ListContains, vec![col(2, "l"), lit(ScalarValue::int64(2))])),
             ),
             case(
                 "list_literal_eq",
@@ -2837,89 +2189,46 @@ mod tests {
         let session = |tz: &str, integer_division: bool| {
             EvaluationContext::duckdb_session(tz, "gregorian", "", true, integer_division)
         };
-        let metadata = session("UTC", false)
-            .with_provider_fingerprint("fp")
-            .schema_metadata()
-            .unwrap();
+        let metadata = session("UTC", false).with_provider_fingerprint("fp").schema_metadata().unwrap();
         let get = |k: &str| metadata.get(k).map(String::as_str);
         assert_eq!(get("vgi_evaluation_context"), Some("vgi.duckdb.session.v1"));
         assert_eq!(get("vgi_time_zone"), Some("UTC"));
         assert_eq!(get("vgi_calendar"), Some("gregorian"));
-        assert_eq!(
-            get("vgi_default_collation"),
-            Some("binary"),
-            "empty collation is sent as binary"
-        );
+        assert_eq!(get("vgi_default_collation"), Some("binary"), "empty collation is sent as binary");
         assert_eq!(get("vgi_ieee_floating_point_ops"), Some("true"));
         assert_eq!(get("vgi_integer_division"), Some("false"));
         assert_eq!(get("vgi_context_provider_fingerprint"), Some("fp"));
         assert_eq!(metadata.len(), 9);
-        expect_invalid(
-            session("UTC", false)
-                .with_provider_fingerprint("")
-                .schema_metadata(),
-            "fingerprint",
-        );
+        expect_invalid(session("UTC", false).with_provider_fingerprint("").schema_metadata(), "fingerprint");
 
         // Parsing local text as TIMESTAMPTZ depends on the session time zone.
         let t = table(vec![
-            (
-                "s",
-                Arc::new(StringArray::from(vec!["2024-01-01 00:00:00"])) as ArrayRef,
-            ),
+            ("s", Arc::new(StringArray::from(vec!["2024-01-01 00:00:00"])) as ArrayRef),
             ("x", i64s(&[Some(7)])),
         ]);
         let five_utc = 1_704_085_200_000_000; // 2024-01-01T05:00:00Z
         let parsed = || {
             col(0, "s")
-                .cast(DataType::Timestamp(
-                    TimeUnit::Microsecond,
-                    Some("UTC".into()),
-                ))
-                .eq(lit(ScalarValue::timestamp(
-                    five_utc,
-                    TimeUnit::Microsecond,
-                    Some("UTC"),
-                )))
+                .cast(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
+                .eq(lit(ScalarValue::timestamp(five_utc, TimeUnit::Microsecond, Some("UTC"))))
         };
-        let half = || {
-            col(1, "x")
-                .arithmetic(ArithmeticOp::Divide, lit(ScalarValue::int64(2)))
-                .eq(lit(ScalarValue::int64(3)))
-        };
+        let half =
+            || col(1, "x").arithmetic(ArithmeticOp::Divide, lit(ScalarValue::int64(2))).eq(lit(ScalarValue::int64(3)));
         let out = run(&[
-            case(
-                "new_york",
-                &t,
-                snap_in(session("America/New_York", false), parsed()),
-            ),
+            case("new_york", &t, snap_in(session("America/New_York", false), parsed())),
             case("utc", &t, snap_in(session("UTC", false), parsed())),
-            case(
-                "none_refused",
-                &t,
-                snap_in(EvaluationContext::None, parsed()),
-            ),
+            case("none_refused", &t, snap_in(EvaluationContext::None, parsed())),
             case(
                 "advertised_fingerprint",
                 &t,
-                snap_in(
-                    session("UTC", false).with_provider_fingerprint("test-fingerprint"),
-                    parsed(),
-                ),
+                snap_in(session("UTC", false).with_provider_fingerprint("test-fingerprint"), parsed()),
             ),
             case(
                 "unknown_fingerprint",
                 &t,
-                snap_in(
-                    session("UTC", false).with_provider_fingerprint("other"),
-                    parsed(),
-                ),
+                snap_in(session("UTC", false).with_provider_fingerprint("other"), parsed()),
             ),
-            case(
-                "integer_division",
-                &t,
-                snap_in(session("UTC", true), half()),
-            ),
+            case("integer_division", &t, snap_in(session("UTC", true), half())),
             case("float_division", &t, snap_in(session("UTC", false), half())),
         ]);
         out.mask("new_york", "T");
@@ -2937,75 +2246,41 @@ mod tests {
         let x = || col(0, "x");
         let snapshot = FilterSnapshot::default()
             .with_predicate(Predicate::required("q", x().gt(lit(ScalarValue::int64(1)))))
-            .with_predicate(Predicate::advisory(
-                "j",
-                PredicateSource::Join,
-                x().lt(lit(ScalarValue::int64(9))),
-            ))
+            .with_predicate(Predicate::advisory("j", PredicateSource::Join, x().lt(lit(ScalarValue::int64(9)))))
             .encode()
             .unwrap();
         let upsert = |revision: u64, bound: i64| {
             FilterDelta::new(EvaluationContext::None)
                 .upsert(
-                    Predicate::advisory(
-                        "j",
-                        PredicateSource::Join,
-                        x().le(lit(ScalarValue::int64(bound))),
-                    )
-                    .with_revision(revision),
+                    Predicate::advisory("j", PredicateSource::Join, x().le(lit(ScalarValue::int64(bound))))
+                        .with_revision(revision),
                 )
                 .encode_base64()
                 .unwrap()
         };
-        let remove = |revision: u64| {
-            FilterDelta::default()
-                .remove("j", revision)
-                .encode_base64()
-                .unwrap()
-        };
+        let remove = |revision: u64| FilterDelta::default().remove("j", revision).encode_base64().unwrap();
         let top_n = FilterDelta::default()
             .upsert(
-                Predicate::advisory(
-                    "top_n:0",
-                    PredicateSource::TopN,
-                    x().ge(lit(ScalarValue::int64(4))),
-                )
-                .with_revision(1),
+                Predicate::advisory("top_n:0", PredicateSource::TopN, x().ge(lit(ScalarValue::int64(4))))
+                    .with_revision(1),
             )
             .encode_base64()
             .unwrap();
-        let touch_required = FilterDelta::default()
-            .remove("q", 1)
-            .encode_base64()
-            .unwrap();
-        let other_context = FilterDelta::new(EvaluationContext::duckdb_session(
-            "UTC",
-            "gregorian",
-            "binary",
-            true,
-            false,
-        ))
-        .remove("j", 5)
-        .encode_base64()
-        .unwrap();
-        let with = |name: &str, deltas: Vec<String>| Case {
-            deltas,
-            ..case(name, &t, snapshot.clone())
-        };
+        let touch_required = FilterDelta::default().remove("q", 1).encode_base64().unwrap();
+        let other_context =
+            FilterDelta::new(EvaluationContext::duckdb_session("UTC", "gregorian", "binary", true, false))
+                .remove("j", 5)
+                .encode_base64()
+                .unwrap();
+        let with = |name: &str, deltas: Vec<String>| Case { deltas, ..case(name, &t, snapshot.clone()) };
         let out = run(&[
             with("snapshot_only", vec![]),
             with("upsert", vec![upsert(1, 5)]),
             with("upsert_then_remove", vec![upsert(1, 5), remove(2)]),
-            with(
-                "stale_upsert_after_remove",
-                vec![upsert(1, 5), remove(2), upsert(2, 3)],
-            ),
+            with("stale_upsert_after_remove", vec![upsert(1, 5), remove(2), upsert(2, 3)]),
             with("newer_upsert", vec![upsert(1, 5), upsert(3, 3)]),
             with("new_id", vec![top_n.clone()]),
-            with(
-                "empty_delta",
-                vec![FilterDelta::default().encode_base64().unwrap()],
-            ),
+            with("empty_delta", vec![FilterDelta::default().encode_base64().unwrap()]),
             with("required_id", vec![touch_required]),
             with("context_changed", vec![other_context]),
         ]);
@@ -3024,98 +2299,54 @@ mod tests {
             json,
             r#"{"encoding":"vgi.filters.v2","semantics":"vgi.duckdb.standard.v1","kind":"delta","updates":[{"operation":"remove","id":"j","revision":7}]}"#
         );
-        let (key, value) = FilterDelta::default()
-            .remove("j", 7)
-            .tick_metadata()
-            .unwrap();
+        let (key, value) = FilterDelta::default().remove("j", 7).tick_metadata().unwrap();
         assert_eq!(key, "vgi_pushdown_filters");
         assert_eq!(value.len() % 4, 0);
-        expect_invalid(
-            FilterDelta::default()
-                .upsert(Predicate::required("r", x().is_null()))
-                .to_batch(),
-            "advisory",
-        );
-        expect_invalid(
-            FilterDelta::default()
-                .remove("j", 1)
-                .remove("j", 2)
-                .to_batch(),
-            "duplicate",
-        );
+        expect_invalid(FilterDelta::default().upsert(Predicate::required("r", x().is_null())).to_batch(), "advisory");
+        expect_invalid(FilterDelta::default().remove("j", 1).remove("j", 2).to_batch(), "duplicate");
     }
 
     #[test]
     fn producer_limits() {
         let flag = || col(0, "flag");
-        let one = |expr: FilterExpr| {
-            FilterSnapshot::default().with_predicate(Predicate::required("q", expr))
-        };
+        let one = |expr: FilterExpr| FilterSnapshot::default().with_predicate(Predicate::required("q", expr));
         let nots = |n: usize| (0..n).fold(flag(), |e, _| e.not());
 
         // Depth: the root is level 1, so 63 NOTs over a column is exactly the limit.
         assert!(one(nots(63)).to_batch().is_ok());
         expect_invalid(one(nots(64)).to_batch(), "depth limit");
-        let t = table(vec![(
-            "flag",
-            Arc::new(BooleanArray::from(vec![Some(true), Some(false)])) as ArrayRef,
-        )]);
+        let t = table(vec![("flag", Arc::new(BooleanArray::from(vec![Some(true), Some(false)])) as ArrayRef)]);
         let out = run(&[case("depth_64", &t, one(nots(63)).encode().unwrap())]);
         out.mask("depth_64", "FT");
 
         // Nodes, over the whole document.
-        assert!(
-            one(FilterExpr::or((0..MAX_NODES - 1).map(|_| flag()).collect()))
-                .to_batch()
-                .is_ok()
-        );
-        expect_invalid(
-            one(FilterExpr::or((0..MAX_NODES).map(|_| flag()).collect())).to_batch(),
-            "expression nodes",
-        );
+        assert!(one(FilterExpr::or((0..MAX_NODES - 1).map(|_| flag()).collect())).to_batch().is_ok());
+        expect_invalid(one(FilterExpr::or((0..MAX_NODES).map(|_| flag()).collect())).to_batch(), "expression nodes");
         let split = FilterSnapshot::default()
-            .with_predicate(Predicate::required(
-                "a",
-                FilterExpr::or((0..5_000).map(|_| flag()).collect()),
-            ))
-            .with_predicate(Predicate::required(
-                "b",
-                FilterExpr::or((0..5_000).map(|_| flag()).collect()),
-            ));
+            .with_predicate(Predicate::required("a", FilterExpr::or((0..5_000).map(|_| flag()).collect())))
+            .with_predicate(Predicate::required("b", FilterExpr::or((0..5_000).map(|_| flag()).collect())));
         expect_invalid(split.to_batch(), "expression nodes");
 
         // Predicates.
         let many = |n: usize| FilterSnapshot {
             context: EvaluationContext::None,
-            predicates: (0..n)
-                .map(|i| Predicate::required(format!("p{i}"), flag()))
-                .collect(),
+            predicates: (0..n).map(|i| Predicate::required(format!("p{i}"), flag())).collect(),
         };
         assert!(many(MAX_PREDICATES).to_batch().is_ok());
         expect_invalid(many(MAX_PREDICATES + 1).to_batch(), "predicates exceed");
 
         // JSON size and payload size.
-        expect_invalid(
-            one(col(0, &"c".repeat(MAX_JSON_BYTES)).is_null()).to_batch(),
-            "filter JSON",
-        );
+        expect_invalid(one(col(0, &"c".repeat(MAX_JSON_BYTES)).is_null()).to_batch(), "filter JSON");
         let big = vec![0u8; MAX_PAYLOAD_BYTES];
-        expect_invalid(
-            one(flag().eq(lit(ScalarValue::binary(&big)))).to_batch(),
-            "payload",
-        );
+        expect_invalid(one(flag().eq(lit(ScalarValue::binary(&big)))).to_batch(), "payload");
 
         // IDs, revisions, identities, arguments.
         expect_invalid(
-            FilterSnapshot::default()
-                .with_predicate(Predicate::required("", flag()))
-                .to_batch(),
+            FilterSnapshot::default().with_predicate(Predicate::required("", flag())).to_batch(),
             "predicate ID",
         );
         expect_invalid(
-            FilterSnapshot::default()
-                .with_predicate(Predicate::required("é".repeat(65), flag()))
-                .to_batch(),
+            FilterSnapshot::default().with_predicate(Predicate::required("é".repeat(65), flag())).to_batch(),
             "predicate ID",
         );
         expect_invalid(
@@ -3126,18 +2357,12 @@ mod tests {
             "duplicate",
         );
         expect_invalid(
-            FilterSnapshot::default()
-                .with_predicate(Predicate::required("x", flag()).with_revision(1))
-                .to_batch(),
+            FilterSnapshot::default().with_predicate(Predicate::required("x", flag()).with_revision(1)).to_batch(),
             "revision 0",
         );
         let extension = |namespace: &str, name: &str, version: u64| {
             one(FilterExpr::call(
-                FilterFunction::Extension {
-                    namespace: namespace.into(),
-                    name: name.into(),
-                    version,
-                },
+                FilterFunction::Extension { namespace: namespace.into(), name: name.into(), version },
                 vec![flag(), flag()],
             ))
             .to_json()
@@ -3151,11 +2376,8 @@ mod tests {
         expect_invalid(extension("duckdb", "x", 0), "noncanonical");
         expect_invalid(extension("duckdb.", "x", 1), "noncanonical");
         expect_invalid(
-            one(FilterExpr::call(
-                FilterFunction::Contains,
-                (0..MAX_ARGUMENTS + 1).map(|_| flag()).collect(),
-            ))
-            .to_batch(),
+            one(FilterExpr::call(FilterFunction::Contains, (0..MAX_ARGUMENTS + 1).map(|_| flag()).collect()))
+                .to_batch(),
             "arguments",
         );
         expect_invalid(ScalarValue::new(i64s(&[Some(1), Some(2)])), "one-element");

@@ -71,25 +71,17 @@ impl IpcStreamWriter {
             context: IpcWriteContext::default(),
             options: IpcWriteOptions::default(),
         };
-        let encoded = writer.generator.schema_to_bytes_with_dictionary_tracker(
-            schema,
-            &mut writer.tracker,
-            &writer.options,
-        );
+        let encoded = writer
+            .generator
+            .schema_to_bytes_with_dictionary_tracker(schema, &mut writer.tracker, &writer.options);
         arrow_ipc::writer::write_message(&mut *out, encoded, &writer.options)?;
         Ok(writer)
     }
 
     /// Writes one record batch (and any dictionaries it needs) with custom metadata.
-    pub fn write<W: Write>(
-        &mut self,
-        out: &mut W,
-        batch: &RecordBatch,
-        metadata: &[(&str, &str)],
-    ) -> Result<()> {
+    pub fn write<W: Write>(&mut self, out: &mut W, batch: &RecordBatch, metadata: &[(&str, &str)]) -> Result<()> {
         let (dictionaries, mut encoded) =
-            self.generator
-                .encode(batch, &mut self.tracker, &self.options, &mut self.context)?;
+            self.generator.encode(batch, &mut self.tracker, &self.options, &mut self.context)?;
         for dictionary in dictionaries {
             arrow_ipc::writer::write_message(&mut *out, dictionary, &self.options)?;
         }
@@ -125,8 +117,7 @@ pub fn encode_schema(schema: &Schema) -> Vec<u8> {
         &options,
     );
     let mut out = Vec::with_capacity(encoded.ipc_message.len() + 16);
-    arrow_ipc::writer::write_message(&mut out, encoded, &options)
-        .expect("writing to a Vec cannot fail");
+    arrow_ipc::writer::write_message(&mut out, encoded, &options).expect("writing to a Vec cannot fail");
     out
 }
 
@@ -152,25 +143,16 @@ pub fn empty_batch(rows: usize) -> RecordBatch {
 /// Rebuilds a RecordBatch `Message` flatbuffer with `custom_metadata` added.
 fn with_custom_metadata(message: &[u8], metadata: &[(&str, &str)]) -> Result<Vec<u8>> {
     use flatbuffers::FlatBufferBuilder;
-    let message = arrow_ipc::root_as_message(message)
-        .map_err(|e| Error::protocol(format!("bad IPC message: {e}")))?;
+    let message = arrow_ipc::root_as_message(message).map_err(|e| Error::protocol(format!("bad IPC message: {e}")))?;
     let batch = message
         .header_as_record_batch()
         .ok_or_else(|| Error::protocol("custom metadata can only be attached to record batches"))?;
     let mut fbb = FlatBufferBuilder::with_capacity(1024);
-    let nodes: Vec<arrow_ipc::FieldNode> = batch
-        .nodes()
-        .map(|n| n.iter().copied().collect())
-        .unwrap_or_default();
-    let buffers: Vec<arrow_ipc::Buffer> = batch
-        .buffers()
-        .map(|b| b.iter().copied().collect())
-        .unwrap_or_default();
+    let nodes: Vec<arrow_ipc::FieldNode> = batch.nodes().map(|n| n.iter().copied().collect()).unwrap_or_default();
+    let buffers: Vec<arrow_ipc::Buffer> = batch.buffers().map(|b| b.iter().copied().collect()).unwrap_or_default();
     let nodes = fbb.create_vector(&nodes);
     let buffers = fbb.create_vector(&buffers);
-    let variadic = batch
-        .variadicBufferCounts()
-        .map(|v| fbb.create_vector(&v.iter().collect::<Vec<i64>>()));
+    let variadic = batch.variadicBufferCounts().map(|v| fbb.create_vector(&v.iter().collect::<Vec<i64>>()));
     let compression = batch.compression().map(|c| {
         let mut b = arrow_ipc::BodyCompressionBuilder::new(&mut fbb);
         b.add_codec(c.codec());
@@ -253,9 +235,7 @@ impl StreamDecoder {
                 return Ok(None);
             }
             if len < 0 || len as usize > MAX_METADATA_BYTES {
-                return Err(Error::protocol(format!(
-                    "malformed Arrow IPC message (metadata length {len})"
-                )));
+                return Err(Error::protocol(format!("malformed Arrow IPC message (metadata length {len})")));
             }
             let mut meta = vec![0u8; len as usize];
             input.read_exact(&mut meta).map_err(eof_is_protocol)?;
@@ -263,79 +243,48 @@ impl StreamDecoder {
                 .map_err(|e| Error::protocol(format!("malformed Arrow IPC message: {e}")))?;
             let body_len = message.bodyLength();
             if body_len < 0 || body_len as u64 > MAX_BODY_BYTES as u64 {
-                return Err(Error::protocol(format!(
-                    "malformed Arrow IPC message (body length {body_len})"
-                )));
+                return Err(Error::protocol(format!("malformed Arrow IPC message (body length {body_len})")));
             }
             let body = read_body(input, body_len as usize)?;
             match message.header_type() {
                 MessageHeader::Schema => {
-                    let ipc_schema = message
-                        .header_as_schema()
-                        .ok_or_else(|| Error::protocol("schema message without schema"))?;
+                    let ipc_schema =
+                        message.header_as_schema().ok_or_else(|| Error::protocol("schema message without schema"))?;
                     let schema = arrow_ipc::convert::try_fb_to_schema(ipc_schema)?;
                     self.schema = Some(Arc::new(schema.clone()));
                     self.dictionaries.clear();
                     return Ok(Some(Message::Schema(schema)));
                 }
                 MessageHeader::DictionaryBatch => {
-                    let schema = self
-                        .schema
-                        .clone()
-                        .ok_or_else(|| Error::protocol("dictionary before schema"))?;
-                    let dict = message
-                        .header_as_dictionary_batch()
-                        .ok_or_else(|| Error::protocol("bad dictionary message"))?;
+                    let schema = self.schema.clone().ok_or_else(|| Error::protocol("dictionary before schema"))?;
+                    let dict =
+                        message.header_as_dictionary_batch().ok_or_else(|| Error::protocol("bad dictionary message"))?;
                     let dictionaries = &mut self.dictionaries;
                     guard_decoder(|| {
-                        arrow_ipc::reader::read_dictionary(
-                            &body,
-                            dict,
-                            &schema,
-                            dictionaries,
-                            &message.version(),
-                        )
+                        arrow_ipc::reader::read_dictionary(&body, dict, &schema, dictionaries, &message.version())
                     })?;
                 }
                 MessageHeader::RecordBatch => {
-                    let schema = self
-                        .schema
-                        .clone()
-                        .ok_or_else(|| Error::protocol("record batch before schema"))?;
-                    let ipc_batch = message
-                        .header_as_record_batch()
-                        .ok_or_else(|| Error::protocol("bad record batch message"))?;
+                    let schema = self.schema.clone().ok_or_else(|| Error::protocol("record batch before schema"))?;
+                    let ipc_batch =
+                        message.header_as_record_batch().ok_or_else(|| Error::protocol("bad record batch message"))?;
                     let dictionaries = &self.dictionaries;
                     let batch = guard_decoder(|| {
-                        arrow_ipc::reader::read_record_batch(
-                            &body,
-                            ipc_batch,
-                            schema,
-                            dictionaries,
-                            None,
-                            &message.version(),
-                        )
+                        arrow_ipc::reader::read_record_batch(&body, ipc_batch, schema, dictionaries, None, &message.version())
                     })?;
                     let metadata = message
                         .custom_metadata()
                         .map(|kvs| {
                             kvs.iter()
                                 .map(|kv| {
-                                    (
-                                        kv.key().unwrap_or_default().to_string(),
-                                        kv.value().unwrap_or_default().to_string(),
-                                    )
+                                    (kv.key().unwrap_or_default().to_string(), kv.value().unwrap_or_default().to_string())
                                 })
                                 .collect()
                         })
                         .unwrap_or_default();
                     return Ok(Some(Message::Batch(batch, metadata)));
                 }
-                other => {
-                    return Err(Error::protocol(format!(
-                        "unexpected Arrow IPC message type {other:?}"
-                    )))
-                }
+                other => return Err(Error::protocol(format!("unexpected Arrow IPC message type {other:?}"))),
             }
         }
     }
@@ -345,23 +294,16 @@ impl StreamDecoder {
         self.reset();
         match self.next_message(input)? {
             Some(Message::Schema(_)) => Ok(self.schema.clone().expect("just set")),
-            Some(Message::Batch(..)) => Err(Error::protocol(
-                "stream started with a batch instead of a schema",
-            )),
+            Some(Message::Batch(..)) => Err(Error::protocol("stream started with a batch instead of a schema")),
             None => Err(Error::protocol("empty IPC stream (EOS before schema)")),
         }
     }
 
     /// Reads the next batch of the current stream; `None` at EOS.
-    pub fn read_batch<R: Read + ?Sized>(
-        &mut self,
-        input: &mut R,
-    ) -> Result<Option<(RecordBatch, Metadata)>> {
+    pub fn read_batch<R: Read + ?Sized>(&mut self, input: &mut R) -> Result<Option<(RecordBatch, Metadata)>> {
         match self.next_message(input)? {
             Some(Message::Batch(batch, md)) => Ok(Some((batch, md))),
-            Some(Message::Schema(_)) => {
-                Err(Error::protocol("unexpected schema message inside a stream"))
-            }
+            Some(Message::Schema(_)) => Err(Error::protocol("unexpected schema message inside a stream")),
             None => Ok(None),
         }
     }
@@ -369,14 +311,10 @@ impl StreamDecoder {
 
 /// arrow-rs' IPC reader can panic on malformed buffer descriptors (slicing past a body); a
 /// worker's bytes must never take the host down, so such a panic becomes a protocol error.
-fn guard_decoder<T>(
-    decode: impl FnOnce() -> std::result::Result<T, arrow_schema::ArrowError>,
-) -> Result<T> {
+fn guard_decoder<T>(decode: impl FnOnce() -> std::result::Result<T, arrow_schema::ArrowError>) -> Result<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)) {
         Ok(result) => Ok(result?),
-        Err(_) => Err(Error::protocol(
-            "malformed Arrow IPC record batch (buffers out of bounds)",
-        )),
+        Err(_) => Err(Error::protocol("malformed Arrow IPC record batch (buffers out of bounds)")),
     }
 }
 
@@ -386,9 +324,7 @@ fn read_body<R: Read + ?Sized>(input: &mut R, len: usize) -> Result<Buffer> {
         return Ok(Buffer::from(MutableBuffer::new(0)));
     }
     let mut buf = MutableBuffer::from_len_zeroed(len);
-    input
-        .read_exact(buf.as_slice_mut())
-        .map_err(eof_is_protocol)?;
+    input.read_exact(buf.as_slice_mut()).map_err(eof_is_protocol)?;
     Ok(buf.into())
 }
 
@@ -400,10 +336,7 @@ pub struct MessageReader<R> {
 
 impl<R: Read> MessageReader<R> {
     pub fn new(input: R) -> Self {
-        MessageReader {
-            input,
-            decoder: StreamDecoder::default(),
-        }
+        MessageReader { input, decoder: StreamDecoder::default() }
     }
 
     pub fn into_inner(self) -> R {
@@ -439,9 +372,7 @@ fn eof_is_protocol(e: std::io::Error) -> Error {
 pub fn decode_single_batch(bytes: &[u8]) -> Result<RecordBatch> {
     let mut reader = MessageReader::new(bytes);
     reader.read_schema()?;
-    let (batch, _) = reader
-        .read_batch()?
-        .ok_or_else(|| Error::protocol("record blob holds no batch"))?;
+    let (batch, _) = reader.read_batch()?.ok_or_else(|| Error::protocol("record blob holds no batch"))?;
     Ok(batch)
 }
 
@@ -467,27 +398,17 @@ pub fn classify(batch: RecordBatch, md: Metadata) -> Result<Frame> {
     if batch.num_rows() > 0 || md.is_empty() {
         return Ok(Frame::Data(batch, md));
     }
-    if let (Some(level), Some(message)) = (
-        meta_get(&md, keys::LOG_LEVEL),
-        meta_get(&md, keys::LOG_MESSAGE),
-    ) {
+    if let (Some(level), Some(message)) = (meta_get(&md, keys::LOG_LEVEL), meta_get(&md, keys::LOG_MESSAGE)) {
         if level == "EXCEPTION" {
             return Ok(Frame::Error(crate::error::WorkerError::from_metadata(&md)));
         }
-        return Ok(Frame::Log(LogMessage {
-            level: level.to_string(),
-            message: message.to_string(),
-        }));
+        return Ok(Frame::Log(LogMessage { level: level.to_string(), message: message.to_string() }));
     }
     if meta_get(&md, keys::LOCATION).is_some() {
-        return Err(Error::protocol(
-            "the worker sent an external-location batch, which this client does not support",
-        ));
+        return Err(Error::protocol("the worker sent an external-location batch, which this client does not support"));
     }
     if meta_get(&md, keys::SHM_OFFSET).is_some() {
-        return Err(Error::protocol(
-            "the worker sent a shared-memory batch, which this client did not negotiate",
-        ));
+        return Err(Error::protocol("the worker sent a shared-memory batch, which this client did not negotiate"));
     }
     if meta_get(&md, keys::STREAM_STATE).is_some() {
         return Ok(Frame::Sentinel(batch, md));
@@ -508,10 +429,7 @@ mod tests {
         ]));
         RecordBatch::try_new(
             schema,
-            vec![
-                Arc::new(Int64Array::from(vec![1, 2, 3])),
-                Arc::new(StringArray::from(vec![Some("a"), None, Some("c")])),
-            ],
+            vec![Arc::new(Int64Array::from(vec![1, 2, 3])), Arc::new(StringArray::from(vec![Some("a"), None, Some("c")]))],
         )
         .unwrap()
     }
@@ -547,9 +465,9 @@ mod tests {
     fn empty_schema_reads_pyarrows_bytes_and_our_own() {
         // Appendix B of the protocol spec: pyarrow's 56-byte empty schema message.
         let pyarrow: [u8; 56] = [
-            0xff, 0xff, 0xff, 0xff, 0x30, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0x0a, 0, 0x0c, 0, 0x06, 0,
-            0x05, 0, 0x08, 0, 0x0a, 0, 0, 0, 0, 0x01, 0x04, 0, 0x0c, 0, 0, 0, 0x08, 0, 0x08, 0, 0,
-            0, 0x04, 0, 0x08, 0, 0, 0, 0x04, 0, 0, 0, 0, 0, 0, 0,
+            0xff, 0xff, 0xff, 0xff, 0x30, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0x0a, 0, 0x0c, 0, 0x06, 0, 0x05, 0, 0x08, 0,
+            0x0a, 0, 0, 0, 0, 0x01, 0x04, 0, 0x0c, 0, 0, 0, 0x08, 0, 0x08, 0, 0, 0, 0x04, 0, 0x08, 0, 0, 0, 0x04, 0,
+            0, 0, 0, 0, 0, 0,
         ];
         assert_eq!(decode_schema(&pyarrow).unwrap(), Schema::empty());
         let ours = encode_schema(&Schema::empty());
@@ -559,11 +477,7 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for garbage in [
-            &b"hello world, not arrow"[..],
-            &[0xff, 0xff, 0xff, 0xff, 0x10, 0, 0, 0, 1, 2, 3][..],
-            &[][..],
-        ] {
+        for garbage in [&b"hello world, not arrow"[..], &[0xff, 0xff, 0xff, 0xff, 0x10, 0, 0, 0, 1, 2, 3][..], &[][..]] {
             let mut reader = MessageReader::new(garbage);
             assert!(reader.read_schema().is_err());
         }

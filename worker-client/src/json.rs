@@ -37,10 +37,7 @@ pub fn quote(value: &str) -> String {
 mod tests {
     #[test]
     fn escapes_like_python() {
-        assert_eq!(
-            super::quote("a\"b\\c\n\u{1}é"),
-            r#""a\"b\\c\n\u0001\u00e9""#
-        );
+        assert_eq!(super::quote("a\"b\\c\n\u{1}é"), r#""a\"b\\c\n\u0001\u00e9""#);
         let mut raw = String::new();
         super::push_string(&mut raw, "é\t", false);
         assert_eq!(raw, "\"é\\t\"");

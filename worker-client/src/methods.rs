@@ -5,9 +5,7 @@
 use arrow_array::RecordBatch;
 
 use crate::call::CancelHandle;
-use crate::client::{
-    request_batch, result_blob, Client, PROTOCOL, PROTOCOL_VERSION, REFLECTION_PROTOCOL,
-};
+use crate::client::{request_batch, result_blob, Client, PROTOCOL, PROTOCOL_VERSION, REFLECTION_PROTOCOL};
 use crate::error::{Error, Result};
 use crate::framing::empty_batch;
 use crate::record;
@@ -101,8 +99,7 @@ record! {
 impl Client {
     /// `catalog_catalogs`: the catalogs this worker can attach.
     pub fn catalogs(&mut self) -> Result<Vec<CatalogInfo>> {
-        let response: CatalogsResponse =
-            self.call_record("catalog_catalogs", &empty_batch(1), None)?;
+        let response: CatalogsResponse = self.call_record("catalog_catalogs", &empty_batch(1), None)?;
         response.catalogs()
     }
 
@@ -113,17 +110,13 @@ impl Client {
 
     /// `catalog_detach`.
     pub fn detach(&mut self, attach_opaque_data: &Blob) -> Result<()> {
-        let params = AttachOnly {
-            attach_opaque_data: attach_opaque_data.clone(),
-        };
-        self.call("catalog_detach", &params.to_batch(), None)
-            .map(|_| ())
+        let params = AttachOnly { attach_opaque_data: attach_opaque_data.clone() };
+        self.call("catalog_detach", &params.to_batch(), None).map(|_| ())
     }
 
     /// `catalog_version`.
     pub fn catalog_version(&mut self, scope: &AttachScope) -> Result<i64> {
-        let r: CatalogVersionResponse =
-            self.call_record("catalog_version", &scope.to_batch(), None)?;
+        let r: CatalogVersionResponse = self.call_record("catalog_version", &scope.to_batch(), None)?;
         Ok(r.version)
     }
 
@@ -140,29 +133,25 @@ impl Client {
 
     /// `catalog_schema_contents_tables`.
     pub fn tables(&mut self, scope: &SchemaScope) -> Result<Vec<TableInfo>> {
-        let r: TablesResponse =
-            self.call_record("catalog_schema_contents_tables", &scope.to_batch(), None)?;
+        let r: TablesResponse = self.call_record("catalog_schema_contents_tables", &scope.to_batch(), None)?;
         decode_all(&r.items)
     }
 
     /// `catalog_schema_contents_views`.
     pub fn views(&mut self, scope: &SchemaScope) -> Result<Vec<ViewInfo>> {
-        let r: ViewsResponse =
-            self.call_record("catalog_schema_contents_views", &scope.to_batch(), None)?;
+        let r: ViewsResponse = self.call_record("catalog_schema_contents_views", &scope.to_batch(), None)?;
         decode_all(&r.items)
     }
 
     /// `catalog_schema_contents_functions` for one function kind.
     pub fn functions(&mut self, scope: &SchemaObjectsScope) -> Result<Vec<FunctionInfo>> {
-        let r: FunctionsResponse =
-            self.call_record("catalog_schema_contents_functions", &scope.to_batch(), None)?;
+        let r: FunctionsResponse = self.call_record("catalog_schema_contents_functions", &scope.to_batch(), None)?;
         decode_all(&r.items)
     }
 
     /// `catalog_schema_contents_macros` for one macro kind.
     pub fn macros(&mut self, scope: &SchemaObjectsScope) -> Result<Vec<MacroInfo>> {
-        let r: MacrosResponse =
-            self.call_record("catalog_schema_contents_macros", &scope.to_batch(), None)?;
+        let r: MacrosResponse = self.call_record("catalog_schema_contents_macros", &scope.to_batch(), None)?;
         decode_all(&r.items)
     }
 
@@ -178,49 +167,28 @@ impl Client {
     }
 
     /// `catalog_table_insert_function_get`.
-    pub fn table_insert_function(
-        &mut self,
-        scope: &WriteFunctionScope,
-    ) -> Result<ScanFunctionResult> {
+    pub fn table_insert_function(&mut self, scope: &WriteFunctionScope) -> Result<ScanFunctionResult> {
         self.function_result("catalog_table_insert_function_get", &scope.to_batch())
     }
 
     /// `catalog_table_{update,delete}_function_get`.
-    pub fn table_write_function(
-        &mut self,
-        method: &str,
-        scope: &ObjectScope,
-    ) -> Result<ScanFunctionResult> {
+    pub fn table_write_function(&mut self, method: &str, scope: &ObjectScope) -> Result<ScanFunctionResult> {
         self.function_result(method, &scope.to_batch())
     }
 
-    fn function_result(
-        &mut self,
-        method: &str,
-        request: &RecordBatch,
-    ) -> Result<ScanFunctionResult> {
-        let batch = self
-            .call(method, request, None)?
-            .ok_or_else(|| Error::protocol(format!("{method} returned nothing")))?;
-        let blob = result_blob(&batch, method)?
-            .ok_or_else(|| Error::protocol(format!("{method} returned null")))?;
+    fn function_result(&mut self, method: &str, request: &RecordBatch) -> Result<ScanFunctionResult> {
+        let batch = self.call(method, request, None)?.ok_or_else(|| Error::protocol(format!("{method} returned nothing")))?;
+        let blob = result_blob(&batch, method)?.ok_or_else(|| Error::protocol(format!("{method} returned null")))?;
         ScanFunctionResult::from_blob(&blob.0)
     }
 
     /// `bind`.
-    pub fn bind(
-        &mut self,
-        request: &BindRequest,
-        cancel: Option<&CancelHandle>,
-    ) -> Result<BindResponse> {
+    pub fn bind(&mut self, request: &BindRequest, cancel: Option<&CancelHandle>) -> Result<BindResponse> {
         self.call_record("bind", &request_batch(request), cancel)
     }
 
     /// `table_function_statistics`: the raw statistics IPC, `None` when the worker has none.
-    pub fn function_statistics(
-        &mut self,
-        request: &TableFunctionStatisticsRequest,
-    ) -> Result<Option<Vec<u8>>> {
+    pub fn function_statistics(&mut self, request: &TableFunctionStatisticsRequest) -> Result<Option<Vec<u8>>> {
         self.optional_bytes("table_function_statistics", &request_batch(request))
     }
 
@@ -237,93 +205,56 @@ impl Client {
     }
 
     /// `table_function_dynamic_to_string`: the worker's EXPLAIN ANALYZE pairs for an execution.
-    pub fn dynamic_to_string(
-        &mut self,
-        request: &TableFunctionDynamicToStringRequest,
-    ) -> Result<TableFunctionDynamicToStringResponse> {
-        self.call_record(
-            "table_function_dynamic_to_string",
-            &request_batch(request),
-            None,
-        )
+    pub fn dynamic_to_string(&mut self, request: &TableFunctionDynamicToStringRequest) -> Result<TableFunctionDynamicToStringResponse> {
+        self.call_record("table_function_dynamic_to_string", &request_batch(request), None)
     }
 
     /// `table_function_cardinality`.
-    pub fn cardinality(
-        &mut self,
-        request: &TableFunctionCardinalityRequest,
-    ) -> Result<TableCardinality> {
+    pub fn cardinality(&mut self, request: &TableFunctionCardinalityRequest) -> Result<TableCardinality> {
         self.call_record("table_function_cardinality", &request_batch(request), None)
     }
 
     /// `init`: opens a producer or exchange stream (consumes the connection; the stream gives
     /// it back when finished).
-    pub fn init(
-        self,
-        request: &InitRequest,
-        kind: StreamKind,
-        cancel: Option<CancelHandle>,
-    ) -> std::result::Result<Stream, OpenError> {
+    pub fn init(self, request: &InitRequest, kind: StreamKind, cancel: Option<CancelHandle>) -> std::result::Result<Stream, OpenError> {
         self.open_stream(&request_batch(request), kind, cancel)
     }
 
     /// `aggregate_bind`.
-    pub fn aggregate_bind(
-        &mut self,
-        request: &AggregateBindRequest,
-    ) -> Result<AggregateBindResponse> {
+    pub fn aggregate_bind(&mut self, request: &AggregateBindRequest) -> Result<AggregateBindResponse> {
         self.call_record("aggregate_bind", &request_batch(request), None)
     }
 
     /// `aggregate_update`.
-    pub fn aggregate_update(
-        &mut self,
-        request: &AggregateUpdateRequest,
-    ) -> Result<AggregateUpdateResponse> {
+    pub fn aggregate_update(&mut self, request: &AggregateUpdateRequest) -> Result<AggregateUpdateResponse> {
         self.call_record("aggregate_update", &request_batch(request), None)
     }
 
     /// `aggregate_combine`.
-    pub fn aggregate_combine(
-        &mut self,
-        request: &AggregateCombineRequest,
-    ) -> Result<AggregateCombineResponse> {
+    pub fn aggregate_combine(&mut self, request: &AggregateCombineRequest) -> Result<AggregateCombineResponse> {
         self.call_record("aggregate_combine", &request_batch(request), None)
     }
 
     /// `aggregate_finalize`.
-    pub fn aggregate_finalize(
-        &mut self,
-        request: &AggregateFinalizeRequest,
-    ) -> Result<AggregateFinalizeResponse> {
+    pub fn aggregate_finalize(&mut self, request: &AggregateFinalizeRequest) -> Result<AggregateFinalizeResponse> {
         self.call_record("aggregate_finalize", &request_batch(request), None)
     }
 
     /// `aggregate_destructor`.
-    pub fn aggregate_destructor(
-        &mut self,
-        request: &AggregateDestructorRequest,
-    ) -> Result<AggregateDestructorResponse> {
+    pub fn aggregate_destructor(&mut self, request: &AggregateDestructorRequest) -> Result<AggregateDestructorResponse> {
         self.call_record("aggregate_destructor", &request_batch(request), None)
     }
 
     /// `catalog_transaction_begin`.
     pub fn transaction_begin(&mut self, attach_opaque_data: &Blob) -> Result<Option<Blob>> {
-        let params = AttachOnly {
-            attach_opaque_data: attach_opaque_data.clone(),
-        };
-        let r: TransactionBeginResponse =
-            self.call_record("catalog_transaction_begin", &params.to_batch(), None)?;
+        let params = AttachOnly { attach_opaque_data: attach_opaque_data.clone() };
+        let r: TransactionBeginResponse = self.call_record("catalog_transaction_begin", &params.to_batch(), None)?;
         Ok(r.transaction_opaque_data)
     }
 
     /// `catalog_transaction_commit` / `catalog_transaction_rollback`.
     pub fn transaction_end(&mut self, commit: bool, scope: &TransactionScope) -> Result<()> {
-        let method = if commit {
-            "catalog_transaction_commit"
-        } else {
-            "catalog_transaction_rollback"
-        };
+        let method = if commit { "catalog_transaction_commit" } else { "catalog_transaction_rollback" };
         self.call(method, &scope.to_batch(), None).map(|_| ())
     }
 
@@ -351,29 +282,15 @@ impl Client {
     /// hosts.
     pub fn list_protocols(&mut self) -> Result<Vec<(String, String)>> {
         let batch = self
-            .call_protocol(
-                REFLECTION_PROTOCOL,
-                None,
-                "list_protocols",
-                &empty_batch(1),
-                None,
-            )?
+            .call_protocol(REFLECTION_PROTOCOL, None, "list_protocols", &empty_batch(1), None)?
             .ok_or_else(|| Error::protocol("list_protocols returned nothing"))?;
-        let blob = result_blob(&batch, "list_protocols")?
-            .ok_or_else(|| Error::protocol("list_protocols returned null"))?;
+        let blob = result_blob(&batch, "list_protocols")?.ok_or_else(|| Error::protocol("list_protocols returned null"))?;
         let list = crate::framing::decode_single_batch(&blob.0)?;
         let protocols = list
             .column_by_name("protocols")
             .ok_or_else(|| Error::protocol("ProtocolList has no `protocols`"))?;
-        let items =
-            <Vec<crate::wire::Inline<ProtocolEntry>> as crate::wire::WireField>::from_array(
-                protocols.as_ref(),
-                0,
-            )?;
-        Ok(items
-            .into_iter()
-            .map(|p| (p.0.protocol, p.0.protocol_version.unwrap_or_default()))
-            .collect())
+        let items = <Vec<crate::wire::Inline<ProtocolEntry>> as crate::wire::WireField>::from_array(protocols.as_ref(), 0)?;
+        Ok(items.into_iter().map(|p| (p.0.protocol, p.0.protocol_version.unwrap_or_default())).collect())
     }
 }
 

@@ -26,11 +26,7 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(idle_timeout: Duration, max_idle_per_key: usize) -> Self {
-        Pool {
-            idle: Mutex::new(HashMap::new()),
-            idle_timeout,
-            max_idle_per_key,
-        }
+        Pool { idle: Mutex::new(HashMap::new()), idle_timeout, max_idle_per_key }
     }
 
     /// The process-wide pool (created on first use, with a reaper thread for idle expiry).
@@ -54,10 +50,7 @@ impl Pool {
 
     /// An idle healthy connection for `location`, or a new one.
     pub fn get(&self, location: &str, options: &ConnectOptions) -> Result<Client> {
-        let key = PoolKey {
-            location: Location::parse(location)?,
-            options: options.clone(),
-        };
+        let key = PoolKey { location: Location::parse(location)?, options: options.clone() };
         loop {
             let candidate = self.lock().get_mut(&key).and_then(|idle| idle.pop());
             match candidate {
@@ -78,10 +71,7 @@ impl Pool {
         if !client.is_healthy() {
             return;
         }
-        let key = PoolKey {
-            location: client.location().clone(),
-            options: client.options().clone(),
-        };
+        let key = PoolKey { location: client.location().clone(), options: client.options().clone() };
         let evicted = {
             let mut idle = self.lock();
             let list = idle.entry(key).or_default();
@@ -93,16 +83,10 @@ impl Pool {
 
     /// Drops every idle connection for a location (DETACH).
     pub fn evict(&self, location: &str) {
-        let Ok(location) = Location::parse(location) else {
-            return;
-        };
+        let Ok(location) = Location::parse(location) else { return };
         let removed: Vec<_> = {
             let mut idle = self.lock();
-            let keys: Vec<_> = idle
-                .keys()
-                .filter(|k| k.location == location)
-                .cloned()
-                .collect();
+            let keys: Vec<_> = idle.keys().filter(|k| k.location == location).cloned().collect();
             keys.into_iter().filter_map(|k| idle.remove(&k)).collect()
         };
         drop(removed);
@@ -114,9 +98,7 @@ impl Pool {
             let mut idle = self.lock();
             let mut out = Vec::new();
             for list in idle.values_mut() {
-                let (keep, old): (Vec<_>, Vec<_>) = list
-                    .drain(..)
-                    .partition(|(t, _)| t.elapsed() < self.idle_timeout);
+                let (keep, old): (Vec<_>, Vec<_>) = list.drain(..).partition(|(t, _)| t.elapsed() < self.idle_timeout);
                 *list = keep;
                 out.extend(old);
             }
@@ -128,13 +110,7 @@ impl Pool {
 
     /// How many idle connections are pooled for a location (tests, diagnostics).
     pub fn idle_count(&self, location: &str) -> usize {
-        let Ok(location) = Location::parse(location) else {
-            return 0;
-        };
-        self.lock()
-            .iter()
-            .filter(|(k, _)| k.location == location)
-            .map(|(_, l)| l.len())
-            .sum()
+        let Ok(location) = Location::parse(location) else { return 0 };
+        self.lock().iter().filter(|(k, _)| k.location == location).map(|(_, l)| l.len()).sum()
     }
 }

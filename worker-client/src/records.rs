@@ -5,9 +5,7 @@
 //! nullability follow A.2 exactly (checked against vgi-python 0.47.0's `ARROW_SCHEMA`s). A
 //! nullable column is an `Option`; every column is always sent.
 use crate::error::Result;
-use crate::wire::{
-    Blob, CountMap, DictBlob, Inline, LargeBlob, Record, StringMap, TimestampMicros,
-};
+use crate::wire::{Blob, CountMap, DictBlob, Inline, LargeBlob, Record, StringMap, TimestampMicros};
 use crate::{record, wire_enum};
 
 /// Decodes a list of record blobs (`items`, `settings`, `global_functions`, ...).
@@ -1352,12 +1350,9 @@ impl TableInfo {
 impl FunctionInfo {
     /// `argument_monotonicity` parsed (unknown names map to `None`).
     pub fn argument_monotonicity_parsed(&self) -> Option<Vec<Option<ArgumentMonotonicity>>> {
-        self.argument_monotonicity.as_ref().map(|names| {
-            names
-                .iter()
-                .map(|n| ArgumentMonotonicity::from_wire(n))
-                .collect()
-        })
+        self.argument_monotonicity
+            .as_ref()
+            .map(|names| names.iter().map(|n| ArgumentMonotonicity::from_wire(n)).collect())
     }
 }
 
@@ -1411,9 +1406,7 @@ mod tests {
                 DataType::UInt64 => "uint64".into(),
                 DataType::Boolean => "bool".into(),
                 DataType::Float64 => "double".into(),
-                DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) => {
-                    format!("timestamp[us, tz={tz}]")
-                }
+                DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) => format!("timestamp[us, tz={tz}]"),
                 DataType::Dictionary(k, v) => format!("dict<{},{}>", ty(k), ty(v)),
                 DataType::Int16 => "int16".into(),
                 DataType::List(item) => {
@@ -1421,25 +1414,15 @@ mod tests {
                     format!("list<{}>", ty(item.data_type()))
                 }
                 DataType::Map(entries, false) => {
-                    let DataType::Struct(kv) = entries.data_type() else {
-                        panic!("map entries")
-                    };
-                    assert!(
-                        !kv[0].is_nullable() && kv[1].is_nullable(),
-                        "map key NOT NULL, value nullable"
-                    );
+                    let DataType::Struct(kv) = entries.data_type() else { panic!("map entries") };
+                    assert!(!kv[0].is_nullable() && kv[1].is_nullable(), "map key NOT NULL, value nullable");
                     format!("map<{}, {}>", ty(kv[0].data_type()), ty(kv[1].data_type()))
                 }
                 DataType::Struct(fields) => format!(
                     "struct<{}>",
                     fields
                         .iter()
-                        .map(|f| format!(
-                            "{}: {}{}",
-                            f.name(),
-                            ty(f.data_type()),
-                            if f.is_nullable() { "" } else { " not null" }
-                        ))
+                        .map(|f| format!("{}: {}{}", f.name(), ty(f.data_type()), if f.is_nullable() { "" } else { " not null" }))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -1449,24 +1432,12 @@ mod tests {
         schema
             .fields()
             .iter()
-            .map(|f| {
-                format!(
-                    "{}: {}{}",
-                    f.name(),
-                    ty(f.data_type()),
-                    if f.is_nullable() { "" } else { " NOT NULL" }
-                )
-            })
+            .map(|f| format!("{}: {}{}", f.name(), ty(f.data_type()), if f.is_nullable() { "" } else { " NOT NULL" }))
             .collect()
     }
 
     fn assert_a2<R: Record>(expected: &str) {
-        let expected: Vec<String> = expected
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect();
+        let expected: Vec<String> = expected.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
         assert_eq!(render(&R::schema()), expected);
     }
 
@@ -1480,13 +1451,8 @@ mod tests {
             ]
             .into(),
         );
-        let copy_to = DataType::Struct(
-            vec![
-                f("format", DataType::Utf8, false),
-                f("file_path", DataType::Utf8, false),
-            ]
-            .into(),
-        );
+        let copy_to =
+            DataType::Struct(vec![f("format", DataType::Utf8, false), f("file_path", DataType::Utf8, false)].into());
         let expected = Schema::new(vec![
             f("function_name", DataType::Utf8, false),
             f("arguments", DataType::Binary, false),
@@ -1677,10 +1643,7 @@ mod tests {
         v.iter().map(|s| s.to_string()).collect()
     }
     fn tags() -> StringMap {
-        BTreeMap::from([
-            ("k".to_string(), "v".to_string()),
-            ("a".to_string(), "".to_string()),
-        ])
+        BTreeMap::from([("k".to_string(), "v".to_string()), ("a".to_string(), "".to_string())])
     }
 
     /// Encodes to a blob, decodes, and checks the decoded record re-encodes to the same batch.
@@ -1709,10 +1672,7 @@ mod tests {
                 file_path: "/data/x.csv".into(),
                 expected_schema: b("schema"),
             })),
-            copy_to: Some(Inline(CopyToContext {
-                format: "parquet".into(),
-                file_path: "/out".into(),
-            })),
+            copy_to: Some(Inline(CopyToContext { format: "parquet".into(), file_path: "/out".into() })),
             schema_path: Some(sv(&["main", "nested"])),
             argument_names: Some(sv(&["a", "b"])),
         }
@@ -1723,21 +1683,14 @@ mod tests {
         let back = round_trip(&full_bind_request());
         assert_eq!(back.function_type, FunctionType::TableBuffering);
         assert_eq!(back.copy_from.as_ref().unwrap().0.file_path, "/data/x.csv");
-        assert_eq!(
-            back.copy_from.as_ref().unwrap().0.expected_schema,
-            b("schema")
-        );
+        assert_eq!(back.copy_from.as_ref().unwrap().0.expected_schema, b("schema"));
         assert_eq!(back.copy_to.as_ref().unwrap().0.format, "parquet");
         assert_eq!(back.transaction_opaque_data, Some(b("txn")));
         assert_eq!(back.schema_path, Some(sv(&["main", "nested"])));
 
         // Null inline structs and empty optionals.
-        let minimal = BindRequest {
-            function_name: "f".into(),
-            arguments: b("a"),
-            function_type: FunctionType::Scalar,
-            ..Default::default()
-        };
+        let minimal =
+            BindRequest { function_name: "f".into(), arguments: b("a"), function_type: FunctionType::Scalar, ..Default::default() };
         let back = round_trip(&minimal);
         assert!(back.copy_from.is_none() && back.copy_to.is_none() && back.schema_path.is_none());
     }
@@ -1791,8 +1744,7 @@ mod tests {
             client_capabilities: Some(caps.to_blob()),
         };
         let back = round_trip(&request);
-        let caps_back =
-            ClientCapabilities::from_blob(&back.client_capabilities.unwrap().0).unwrap();
+        let caps_back = ClientCapabilities::from_blob(&back.client_capabilities.unwrap().0).unwrap();
         assert!(caps_back.can_stream);
         assert_eq!(caps_back.catalogs, sv(&["iceberg"]));
 
@@ -1811,12 +1763,7 @@ mod tests {
                 default_value: Some(b("dv")),
             }
             .to_blob()],
-            secret_types: vec![SecretTypeSpec {
-                name: "st".into(),
-                description: "d".into(),
-                parameters_schema: b("p"),
-            }
-            .to_blob()],
+            secret_types: vec![SecretTypeSpec { name: "st".into(), description: "d".into(), parameters_schema: b("p") }.to_blob()],
             attach_catalogs: vec![AttachCatalogInfo {
                 alias: "a".into(),
                 target: "t".into(),
@@ -1840,10 +1787,7 @@ mod tests {
         assert_eq!(back.catalog_version, 42);
         assert_eq!(back.tags, tags());
         assert_eq!(back.setting_specs().unwrap()[0].r#type, b("type"));
-        assert_eq!(
-            back.secret_type_specs().unwrap()[0].parameters_schema,
-            b("p")
-        );
+        assert_eq!(back.secret_type_specs().unwrap()[0].parameters_schema, b("p"));
         assert!(back.attach_catalog_infos().unwrap()[0].hidden);
         assert!(back.global_function_infos().unwrap().is_empty());
     }
@@ -1875,16 +1819,8 @@ mod tests {
             late_materialization: Some(true),
             filter_semantic_profiles: sv(&["vgi.duckdb.standard.v1"]),
             additional_filter_functions: vec![
-                Inline(FilterFunctionCapability {
-                    namespace: "vgi.ext".into(),
-                    name: "within".into(),
-                    version: u64::MAX,
-                }),
-                Inline(FilterFunctionCapability {
-                    namespace: "vgi".into(),
-                    name: "near".into(),
-                    version: 1,
-                }),
+                Inline(FilterFunctionCapability { namespace: "vgi.ext".into(), name: "within".into(), version: u64::MAX }),
+                Inline(FilterFunctionCapability { namespace: "vgi".into(), name: "near".into(), version: 1 }),
             ],
             runtime_filter_algorithms: vec![Inline(RuntimeFilterAlgorithmCapability {
                 namespace: "vgi".into(),
@@ -1915,41 +1851,24 @@ mod tests {
             input_rows_per_call: Some(1),
             required_settings: sv(&["timezone"]),
             required_secrets: vec![
-                Inline(SecretLookupEntry {
-                    secret_type: "s3".into(),
-                    scope: Some("s3://b".into()),
-                    secret_name: None,
-                }),
-                Inline(SecretLookupEntry {
-                    secret_type: "http".into(),
-                    scope: None,
-                    secret_name: Some("mine".into()),
-                }),
+                Inline(SecretLookupEntry { secret_type: "s3".into(), scope: Some("s3://b".into()), secret_name: None }),
+                Inline(SecretLookupEntry { secret_type: "http".into(), scope: None, secret_name: Some("mine".into()) }),
             ],
         };
         let back = round_trip(&value);
         assert_eq!(back.additional_filter_functions[0].0.version, u64::MAX);
         assert_eq!(back.required_secrets.len(), 2);
-        assert_eq!(
-            back.required_secrets[1].0.secret_name.as_deref(),
-            Some("mine")
-        );
+        assert_eq!(back.required_secrets[1].0.secret_name.as_deref(), Some("mine"));
         assert_eq!(back.examples[0].0.expected_output.as_deref(), Some("6"));
         assert_eq!(back.arguments, DictBlob(b("args")));
         assert_eq!(back.partition_kind, PartitionKind::DisjointPartitions);
         assert_eq!(
             back.argument_monotonicity_parsed(),
-            Some(vec![
-                Some(ArgumentMonotonicity::NonDecreasing),
-                Some(ArgumentMonotonicity::Constant)
-            ])
+            Some(vec![Some(ArgumentMonotonicity::NonDecreasing), Some(ArgumentMonotonicity::Constant)])
         );
 
         // Empty inline lists.
-        let minimal = FunctionInfo {
-            name: "f".into(),
-            ..Default::default()
-        };
+        let minimal = FunctionInfo { name: "f".into(), ..Default::default() };
         let back = round_trip(&minimal);
         assert!(back.examples.is_empty() && back.required_secrets.is_empty());
     }
@@ -1976,24 +1895,16 @@ mod tests {
                     summary: "big".into(),
                     notes_url: Some("https://example.com".into()),
                 }),
-                Inline(CatalogDataVersionRelease {
-                    version: "1.0.0".into(),
-                    ..Default::default()
-                }),
+                Inline(CatalogDataVersionRelease { version: "1.0.0".into(), ..Default::default() }),
             ],
             source_url: None,
         };
         let back = round_trip(&value);
-        assert_eq!(
-            back.releases[0].0.released_at,
-            Some(TimestampMicros(1_700_000_000_123_456))
-        );
+        assert_eq!(back.releases[0].0.released_at, Some(TimestampMicros(1_700_000_000_123_456)));
         assert_eq!(back.releases[1].0.released_at, None);
         let options = back.attach_option_spec_list().unwrap();
         assert_eq!(options[0].secret, Some(true));
-        let response = CatalogsResponse {
-            items: vec![value.to_blob(), value.to_blob()],
-        };
+        let response = CatalogsResponse { items: vec![value.to_blob(), value.to_blob()] };
         assert_eq!(round_trip(&response).catalogs().unwrap().len(), 2);
     }
 
@@ -2037,16 +1948,11 @@ mod tests {
             comment: Some("c".into()),
             tags: tags(),
             path: sv(&["main"]),
-            estimated_object_count: Some(BTreeMap::from([
-                ("table".to_string(), 3),
-                ("macro".to_string(), 0),
-            ])),
+            estimated_object_count: Some(BTreeMap::from([("table".to_string(), 3), ("macro".to_string(), 0)])),
         };
         let back = round_trip(&schema);
         assert_eq!(back.estimated_object_count.unwrap()["table"], 3);
-        assert!(round_trip(&SchemaInfo::default())
-            .estimated_object_count
-            .is_none());
+        assert!(round_trip(&SchemaInfo::default()).estimated_object_count.is_none());
 
         let split = ScanSplit {
             payload: b("p"),
@@ -2075,10 +1981,7 @@ mod tests {
         };
         let back = round_trip(&plan);
         assert_eq!(back.scan_splits().unwrap()[0].token, b("t"));
-        assert_eq!(
-            back.sort_fields().unwrap()[0].direction,
-            OrderByDirection::Desc
-        );
+        assert_eq!(back.sort_fields().unwrap()[0].direction, OrderByDirection::Desc);
         assert!(back.partition_transforms().unwrap().is_empty());
     }
 
@@ -2122,18 +2025,9 @@ mod tests {
     fn records_are_lenient_about_plain_utf8_enums_and_missing_defaults() {
         // A BindRequest whose enum is plain utf8 and which lacks every defaulted column.
         let columns: Vec<(&str, ArrayRef)> = vec![
-            (
-                "function_name",
-                Arc::new(arrow_array::StringArray::from(vec!["f"])),
-            ),
-            (
-                "arguments",
-                Arc::new(arrow_array::BinaryArray::from(vec![b"args".as_ref()])),
-            ),
-            (
-                "function_type",
-                Arc::new(arrow_array::StringArray::from(vec!["TABLE"])),
-            ),
+            ("function_name", Arc::new(arrow_array::StringArray::from(vec!["f"]))),
+            ("arguments", Arc::new(arrow_array::BinaryArray::from(vec![b"args".as_ref()]))),
+            ("function_type", Arc::new(arrow_array::StringArray::from(vec!["TABLE"]))),
         ];
         let batch = RecordBatch::try_from_iter(columns).unwrap();
         let blob = crate::framing::encode_stream(&batch, &[]).unwrap();
@@ -2141,60 +2035,27 @@ mod tests {
         assert_eq!(bind.function_type, FunctionType::Table);
         assert_eq!(bind.arguments, b("args"));
         assert!(!bind.resolved_secrets_provided);
-        assert!(
-            bind.copy_from.is_none() && bind.schema_path.is_none() && bind.input_schema.is_none()
-        );
+        assert!(bind.copy_from.is_none() && bind.schema_path.is_none() && bind.input_schema.is_none());
 
         // A FunctionInfo with plain-utf8 enums (one nullable) and plain-binary schemas.
         let columns: Vec<(&str, ArrayRef)> = vec![
             ("name", Arc::new(arrow_array::StringArray::from(vec!["g"]))),
-            (
-                "function_type",
-                Arc::new(arrow_array::StringArray::from(vec!["AGGREGATE"])),
-            ),
-            (
-                "arguments",
-                Arc::new(arrow_array::BinaryArray::from(vec![b"a".as_ref()])),
-            ),
-            (
-                "output_schema",
-                Arc::new(arrow_array::BinaryArray::from(vec![b"o".as_ref()])),
-            ),
-            (
-                "stability",
-                Arc::new(arrow_array::StringArray::from(vec![Some("VOLATILE")])),
-            ),
-            (
-                "partition_kind",
-                Arc::new(arrow_array::StringArray::from(vec![
-                    "SINGLE_VALUE_PARTITIONS",
-                ])),
-            ),
-            (
-                "order_dependent",
-                Arc::new(arrow_array::StringArray::from(vec!["NOT_ORDER_DEPENDENT"])),
-            ),
-            (
-                "distinct_dependent",
-                Arc::new(arrow_array::StringArray::from(vec![
-                    "NOT_DISTINCT_DEPENDENT",
-                ])),
-            ),
-            (
-                "description",
-                Arc::new(arrow_array::StringArray::from(vec![""])),
-            ),
+            ("function_type", Arc::new(arrow_array::StringArray::from(vec!["AGGREGATE"]))),
+            ("arguments", Arc::new(arrow_array::BinaryArray::from(vec![b"a".as_ref()]))),
+            ("output_schema", Arc::new(arrow_array::BinaryArray::from(vec![b"o".as_ref()]))),
+            ("stability", Arc::new(arrow_array::StringArray::from(vec![Some("VOLATILE")]))),
+            ("partition_kind", Arc::new(arrow_array::StringArray::from(vec!["SINGLE_VALUE_PARTITIONS"]))),
+            ("order_dependent", Arc::new(arrow_array::StringArray::from(vec!["NOT_ORDER_DEPENDENT"]))),
+            ("distinct_dependent", Arc::new(arrow_array::StringArray::from(vec!["NOT_DISTINCT_DEPENDENT"]))),
+            ("description", Arc::new(arrow_array::StringArray::from(vec![""]))),
         ];
         let batch = RecordBatch::try_from_iter(columns).unwrap();
-        let info =
-            FunctionInfo::from_blob(&crate::framing::encode_stream(&batch, &[]).unwrap()).unwrap();
+        let info = FunctionInfo::from_blob(&crate::framing::encode_stream(&batch, &[]).unwrap()).unwrap();
         assert_eq!(info.function_type, FunctionType::Aggregate);
         assert_eq!(info.stability, Some(FunctionStability::Volatile));
         assert_eq!(info.partition_kind, PartitionKind::SingleValuePartitions);
         assert_eq!(info.arguments, DictBlob(b("a")));
-        assert!(
-            info.tags.is_empty() && info.examples.is_empty() && info.required_secrets.is_empty()
-        );
+        assert!(info.tags.is_empty() && info.examples.is_empty() && info.required_secrets.is_empty());
         assert!(info.null_handling.is_none() && info.max_workers.is_none() && !info.has_finalize);
     }
 
@@ -2203,22 +2064,12 @@ mod tests {
         assert_eq!(FunctionType::TableBuffering.wire_name(), "TABLE_BUFFERING");
         assert_eq!(OnConflict::from_wire("REPLACE"), Some(OnConflict::Replace));
         assert_eq!(OnConflict::from_wire("replace"), None);
-        assert_eq!(
-            SchemaObjectType::from_wire("AGGREGATE_FUNCTION"),
-            Some(SchemaObjectType::AggregateFunction)
-        );
+        assert_eq!(SchemaObjectType::from_wire("AGGREGATE_FUNCTION"), Some(SchemaObjectType::AggregateFunction));
         assert_eq!(IndexConstraintType::default(), IndexConstraintType::None);
         assert_eq!(PartitionKind::default().wire_name(), "NOT_PARTITIONED");
-        assert_eq!(
-            OrderDependence::default().wire_name(),
-            "NOT_ORDER_DEPENDENT"
-        );
-        assert_eq!(
-            DistinctDependence::default().wire_name(),
-            "NOT_DISTINCT_DEPENDENT"
-        );
-        let array =
-            <OrderByNullOrder as crate::wire::WireField>::to_array(&OrderByNullOrder::NullsLast);
+        assert_eq!(OrderDependence::default().wire_name(), "NOT_ORDER_DEPENDENT");
+        assert_eq!(DistinctDependence::default().wire_name(), "NOT_DISTINCT_DEPENDENT");
+        let array = <OrderByNullOrder as crate::wire::WireField>::to_array(&OrderByNullOrder::NullsLast);
         assert_eq!(array.data_type(), &dict16());
     }
 }

@@ -26,12 +26,8 @@ pub fn decode_statistics(bytes: &[u8]) -> Result<Vec<ColumnStatistics>> {
     let mut out = Vec::new();
     while let Some((batch, _)) = reader.read_batch()? {
         let names = column::<StringArray>(&batch, "column_name")?;
-        let min = batch
-            .column_by_name("min")
-            .and_then(|c| c.as_any().downcast_ref::<UnionArray>().cloned());
-        let max = batch
-            .column_by_name("max")
-            .and_then(|c| c.as_any().downcast_ref::<UnionArray>().cloned());
+        let min = batch.column_by_name("min").and_then(|c| c.as_any().downcast_ref::<UnionArray>().cloned());
+        let max = batch.column_by_name("max").and_then(|c| c.as_any().downcast_ref::<UnionArray>().cloned());
         let has_null = column::<BooleanArray>(&batch, "has_null").ok();
         let has_not_null = column::<BooleanArray>(&batch, "has_not_null").ok();
         let distinct = column::<Int64Array>(&batch, "distinct_count").ok();
@@ -39,8 +35,7 @@ pub fn decode_statistics(bytes: &[u8]) -> Result<Vec<ColumnStatistics>> {
             if names.is_null(row) {
                 continue;
             }
-            let flag =
-                |a: &Option<&BooleanArray>| a.filter(|a| a.is_valid(row)).map(|a| a.value(row));
+            let flag = |a: &Option<&BooleanArray>| a.filter(|a| a.is_valid(row)).map(|a| a.value(row));
             out.push(ColumnStatistics {
                 column_name: names.value(row).to_string(),
                 min: min.as_ref().and_then(|u| union_value(u, row)),
@@ -58,11 +53,7 @@ fn column<'a, T: 'static>(batch: &'a arrow_array::RecordBatch, name: &str) -> Re
     batch
         .column_by_name(name)
         .and_then(|c| c.as_any().downcast_ref::<T>())
-        .ok_or_else(|| {
-            Error::protocol(format!(
-                "statistics batch has no `{name}` column of the expected type"
-            ))
-        })
+        .ok_or_else(|| Error::protocol(format!("statistics batch has no `{name}` column of the expected type")))
 }
 
 /// The value of a union at `row`, as a one-element array; `None` when it is NULL.
@@ -85,17 +76,11 @@ mod tests {
 
     #[test]
     fn decodes_sparse_union_bounds_and_flags() {
-        let fields =
-            UnionFields::try_new(vec![0], vec![Field::new("0", DataType::Int64, true)]).unwrap();
+        let fields = UnionFields::try_new(vec![0], vec![Field::new("0", DataType::Int64, true)]).unwrap();
         let union = |v: i64| -> ArrayRef {
             Arc::new(
-                UnionArray::try_new(
-                    fields.clone(),
-                    ScalarBuffer::from(vec![0i8]),
-                    None,
-                    vec![Arc::new(Int64Array::from(vec![v]))],
-                )
-                .unwrap(),
+                UnionArray::try_new(fields.clone(), ScalarBuffer::from(vec![0i8]), None, vec![Arc::new(Int64Array::from(vec![v]))])
+                    .unwrap(),
             )
         };
         let schema = Arc::new(Schema::new(vec![
@@ -123,29 +108,8 @@ mod tests {
         assert_eq!(stats.len(), 1);
         let s = &stats[0];
         assert_eq!(s.column_name, "n");
-        assert_eq!(
-            s.min
-                .as_ref()
-                .unwrap()
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap()
-                .value(0),
-            3
-        );
-        assert_eq!(
-            s.max
-                .as_ref()
-                .unwrap()
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap()
-                .value(0),
-            99
-        );
-        assert_eq!(
-            (s.has_null, s.has_not_null, s.distinct_count),
-            (Some(false), Some(true), Some(97))
-        );
+        assert_eq!(s.min.as_ref().unwrap().as_any().downcast_ref::<Int64Array>().unwrap().value(0), 3);
+        assert_eq!(s.max.as_ref().unwrap().as_any().downcast_ref::<Int64Array>().unwrap().value(0), 99);
+        assert_eq!((s.has_null, s.has_not_null, s.distinct_count), (Some(false), Some(true), Some(97)));
     }
 }

@@ -14,10 +14,7 @@ use arrow_schema::{Schema, SchemaRef};
 use crate::call::{CancelHandle, LogSink};
 use crate::client::{routing_metadata, Client, PROTOCOL, PROTOCOL_VERSION};
 use crate::error::{Error, Result};
-use crate::framing::{
-    classify, empty_batch, encode_stream, keys, meta_get, Frame, IpcStreamWriter, Metadata,
-    StreamDecoder,
-};
+use crate::framing::{classify, empty_batch, encode_stream, keys, meta_get, Frame, IpcStreamWriter, Metadata, StreamDecoder};
 use crate::records::GlobalInitResponse;
 use crate::transport::{PipeConnection, Transport, Watch};
 use crate::wire::Record;
@@ -51,16 +48,8 @@ pub struct Stream {
 }
 
 enum StreamIo {
-    Pipe {
-        input: Option<IpcStreamWriter>,
-        output: StreamDecoder,
-        output_open: bool,
-    },
-    Http {
-        call_token: String,
-        stream_token: Option<String>,
-        pending: Option<StreamBatch>,
-    },
+    Pipe { input: Option<IpcStreamWriter>, output: StreamDecoder, output_open: bool },
+    Http { call_token: String, stream_token: Option<String>, pending: Option<StreamBatch> },
 }
 
 /// A failed `init`: the error, and the connection when the worker reported the error in-band
@@ -90,15 +79,7 @@ impl Client {
             Transport::Http(http) => open_http(http, &logs, request, &watch),
         };
         match opened {
-            Ok((header, io)) => Ok(Stream {
-                client: Some(self),
-                header,
-                input_schema,
-                exchange,
-                io,
-                finished: false,
-                cancel,
-            }),
+            Ok((header, io)) => Ok(Stream { client: Some(self), header, input_schema, exchange, io, finished: false, cancel }),
             Err(e) => {
                 let in_band = matches!(e, Error::Worker(_));
                 let error = self.transport.explain(e);
@@ -111,12 +92,7 @@ impl Client {
 
 /// Reads one response stream: logs go to the sink, an error batch becomes the error (after
 /// reading to EOS so the channel stays in sync), data batches are returned.
-fn read_frames<R: Read + ?Sized>(
-    decoder: &mut StreamDecoder,
-    input: &mut R,
-    logs: &LogSink,
-    limit: Option<usize>,
-) -> Result<(Vec<StreamBatch>, Vec<StreamBatch>, bool)> {
+fn read_frames<R: Read + ?Sized>(decoder: &mut StreamDecoder, input: &mut R, logs: &LogSink, limit: Option<usize>) -> Result<(Vec<StreamBatch>, Vec<StreamBatch>, bool)> {
     let mut data = Vec::new();
     let mut sentinels = Vec::new();
     let mut error = None;
@@ -147,9 +123,7 @@ fn read_frames<R: Read + ?Sized>(
 fn header_from(data: Vec<StreamBatch>) -> Result<GlobalInitResponse> {
     match data.as_slice() {
         [(batch, _)] if batch.num_rows() == 1 => GlobalInitResponse::from_batch(batch, 0),
-        _ => Err(Error::protocol(
-            "init answered without exactly one header row",
-        )),
+        _ => Err(Error::protocol("init answered without exactly one header row")),
     }
 }
 
@@ -163,10 +137,7 @@ fn open_pipe(
     watch: &Watch,
 ) -> Result<(GlobalInitResponse, StreamIo)> {
     pipe.arm(watch);
-    pipe.send(&encode_stream(
-        request,
-        &routing_metadata(PROTOCOL, Some(PROTOCOL_VERSION), "init"),
-    )?)?;
+    pipe.send(&encode_stream(request, &routing_metadata(PROTOCOL, Some(PROTOCOL_VERSION), "init"))?)?;
     let mut header_decoder = StreamDecoder::default();
     header_decoder.read_schema(&mut pipe.reader)?;
     let header = read_frames(&mut header_decoder, &mut pipe.reader, logs, None);
@@ -184,14 +155,7 @@ fn open_pipe(
     let mut bytes = Vec::new();
     let input = IpcStreamWriter::begin(&mut bytes, input_schema)?;
     pipe.send(&bytes)?;
-    Ok((
-        header,
-        StreamIo::Pipe {
-            input: Some(input),
-            output: StreamDecoder::default(),
-            output_open: false,
-        },
-    ))
+    Ok((header, StreamIo::Pipe { input: Some(input), output: StreamDecoder::default(), output_open: false }))
 }
 
 /// Writes one input batch and reads the worker's answer (logs, then one data batch or EOS).
@@ -204,9 +168,7 @@ fn pipe_turn(
     batch: &RecordBatch,
     metadata: &[(&str, &str)],
 ) -> Result<Option<StreamBatch>> {
-    let writer = input
-        .as_mut()
-        .ok_or_else(|| Error::protocol("stream input already closed"))?;
+    let writer = input.as_mut().ok_or_else(|| Error::protocol("stream input already closed"))?;
     let mut bytes = Vec::with_capacity(batch.get_array_memory_size() + 512);
     writer.write(&mut bytes, batch, metadata)?;
     pipe.send(&bytes)?;
@@ -242,12 +204,7 @@ fn close_input(pipe: &mut PipeConnection, input: &mut Option<IpcStreamWriter>) -
 }
 
 /// Reads and discards output up to its EOS (early close, cancel).
-fn drain_output(
-    pipe: &mut PipeConnection,
-    output: &mut StreamDecoder,
-    output_open: &mut bool,
-    logs: &LogSink,
-) -> Result<()> {
+fn drain_output(pipe: &mut PipeConnection, output: &mut StreamDecoder, output_open: &mut bool, logs: &LogSink) -> Result<()> {
     if !*output_open {
         output.read_schema(&mut pipe.reader)?;
         *output_open = true;
@@ -262,9 +219,7 @@ fn drain_output(
             }
         }
     }
-    Err(Error::protocol(
-        "the worker kept producing after the stream was closed",
-    ))
+    Err(Error::protocol("the worker kept producing after the stream was closed"))
 }
 
 // ---- HTTP ------------------------------------------------------------------------------------
@@ -275,10 +230,7 @@ fn open_http(
     request: &RecordBatch,
     watch: &Watch,
 ) -> Result<(GlobalInitResponse, StreamIo)> {
-    let body = encode_stream(
-        request,
-        &routing_metadata(PROTOCOL, Some(PROTOCOL_VERSION), "init"),
-    )?;
+    let body = encode_stream(request, &routing_metadata(PROTOCOL, Some(PROTOCOL_VERSION), "init"))?;
     let mut response = http.post(&format!("/{PROTOCOL}/init/init"), &body, watch)?;
     let mut decoder = StreamDecoder::default();
     decoder.read_schema(&mut response)?;
@@ -290,23 +242,13 @@ fn open_http(
     let stream_token = next_stream_token(&data, &sentinels);
     // A producer that finished within /init sends no sentinel, hence no call token: the
     // stream is complete and there is no continuation to authorize.
-    let call_token = match sentinels
-        .iter()
-        .find_map(|(_, md)| meta_get(md, keys::CALL_STATE))
-    {
+    let call_token = match sentinels.iter().find_map(|(_, md)| meta_get(md, keys::CALL_STATE)) {
         Some(token) => token.to_string(),
         None if stream_token.is_none() => String::new(),
         None => return Err(Error::protocol("init response carries no call token")),
     };
     let pending = data.pop().map(strip_tokens);
-    Ok((
-        header,
-        StreamIo::Http {
-            call_token,
-            stream_token,
-            pending,
-        },
-    ))
+    Ok((header, StreamIo::Http { call_token, stream_token, pending }))
 }
 
 /// The cursor for the next turn: on the sentinel, or (exchange) on the data batch itself.
@@ -366,9 +308,7 @@ impl Stream {
     }
 
     fn client(&mut self) -> &mut Client {
-        self.client
-            .as_mut()
-            .expect("stream still owns its connection")
+        self.client.as_mut().expect("stream still owns its connection")
     }
 
     fn watch(&mut self) -> Watch {
@@ -377,26 +317,12 @@ impl Stream {
     }
 
     /// Runs one turn, discarding the connection if the turn failed out of band.
-    fn turn(
-        &mut self,
-        batch: &RecordBatch,
-        metadata: &[(&str, &str)],
-    ) -> Result<Option<StreamBatch>> {
+    fn turn(&mut self, batch: &RecordBatch, metadata: &[(&str, &str)]) -> Result<Option<StreamBatch>> {
         let watch = self.watch();
-        let client = self
-            .client
-            .as_mut()
-            .expect("stream still owns its connection");
+        let client = self.client.as_mut().expect("stream still owns its connection");
         let logs = client.logs().clone();
         let result = match (&mut client.transport, &mut self.io) {
-            (
-                Transport::Pipe(pipe),
-                StreamIo::Pipe {
-                    input,
-                    output,
-                    output_open,
-                },
-            ) => {
+            (Transport::Pipe(pipe), StreamIo::Pipe { input, output, output_open }) => {
                 pipe.arm(&watch);
                 let r = pipe_turn(pipe, input, output, output_open, &logs, batch, metadata);
                 if matches!(r, Ok(None)) || r.is_err() && input.is_none() {
@@ -404,28 +330,12 @@ impl Stream {
                 }
                 r
             }
-            (
-                Transport::Http(http),
-                StreamIo::Http {
-                    call_token,
-                    stream_token,
-                    ..
-                },
-            ) => {
+            (Transport::Http(http), StreamIo::Http { call_token, stream_token, .. }) => {
                 let Some(token) = stream_token.clone() else {
                     self.finished = true;
                     return Ok(None);
                 };
-                let r = http_turn(
-                    http,
-                    &logs,
-                    &watch,
-                    call_token,
-                    &token,
-                    batch,
-                    metadata,
-                    self.exchange,
-                );
+                let r = http_turn(http, &logs, &watch, call_token, &token, batch, metadata, self.exchange);
                 match r {
                     Ok((data, next)) => {
                         if next.is_none() {
@@ -443,10 +353,7 @@ impl Stream {
             _ => unreachable!("the stream state matches its transport"),
         };
         result.map_err(|e| {
-            let client = self
-                .client
-                .as_mut()
-                .expect("stream still owns its connection");
+            let client = self.client.as_mut().expect("stream still owns its connection");
             client.transport.explain(e)
         })
     }
@@ -474,47 +381,27 @@ impl Stream {
     }
 
     /// Exchange: sends one input batch and returns the worker's answer.
-    pub fn exchange(
-        &mut self,
-        input: &RecordBatch,
-        metadata: &[(&str, &str)],
-    ) -> Result<StreamBatch> {
+    pub fn exchange(&mut self, input: &RecordBatch, metadata: &[(&str, &str)]) -> Result<StreamBatch> {
         if self.finished {
-            return Err(Error::protocol(
-                "the worker already ended this exchange stream",
-            ));
+            return Err(Error::protocol("the worker already ended this exchange stream"));
         }
         if input.schema().fields() != self.input_schema.fields() {
-            return Err(Error::InvalidArgument(
-                "exchange input does not match the stream's input schema".into(),
-            ));
+            return Err(Error::InvalidArgument("exchange input does not match the stream's input schema".into()));
         }
-        self.turn(input, metadata)?.ok_or_else(|| {
-            Error::protocol("the worker ended an exchange stream instead of answering")
-        })
+        self.turn(input, metadata)?
+            .ok_or_else(|| Error::protocol("the worker ended an exchange stream instead of answering"))
     }
 
     /// Ends the stream normally and returns the connection for reuse.
     pub fn finish(mut self) -> Result<Client> {
         let logs = self.client().logs().clone();
         let watch = self.watch();
-        let mut client = self
-            .client
-            .take()
-            .expect("stream still owns its connection");
+        let mut client = self.client.take().expect("stream still owns its connection");
         let result = match (&mut client.transport, &mut self.io) {
-            (
-                Transport::Pipe(pipe),
-                StreamIo::Pipe {
-                    input,
-                    output,
-                    output_open,
-                },
-            ) => {
+            (Transport::Pipe(pipe), StreamIo::Pipe { input, output, output_open }) => {
                 pipe.arm(&watch);
                 if input.is_some() {
-                    close_input(pipe, input)
-                        .and_then(|_| drain_output(pipe, output, output_open, &logs))
+                    close_input(pipe, input).and_then(|_| drain_output(pipe, output, output_open, &logs))
                 } else {
                     Ok(())
                 }
@@ -538,25 +425,13 @@ impl Stream {
         // Cancelling must work even when the caller's cancel flag is what got us here.
         let timeout = self.client().timeout();
         let watch = Watch::new(timeout, None);
-        let mut client = self
-            .client
-            .take()
-            .expect("stream still owns its connection");
+        let mut client = self.client.take().expect("stream still owns its connection");
         let cancel_batch = RecordBatch::new_empty(self.input_schema.clone());
         let result = match (&mut client.transport, &mut self.io) {
-            (
-                Transport::Pipe(pipe),
-                StreamIo::Pipe {
-                    input,
-                    output,
-                    output_open,
-                },
-            ) => {
+            (Transport::Pipe(pipe), StreamIo::Pipe { input, output, output_open }) => {
                 pipe.arm(&watch);
                 (|| {
-                    let writer = input
-                        .as_mut()
-                        .ok_or_else(|| Error::protocol("stream input already closed"))?;
+                    let writer = input.as_mut().ok_or_else(|| Error::protocol("stream input already closed"))?;
                     let mut bytes = Vec::new();
                     writer.write(&mut bytes, &cancel_batch, &[(keys::CANCEL, "1")])?;
                     pipe.send(&bytes)?;
@@ -564,35 +439,17 @@ impl Stream {
                     drain_output(pipe, output, output_open, &logs)
                 })()
             }
-            (
-                Transport::Http(http),
-                StreamIo::Http {
-                    call_token,
-                    stream_token: Some(token),
-                    ..
-                },
-            ) => {
-                let md = [
-                    (keys::STREAM_STATE, token.as_str()),
-                    (keys::CALL_STATE, call_token.as_str()),
-                    (keys::CANCEL, "1"),
-                ];
+            (Transport::Http(http), StreamIo::Http { call_token, stream_token: Some(token), .. }) => {
+                let md = [(keys::STREAM_STATE, token.as_str()), (keys::CALL_STATE, call_token.as_str()), (keys::CANCEL, "1")];
                 encode_stream(&cancel_batch, &md)
-                    .and_then(|body| {
-                        http.post(&format!("/{PROTOCOL}/init/exchange"), &body, &watch)
-                    })
+                    .and_then(|body| http.post(&format!("/{PROTOCOL}/init/exchange"), &body, &watch))
                     .and_then(|mut response| {
                         let mut decoder = StreamDecoder::default();
                         decoder.read_schema(&mut response)?;
                         read_frames(&mut decoder, &mut response, &logs, None).map(|_| ())
                     })
             }
-            (
-                Transport::Http(_),
-                StreamIo::Http {
-                    stream_token: None, ..
-                },
-            ) => Ok(()),
+            (Transport::Http(_), StreamIo::Http { stream_token: None, .. }) => Ok(()),
             _ => unreachable!("the stream state matches its transport"),
         };
         match result {

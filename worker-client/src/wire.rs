@@ -10,9 +10,7 @@ use std::sync::Arc;
 use arrow_array::builder::{BinaryBuilder, ListBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int16Type, Int32Type, Int64Type, Int8Type};
-use arrow_array::{
-    Array, ArrayRef, BooleanArray, DictionaryArray, Int16Array, Int64Array, StringArray,
-};
+use arrow_array::{Array, ArrayRef, BooleanArray, DictionaryArray, Int16Array, Int64Array, StringArray};
 use arrow_schema::{DataType, Field};
 
 use crate::error::{Error, Result};
@@ -34,10 +32,7 @@ pub trait WireField: Sized {
 }
 
 fn type_error(array: &dyn Array, wanted: &str) -> Error {
-    Error::protocol(format!(
-        "expected {wanted}, the worker sent {}",
-        array.data_type()
-    ))
+    Error::protocol(format!("expected {wanted}, the worker sent {}", array.data_type()))
 }
 
 fn null_error() -> Error {
@@ -67,10 +62,7 @@ pub fn string_at(array: &dyn Array, row: usize) -> Result<Option<String>> {
     }))
 }
 
-fn dict_parts<K: arrow_array::types::ArrowDictionaryKeyType>(
-    array: &dyn Array,
-    row: usize,
-) -> (ArrayRef, usize) {
+fn dict_parts<K: arrow_array::types::ArrowDictionaryKeyType>(array: &dyn Array, row: usize) -> (ArrayRef, usize) {
     let dict: &DictionaryArray<K> = array.as_dictionary::<K>();
     let index = arrow_buffer::ArrowNativeType::as_usize(dict.keys().value(row));
     (dict.values().clone(), index)
@@ -204,12 +196,8 @@ impl WireField for f64 {
             return Err(null_error());
         }
         match array.data_type() {
-            DataType::Float64 => Ok(array
-                .as_primitive::<arrow_array::types::Float64Type>()
-                .value(row)),
-            DataType::Float32 => Ok(array
-                .as_primitive::<arrow_array::types::Float32Type>()
-                .value(row) as f64),
+            DataType::Float64 => Ok(array.as_primitive::<arrow_array::types::Float64Type>().value(row)),
+            DataType::Float32 => Ok(array.as_primitive::<arrow_array::types::Float32Type>().value(row) as f64),
             _ => Ok(int_at(array, row)?.ok_or_else(null_error)? as f64),
         }
     }
@@ -255,9 +243,7 @@ impl WireField for LargeBlob {
         DataType::LargeBinary
     }
     fn to_array(value: &Self) -> ArrayRef {
-        Arc::new(arrow_array::LargeBinaryArray::from(vec![value
-            .0
-            .as_slice()]))
+        Arc::new(arrow_array::LargeBinaryArray::from(vec![value.0.as_slice()]))
     }
     fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
         Ok(LargeBlob(bytes_at(array, row)?.ok_or_else(null_error)?))
@@ -278,9 +264,7 @@ impl WireField for DictBlob {
         Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values).expect("valid dictionary"))
     }
     fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
-        Ok(DictBlob(Blob(
-            bytes_at(array, row)?.ok_or_else(null_error)?,
-        )))
+        Ok(DictBlob(Blob(bytes_at(array, row)?.ok_or_else(null_error)?)))
     }
 }
 
@@ -410,10 +394,8 @@ impl<R: Record> ListItem for Inline<R> {
         DataType::Struct(R::schema().fields().clone())
     }
     fn build(values: &[Self]) -> ArrayRef {
-        let rows: Vec<ArrayRef> = values
-            .iter()
-            .map(|v| Arc::new(arrow_array::StructArray::from(v.0.to_batch())) as ArrayRef)
-            .collect();
+        let rows: Vec<ArrayRef> =
+            values.iter().map(|v| Arc::new(arrow_array::StructArray::from(v.0.to_batch())) as ArrayRef).collect();
         let refs: Vec<&dyn Array> = rows.iter().map(|a| a.as_ref()).collect();
         let items: ArrayRef = if refs.is_empty() {
             arrow_array::new_empty_array(&Self::item_type())
@@ -423,9 +405,7 @@ impl<R: Record> ListItem for Inline<R> {
         list_of_items(Self::item_type(), items, values.len())
     }
     fn read(array: &dyn Array, row: usize) -> Result<Self> {
-        let structs = array
-            .as_struct_opt()
-            .ok_or_else(|| type_error(array, "a struct"))?;
+        let structs = array.as_struct_opt().ok_or_else(|| type_error(array, "a struct"))?;
         let batch = arrow_array::RecordBatch::from(structs.slice(row, 1));
         Ok(Inline(R::from_batch(&batch, 0)?))
     }
@@ -459,9 +439,7 @@ impl<T: ListItem> WireField for Vec<T> {
     }
     fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
         let items = list_at(array, row)?.ok_or_else(null_error)?;
-        (0..items.len())
-            .map(|i| T::read(items.as_ref(), i))
-            .collect()
+        (0..items.len()).map(|i| T::read(items.as_ref(), i)).collect()
     }
     fn absent(_: &str) -> Result<Self> {
         Ok(Vec::new())
@@ -508,37 +486,21 @@ pub type CountMap = BTreeMap<String, i64>;
 fn map_type(value_type: DataType) -> DataType {
     let entries = Field::new(
         "entries",
-        DataType::Struct(
-            vec![
-                Field::new("key", DataType::Utf8, false),
-                Field::new("value", value_type, true),
-            ]
-            .into(),
-        ),
+        DataType::Struct(vec![Field::new("key", DataType::Utf8, false), Field::new("value", value_type, true)].into()),
         false,
     );
     DataType::Map(Arc::new(entries), false)
 }
 
 /// A one-row map array from its keys and a values array.
-fn one_map<'a>(
-    value_type: DataType,
-    keys: impl Iterator<Item = &'a String>,
-    values: ArrayRef,
-) -> ArrayRef {
-    let DataType::Map(fields, _) = map_type(value_type) else {
-        unreachable!()
-    };
-    let DataType::Struct(struct_fields) = fields.data_type().clone() else {
-        unreachable!()
-    };
+fn one_map<'a>(value_type: DataType, keys: impl Iterator<Item = &'a String>, values: ArrayRef) -> ArrayRef {
+    let DataType::Map(fields, _) = map_type(value_type) else { unreachable!() };
+    let DataType::Struct(struct_fields) = fields.data_type().clone() else { unreachable!() };
     let keys: ArrayRef = Arc::new(StringArray::from_iter_values(keys));
     let len = keys.len();
     let entries = arrow_array::StructArray::new(struct_fields, vec![keys, values], None);
     let offsets = arrow_buffer::OffsetBuffer::from_lengths([len]);
-    Arc::new(arrow_array::MapArray::new(
-        fields, offsets, entries, None, false,
-    ))
+    Arc::new(arrow_array::MapArray::new(fields, offsets, entries, None, false))
 }
 
 impl WireField for CountMap {
@@ -561,10 +523,7 @@ impl WireField for CountMap {
         let mut out = CountMap::new();
         for i in 0..entries.len() {
             let key = string_at(entries.column(0).as_ref(), i)?.ok_or_else(null_error)?;
-            out.insert(
-                key,
-                int_at(entries.column(1).as_ref(), i)?.unwrap_or_default(),
-            );
+            out.insert(key, int_at(entries.column(1).as_ref(), i)?.unwrap_or_default());
         }
         Ok(out)
     }
@@ -628,20 +587,14 @@ pub trait Record: Sized {
 
     /// The record as an IPC blob (schema + one batch + EOS).
     fn to_blob(&self) -> Blob {
-        Blob(
-            crate::framing::encode_stream(&self.to_batch(), &[])
-                .expect("encoding a record cannot fail"),
-        )
+        Blob(crate::framing::encode_stream(&self.to_batch(), &[]).expect("encoding a record cannot fail"))
     }
 
     /// Reads a record from an IPC blob.
     fn from_blob(bytes: &[u8]) -> Result<Self> {
         let batch = crate::framing::decode_single_batch(bytes)?;
         if batch.num_rows() != 1 {
-            return Err(Error::protocol(format!(
-                "a record blob must hold one row, it holds {}",
-                batch.num_rows()
-            )));
+            return Err(Error::protocol(format!("a record blob must hold one row, it holds {}", batch.num_rows())));
         }
         Self::from_batch(&batch, 0)
     }
@@ -653,11 +606,7 @@ pub fn wire_name(rust_name: &'static str) -> &'static str {
 }
 
 /// Reads column `name` of `batch` at `row` into a field, using the field's default when absent.
-pub fn read_field<T: WireField>(
-    batch: &arrow_array::RecordBatch,
-    name: &str,
-    row: usize,
-) -> Result<T> {
+pub fn read_field<T: WireField>(batch: &arrow_array::RecordBatch, name: &str, row: usize) -> Result<T> {
     match batch.column_by_name(name) {
         Some(col) => T::from_array(col.as_ref(), row)
             .map_err(|e| Error::protocol(format!("record field `{name}`: {e}"))),
@@ -715,9 +664,7 @@ impl WireField for u64 {
             return Err(null_error());
         }
         match array.data_type() {
-            DataType::UInt64 => Ok(array
-                .as_primitive::<arrow_array::types::UInt64Type>()
-                .value(row)),
+            DataType::UInt64 => Ok(array.as_primitive::<arrow_array::types::UInt64Type>().value(row)),
             _ => {
                 let v = int_at(array, row)?.ok_or_else(null_error)?;
                 u64::try_from(v).map_err(|_| Error::protocol("uint64 out of range"))
@@ -738,29 +685,20 @@ impl WireField for TimestampMicros {
         Arc::new(arrow_array::TimestampMicrosecondArray::from(vec![value.0]).with_timezone("UTC"))
     }
     fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
-        use arrow_array::types::{
-            TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-            TimestampSecondType,
-        };
+        use arrow_array::types::{TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType};
         use arrow_schema::TimeUnit;
         if array.is_null(row) {
             return Err(null_error());
         }
         Ok(TimestampMicros(match array.data_type() {
-            DataType::Timestamp(TimeUnit::Second, _) => array
-                .as_primitive::<TimestampSecondType>()
-                .value(row)
-                .saturating_mul(1_000_000),
-            DataType::Timestamp(TimeUnit::Millisecond, _) => array
-                .as_primitive::<TimestampMillisecondType>()
-                .value(row)
-                .saturating_mul(1_000),
-            DataType::Timestamp(TimeUnit::Microsecond, _) => {
-                array.as_primitive::<TimestampMicrosecondType>().value(row)
+            DataType::Timestamp(TimeUnit::Second, _) => {
+                array.as_primitive::<TimestampSecondType>().value(row).saturating_mul(1_000_000)
             }
-            DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-                array.as_primitive::<TimestampNanosecondType>().value(row) / 1_000
+            DataType::Timestamp(TimeUnit::Millisecond, _) => {
+                array.as_primitive::<TimestampMillisecondType>().value(row).saturating_mul(1_000)
             }
+            DataType::Timestamp(TimeUnit::Microsecond, _) => array.as_primitive::<TimestampMicrosecondType>().value(row),
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => array.as_primitive::<TimestampNanosecondType>().value(row) / 1_000,
             _ => int_at(array, row)?.ok_or_else(null_error)?,
         }))
     }
@@ -776,9 +714,7 @@ impl<R: Record> WireField for Inline<R> {
         Arc::new(arrow_array::StructArray::from(value.0.to_batch()))
     }
     fn from_array(array: &dyn Array, row: usize) -> Result<Self> {
-        let structs = array
-            .as_struct_opt()
-            .ok_or_else(|| type_error(array, "a struct"))?;
+        let structs = array.as_struct_opt().ok_or_else(|| type_error(array, "a struct"))?;
         if structs.is_null(row) {
             return Err(null_error());
         }

@@ -3,8 +3,8 @@
 //! raise PROPTEST_CASES for a longer run.
 use std::sync::Arc;
 
-use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, Int64Array, ListArray, RecordBatch, StringArray};
+use arrow_array::types::Int32Type;
 use arrow_schema::{DataType, Field, Schema};
 use proptest::prelude::*;
 use worker_client::framing::{classify, encode_stream, StreamDecoder};
@@ -15,24 +15,11 @@ fn sample_stream() -> Vec<u8> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("n", DataType::Int64, true),
         Field::new("s", DataType::Utf8, true),
-        Field::new(
-            "l",
-            DataType::List(Arc::new(Field::new("item", DataType::Int32, true))),
-            true,
-        ),
-        Field::new(
-            "d",
-            DataType::Dictionary(Box::new(DataType::Int16), Box::new(DataType::Utf8)),
-            true,
-        ),
+        Field::new("l", DataType::List(Arc::new(Field::new("item", DataType::Int32, true))), true),
+        Field::new("d", DataType::Dictionary(Box::new(DataType::Int16), Box::new(DataType::Utf8)), true),
     ]));
-    let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
-        Some(vec![Some(1), None]),
-        None,
-        Some(vec![]),
-    ]);
-    let dict: arrow_array::DictionaryArray<arrow_array::types::Int16Type> =
-        vec!["a", "b", "a"].into_iter().collect();
+    let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1), None]), None, Some(vec![])]);
+    let dict: arrow_array::DictionaryArray<arrow_array::types::Int16Type> = vec!["a", "b", "a"].into_iter().collect();
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from(vec![Some(1), None, Some(3)])),
         Arc::new(StringArray::from(vec![Some("x"), Some("yy"), None])),
@@ -40,11 +27,7 @@ fn sample_stream() -> Vec<u8> {
         Arc::new(dict),
     ];
     let batch = RecordBatch::try_new(schema, columns).unwrap();
-    encode_stream(
-        &batch,
-        &[("vgi_rpc.log_level", "INFO"), ("vgi_batch_index", "7")],
-    )
-    .unwrap()
+    encode_stream(&batch, &[("vgi_rpc.log_level", "INFO"), ("vgi_batch_index", "7")]).unwrap()
 }
 
 /// Decodes every stream in `bytes`, touching every value, classifying every batch.

@@ -23,11 +23,7 @@ fn sequence_scan_roundtrip() {
         let values = int64_values(&batches, "n");
         assert_eq!(values.first(), Some(&Some(0)), "{transport}");
         assert_eq!(values.last(), Some(&Some(9_999)), "{transport}");
-        assert!(
-            batches.len() >= 10,
-            "{transport}: {} batches",
-            batches.len()
-        );
+        assert!(batches.len() >= 10, "{transport}: {} batches", batches.len());
     }
 }
 
@@ -35,34 +31,12 @@ fn sequence_scan_roundtrip() {
 fn scalar_multiply_exchange() {
     for (transport, location) in all_workers() {
         let mut session = attach(&location);
-        let input = Arc::new(Schema::new(vec![Field::new(
-            "col_0",
-            DataType::Int64,
-            true,
-        )]));
-        let (req, resp) = session.bind(
-            "multiply",
-            FunctionType::Scalar,
-            &Arguments::positional(vec![int64(3)]),
-            Some(&input),
-        );
-        let init = InitRequest {
-            bind_call: req.to_blob(),
-            output_schema: resp.output_schema,
-            bind_opaque_data: resp.opaque_data,
-            ..Default::default()
-        };
-        let mut stream = session
-            .client
-            .init(&init, StreamKind::Exchange(input.clone()), None)
-            .map_err(|e| e.error)
-            .unwrap();
+        let input = Arc::new(Schema::new(vec![Field::new("col_0", DataType::Int64, true)]));
+        let (req, resp) = session.bind("multiply", FunctionType::Scalar, &Arguments::positional(vec![int64(3)]), Some(&input));
+        let init = InitRequest { bind_call: req.to_blob(), output_schema: resp.output_schema, bind_opaque_data: resp.opaque_data, ..Default::default() };
+        let mut stream = session.client.init(&init, StreamKind::Exchange(input.clone()), None).map_err(|e| e.error).unwrap();
         for values in [vec![Some(1), Some(2), Some(3)], vec![Some(10), None]] {
-            let batch = RecordBatch::try_new(
-                input.clone(),
-                vec![Arc::new(Int64Array::from(values.clone()))],
-            )
-            .unwrap();
+            let batch = RecordBatch::try_new(input.clone(), vec![Arc::new(Int64Array::from(values.clone()))]).unwrap();
             let (out, _) = stream.exchange(&batch, &[]).unwrap();
             let expected: Vec<Option<i64>> = values.iter().map(|v| v.map(|x| x * 3)).collect();
             assert_eq!(int64_values(&[out], "result"), expected, "{transport}");
@@ -76,12 +50,7 @@ fn table_in_out_echo_exchange() {
     for (transport, location) in all_workers() {
         let mut session = attach(&location);
         let input = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
-        let (req, resp) = session.bind(
-            "echo",
-            FunctionType::Table,
-            &Arguments::default(),
-            Some(&input),
-        );
+        let (req, resp) = session.bind("echo", FunctionType::Table, &Arguments::default(), Some(&input));
         let init = InitRequest {
             bind_call: req.to_blob(),
             output_schema: resp.output_schema,
@@ -90,22 +59,10 @@ fn table_in_out_echo_exchange() {
             substream_id: Some(Blob((0u8..16).collect())),
             ..Default::default()
         };
-        let mut stream = session
-            .client
-            .init(&init, StreamKind::Exchange(input.clone()), None)
-            .map_err(|e| e.error)
-            .unwrap();
-        let batch = RecordBatch::try_new(
-            input.clone(),
-            vec![Arc::new(Int64Array::from(vec![5, 6, 7]))],
-        )
-        .unwrap();
+        let mut stream = session.client.init(&init, StreamKind::Exchange(input.clone()), None).map_err(|e| e.error).unwrap();
+        let batch = RecordBatch::try_new(input.clone(), vec![Arc::new(Int64Array::from(vec![5, 6, 7]))]).unwrap();
         let (out, _) = stream.exchange(&batch, &[]).unwrap();
-        assert_eq!(
-            int64_values(&[out], "x"),
-            vec![Some(5), Some(6), Some(7)],
-            "{transport}"
-        );
+        assert_eq!(int64_values(&[out], "x"), vec![Some(5), Some(6), Some(7)], "{transport}");
         Pool::global().put(stream.finish().unwrap());
     }
 }
@@ -114,45 +71,20 @@ fn table_in_out_echo_exchange() {
 fn cancel_mid_producer_then_reuse_the_pooled_connection() {
     for (transport, location) in all_workers() {
         let mut session = attach(&location);
-        let args =
-            Arguments::positional(vec![int64(10_000_000)]).with_named("batch_size", int64(1000));
+        let args = Arguments::positional(vec![int64(10_000_000)]).with_named("batch_size", int64(1000));
         let (req, resp) = session.bind("sequence", FunctionType::Table, &args, None);
-        let init = InitRequest {
-            bind_call: req.to_blob(),
-            output_schema: resp.output_schema,
-            bind_opaque_data: resp.opaque_data,
-            ..Default::default()
-        };
-        let mut stream = session
-            .client
-            .init(&init, StreamKind::Producer, None)
-            .map_err(|e| e.error)
-            .unwrap();
+        let init = InitRequest { bind_call: req.to_blob(), output_schema: resp.output_schema, bind_opaque_data: resp.opaque_data, ..Default::default() };
+        let mut stream = session.client.init(&init, StreamKind::Producer, None).map_err(|e| e.error).unwrap();
         for _ in 0..3 {
             assert!(stream.next_batch(&[]).unwrap().is_some(), "{transport}");
         }
         let started = Instant::now();
-        let client = stream
-            .cancel()
-            .unwrap_or_else(|e| panic!("{transport}: cancel: {e}"));
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{transport}: cancel took {:?}",
-            started.elapsed()
-        );
+        let client = stream.cancel().unwrap_or_else(|e| panic!("{transport}: cancel: {e}"));
+        assert!(started.elapsed() < Duration::from_secs(10), "{transport}: cancel took {:?}", started.elapsed());
         Pool::global().put(client);
         // The same worker serves the next call.
-        let mut again = Pool::global()
-            .get(&location, &ConnectOptions::default())
-            .unwrap();
-        assert!(
-            again
-                .catalogs()
-                .unwrap()
-                .iter()
-                .any(|c| c.name == "example"),
-            "{transport}"
-        );
+        let mut again = Pool::global().get(&location, &ConnectOptions::default()).unwrap();
+        assert!(again.catalogs().unwrap().iter().any(|c| c.name == "example"), "{transport}");
         Pool::global().put(again);
     }
 }
@@ -170,14 +102,8 @@ fn worker_error_surfaces_its_message() {
             ..Default::default()
         };
         let err = session.client.bind(&request, None).unwrap_err();
-        let Error::Worker(w) = &err else {
-            panic!("{transport}: {err:?}")
-        };
-        assert!(
-            w.message.contains("no_such_function_anywhere"),
-            "{transport}: {}",
-            w.message
-        );
+        let Error::Worker(w) = &err else { panic!("{transport}: {err:?}") };
+        assert!(w.message.contains("no_such_function_anywhere"), "{transport}: {}", w.message);
         // An in-band error leaves the connection usable.
         assert!(session.client.catalogs().is_ok(), "{transport}");
     }
@@ -197,19 +123,9 @@ fn init_error_keeps_the_connection_in_sync() {
             phase: Some(TableInOutFunctionInitPhase::Input),
             ..Default::default()
         };
-        let err = session
-            .client
-            .init(&init, StreamKind::Producer, None)
-            .err()
-            .expect("init must fail");
-        assert!(
-            matches!(err.error, Error::Worker(_)),
-            "{transport}: {}",
-            err.error
-        );
-        let mut client = err
-            .client
-            .unwrap_or_else(|| panic!("{transport}: connection not returned"));
+        let err = session.client.init(&init, StreamKind::Producer, None).err().expect("init must fail");
+        assert!(matches!(err.error, Error::Worker(_)), "{transport}: {}", err.error);
+        let mut client = err.client.unwrap_or_else(|| panic!("{transport}: connection not returned"));
         assert!(client.catalogs().is_ok(), "{transport}");
     }
 }
@@ -231,8 +147,7 @@ fn aggregate_vgi_sum_full_cycle() {
                 ..Default::default()
             })
             .unwrap();
-        let ipc =
-            |batch: RecordBatch| Blob(worker_client::framing::encode_stream(&batch, &[]).unwrap());
+        let ipc = |batch: RecordBatch| Blob(worker_client::framing::encode_stream(&batch, &[]).unwrap());
         let groups = |ids: Vec<i64>, name: &str| {
             let schema = Arc::new(Schema::new(vec![Field::new(name, DataType::Int64, false)]));
             RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(ids))]).unwrap()
@@ -243,58 +158,21 @@ fn aggregate_vgi_sum_full_cycle() {
         ]));
         let update = RecordBatch::try_new(
             update_schema,
-            vec![
-                Arc::new(Int64Array::from(vec![0, 0, 1, 2, 2])),
-                Arc::new(Int64Array::from(vec![
-                    Some(1),
-                    Some(2),
-                    Some(10),
-                    None,
-                    Some(5),
-                ])),
-            ],
+            vec![Arc::new(Int64Array::from(vec![0, 0, 1, 2, 2])), Arc::new(Int64Array::from(vec![Some(1), Some(2), Some(10), None, Some(5)]))],
         )
         .unwrap();
-        let common = |session: &Attached| {
-            (
-                bind.execution_id.clone(),
-                Some(session.attach.clone()),
-                Some(vec!["main".to_string()]),
-            )
-        };
+        let common = |session: &Attached| (bind.execution_id.clone(), Some(session.attach.clone()), Some(vec!["main".to_string()]));
         let (execution_id, attach_opaque_data, schema_path) = common(&session);
         session
             .client
-            .aggregate_update(&AggregateUpdateRequest {
-                function_name: "vgi_sum".into(),
-                execution_id: execution_id.clone(),
-                input_batch: ipc(update),
-                attach_opaque_data: attach_opaque_data.clone(),
-                schema_path: schema_path.clone(),
-            })
+            .aggregate_update(&AggregateUpdateRequest { function_name: "vgi_sum".into(), execution_id: execution_id.clone(), input_batch: ipc(update), attach_opaque_data: attach_opaque_data.clone(), schema_path: schema_path.clone() })
             .unwrap();
         // Merge group 2 into group 1 (DuckDB's thread-local -> global combine).
-        let merge_schema = Arc::new(Schema::new(vec![
-            Field::new("source_group_id", DataType::Int64, false),
-            Field::new("target_group_id", DataType::Int64, false),
-        ]));
-        let merge = RecordBatch::try_new(
-            merge_schema,
-            vec![
-                Arc::new(Int64Array::from(vec![2])),
-                Arc::new(Int64Array::from(vec![1])),
-            ],
-        )
-        .unwrap();
+        let merge_schema = Arc::new(Schema::new(vec![Field::new("source_group_id", DataType::Int64, false), Field::new("target_group_id", DataType::Int64, false)]));
+        let merge = RecordBatch::try_new(merge_schema, vec![Arc::new(Int64Array::from(vec![2])), Arc::new(Int64Array::from(vec![1]))]).unwrap();
         session
             .client
-            .aggregate_combine(&AggregateCombineRequest {
-                function_name: "vgi_sum".into(),
-                execution_id: execution_id.clone(),
-                merge_batch: ipc(merge),
-                attach_opaque_data: attach_opaque_data.clone(),
-                schema_path: schema_path.clone(),
-            })
+            .aggregate_combine(&AggregateCombineRequest { function_name: "vgi_sum".into(), execution_id: execution_id.clone(), merge_batch: ipc(merge), attach_opaque_data: attach_opaque_data.clone(), schema_path: schema_path.clone() })
             .unwrap();
         let finalize = session
             .client
@@ -309,20 +187,10 @@ fn aggregate_vgi_sum_full_cycle() {
             .unwrap();
         let result = worker_client::framing::decode_single_batch(&finalize.result_batch.0).unwrap();
         // group 0: 1+2; group 1: 10 + merged 5; group 3 never updated: NULL.
-        assert_eq!(
-            int64_values(&[result], "result"),
-            vec![Some(3), Some(15), None],
-            "{transport}"
-        );
+        assert_eq!(int64_values(&[result], "result"), vec![Some(3), Some(15), None], "{transport}");
         session
             .client
-            .aggregate_destructor(&AggregateDestructorRequest {
-                function_name: "vgi_sum".into(),
-                execution_id,
-                group_ids_batch: ipc(groups(vec![0], "group_id")),
-                attach_opaque_data,
-                schema_path,
-            })
+            .aggregate_destructor(&AggregateDestructorRequest { function_name: "vgi_sum".into(), execution_id, group_ids_batch: ipc(groups(vec![0], "group_id")), attach_opaque_data, schema_path })
             .unwrap();
     }
 }
@@ -330,15 +198,9 @@ fn aggregate_vgi_sum_full_cycle() {
 #[test]
 fn reflection_lists_the_vgi_protocol() {
     for (transport, location) in all_workers() {
-        let mut client =
-            worker_client::Client::connect(&location, &ConnectOptions::default()).unwrap();
+        let mut client = worker_client::Client::connect(&location, &ConnectOptions::default()).unwrap();
         let protocols = client.list_protocols().unwrap();
-        assert!(
-            protocols
-                .iter()
-                .any(|(name, version)| name == "vgi.v2" && version.starts_with("2.2")),
-            "{transport}: {protocols:?}"
-        );
+        assert!(protocols.iter().any(|(name, version)| name == "vgi.v2" && version.starts_with("2.2")), "{transport}: {protocols:?}");
     }
 }
 
@@ -348,29 +210,11 @@ fn worker_killed_mid_stream_is_an_error_within_bounded_time() {
     // `exec` makes the recorded shell pid the worker's own.
     let location = format!("echo $$ > {}; exec {}", pid_file.display(), stdio_worker());
     let mut session = attach(&location);
-    let (req, resp) = session.bind(
-        "sequence",
-        FunctionType::Table,
-        &Arguments::positional(vec![int64(10_000_000)]),
-        None,
-    );
-    let init = InitRequest {
-        bind_call: req.to_blob(),
-        output_schema: resp.output_schema,
-        bind_opaque_data: resp.opaque_data,
-        ..Default::default()
-    };
-    let mut stream = session
-        .client
-        .init(&init, StreamKind::Producer, None)
-        .map_err(|e| e.error)
-        .unwrap();
+    let (req, resp) = session.bind("sequence", FunctionType::Table, &Arguments::positional(vec![int64(10_000_000)]), None);
+    let init = InitRequest { bind_call: req.to_blob(), output_schema: resp.output_schema, bind_opaque_data: resp.opaque_data, ..Default::default() };
+    let mut stream = session.client.init(&init, StreamKind::Producer, None).map_err(|e| e.error).unwrap();
     assert!(stream.next_batch(&[]).unwrap().is_some());
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
     let _ = std::fs::remove_file(&pid_file);
     // SAFETY: killing the worker process this test started.
     unsafe { libc_kill(pid, 9) };
@@ -382,16 +226,9 @@ fn worker_killed_mid_stream_is_an_error_within_bounded_time() {
             Err(e) => break e,
         }
     };
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
     let text = err.to_string();
-    assert!(
-        text.contains("exited") && text.contains("signal: 9"),
-        "{text}"
-    );
+    assert!(text.contains("exited") && text.contains("signal: 9"), "{text}");
 }
 
 extern "C" {
@@ -401,27 +238,18 @@ extern "C" {
 
 #[test]
 fn a_silent_worker_times_out() {
-    let mut client =
-        worker_client::Client::connect("cat > /dev/null", &ConnectOptions::default()).unwrap();
+    let mut client = worker_client::Client::connect("cat > /dev/null", &ConnectOptions::default()).unwrap();
     client.set_timeout(Duration::from_millis(500));
     let started = Instant::now();
     let err = client.catalogs().unwrap_err();
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        started.elapsed()
-    );
-    assert!(
-        !client.is_healthy(),
-        "a timed-out connection must not be reused"
-    );
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(!client.is_healthy(), "a timed-out connection must not be reused");
 }
 
 #[test]
 fn a_cancel_handle_interrupts_a_blocked_call_from_another_thread() {
-    let mut client =
-        worker_client::Client::connect("cat > /dev/null", &ConnectOptions::default()).unwrap();
+    let mut client = worker_client::Client::connect("cat > /dev/null", &ConnectOptions::default()).unwrap();
     let cancel = worker_client::CancelHandle::new();
     let trigger = cancel.clone();
     let canceller = std::thread::spawn(move || {
@@ -429,29 +257,15 @@ fn a_cancel_handle_interrupts_a_blocked_call_from_another_thread() {
         trigger.cancel();
     });
     let started = Instant::now();
-    let err = client
-        .call(
-            "catalog_catalogs",
-            &worker_client::framing::empty_batch(1),
-            Some(&cancel),
-        )
-        .unwrap_err();
+    let err = client.call("catalog_catalogs", &worker_client::framing::empty_batch(1), Some(&cancel)).unwrap_err();
     canceller.join().unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
     assert!(matches!(err, Error::Cancelled), "{err:?}");
 }
 
 #[test]
 fn garbage_on_stdout_is_a_protocol_error() {
-    let mut client = worker_client::Client::connect(
-        "head -c 8 >/dev/null; echo not arrow at all; sleep 10",
-        &ConnectOptions::default(),
-    )
-    .unwrap();
+    let mut client = worker_client::Client::connect("head -c 8 >/dev/null; echo not arrow at all; sleep 10", &ConnectOptions::default()).unwrap();
     let started = Instant::now();
     let err = client.catalogs().unwrap_err();
     assert!(matches!(err, Error::Protocol(_)), "{err:?}");
@@ -467,24 +281,14 @@ fn catalog_table_scan_with_projection_and_filter_pushdown() {
     for (transport, location) in all_workers() {
         let mut session = attach(&location);
         // catalogs -> attach (done) -> schemas -> tables
-        let scope = AttachScope {
-            attach_opaque_data: session.attach.clone(),
-            transaction_opaque_data: None,
-        };
+        let scope = AttachScope { attach_opaque_data: session.attach.clone(), transaction_opaque_data: None };
         let schemas = session.client.schemas(&scope).unwrap();
         assert!(schemas.iter().any(|s| s.path == ["data"]), "{transport}");
         let tables = session
             .client
-            .tables(&SchemaScope {
-                attach_opaque_data: session.attach.clone(),
-                path: vec!["data".into()],
-                transaction_opaque_data: None,
-            })
+            .tables(&SchemaScope { attach_opaque_data: session.attach.clone(), path: vec!["data".into()], transaction_opaque_data: None })
             .unwrap();
-        let table = tables
-            .iter()
-            .find(|t| t.name == "filter_echo_table")
-            .expect("filter_echo_table");
+        let table = tables.iter().find(|t| t.name == "filter_echo_table").expect("filter_echo_table");
         let columns = worker_client::framing::decode_schema(&table.columns.0).unwrap();
         assert_eq!(columns.field(0).name(), "n");
         // -> the table's scan function -> bind
@@ -511,10 +315,7 @@ fn catalog_table_scan_with_projection_and_filter_pushdown() {
         let response = session.client.bind(&request, None).unwrap();
         // -> init with projection [n] and the Filter v2 predicate n >= 5
         let filter = FilterSnapshot::default()
-            .with_predicate(Predicate::required(
-                "query:0",
-                FilterExpr::column(0, "n").ge(FilterExpr::lit(ScalarValue::int64(5))),
-            ))
+            .with_predicate(Predicate::required("query:0", FilterExpr::column(0, "n").ge(FilterExpr::lit(ScalarValue::int64(5)))))
             .encode()
             .unwrap();
         let batches = session.scan(request, response, |init| {
@@ -523,13 +324,7 @@ fn catalog_table_scan_with_projection_and_filter_pushdown() {
         });
         let values = int64_values(&batches, "n");
         assert_eq!(values.len(), 95, "{transport}");
-        assert!(
-            values.iter().all(|v| v.is_some_and(|n| n >= 5)),
-            "{transport}"
-        );
-        assert!(
-            batches.iter().all(|b| b.num_columns() == 1),
-            "{transport}: projection not applied"
-        );
+        assert!(values.iter().all(|v| v.is_some_and(|n| n >= 5)), "{transport}");
+        assert!(batches.iter().all(|b| b.num_columns() == 1), "{transport}: projection not applied");
     }
 }

@@ -13,32 +13,15 @@ use worker_client::{Client, ConnectOptions};
 fn launch_starts_one_shared_worker_and_scans_through_it() {
     let location = format!("launch:{} -m vgi._test_fixtures.worker", worker_python());
     let mut first = Client::connect(&location, &ConnectOptions::default()).unwrap();
-    assert!(first
-        .catalogs()
-        .unwrap()
-        .iter()
-        .any(|c| c.name == "example"));
+    assert!(first.catalogs().unwrap().iter().any(|c| c.name == "example"));
     // A second connection finds the running worker instead of starting another.
     let started = Instant::now();
     let mut second = Client::connect(&location, &ConnectOptions::default()).unwrap();
-    assert!(second
-        .catalogs()
-        .unwrap()
-        .iter()
-        .any(|c| c.name == "example"));
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "reconnect took {:?}",
-        started.elapsed()
-    );
+    assert!(second.catalogs().unwrap().iter().any(|c| c.name == "example"));
+    assert!(started.elapsed() < Duration::from_secs(2), "reconnect took {:?}", started.elapsed());
 
     let mut session = attach(&location);
-    let (req, resp) = session.bind(
-        "sequence",
-        FunctionType::Table,
-        &Arguments::positional(vec![int64(5000)]),
-        None,
-    );
+    let (req, resp) = session.bind("sequence", FunctionType::Table, &Arguments::positional(vec![int64(5000)]), None);
     let batches = session.scan(req, resp, |_| {});
     assert_eq!(total_rows(&batches), 5000);
 }
@@ -63,11 +46,7 @@ fn unix_socket_connects_to_a_listening_worker() {
     let location = format!("unix://{}", socket.display());
     let result = std::panic::catch_unwind(|| {
         let mut client = Client::connect(&location, &ConnectOptions::default()).unwrap();
-        assert!(client
-            .catalogs()
-            .unwrap()
-            .iter()
-            .any(|c| c.name == "example"));
+        assert!(client.catalogs().unwrap().iter().any(|c| c.name == "example"));
     });
     let _ = worker.kill();
     let _ = worker.wait();
@@ -77,8 +56,6 @@ fn unix_socket_connects_to_a_listening_worker() {
 
 #[test]
 fn unix_socket_that_nobody_listens_on_is_a_connect_error() {
-    let err = Client::connect("unix:///nonexistent/vgi.sock", &ConnectOptions::default())
-        .err()
-        .expect("must fail");
+    let err = Client::connect("unix:///nonexistent/vgi.sock", &ConnectOptions::default()).err().expect("must fail");
     assert!(err.to_string().contains("could not connect"), "{err}");
 }

@@ -12,9 +12,7 @@ unsafe fn run(con: duckdb_connection, sql: &str) -> Result<(), String> {
     let c_sql = CString::new(sql).map_err(|e| e.to_string())?;
     let state = duckdb_query(con, c_sql.as_ptr(), &mut result);
     let outcome = if state != duckdb_state_DuckDBSuccess {
-        Err(CStr::from_ptr(duckdb_result_error(&mut result))
-            .to_string_lossy()
-            .into_owned())
+        Err(CStr::from_ptr(duckdb_result_error(&mut result)).to_string_lossy().into_owned())
     } else {
         println!("{sql}");
         for row in 0..duckdb_row_count(&mut result) {
@@ -45,28 +43,16 @@ fn main() -> ExitCode {
     unsafe {
         let mut config: duckdb_config = ptr::null_mut();
         duckdb_create_config(&mut config);
-        duckdb_set_config(
-            config,
-            c"allow_unsigned_extensions".as_ptr(),
-            c"true".as_ptr(),
-        );
+        duckdb_set_config(config, c"allow_unsigned_extensions".as_ptr(), c"true".as_ptr());
         let mut db: duckdb_database = ptr::null_mut();
         let mut error: *mut std::os::raw::c_char = ptr::null_mut();
-        if duckdb_open_ext(c":memory:".as_ptr(), &mut db, config, &mut error)
-            != duckdb_state_DuckDBSuccess
-        {
-            eprintln!(
-                "cannot open DuckDB: {}",
-                CStr::from_ptr(error).to_string_lossy()
-            );
+        if duckdb_open_ext(c":memory:".as_ptr(), &mut db, config, &mut error) != duckdb_state_DuckDBSuccess {
+            eprintln!("cannot open DuckDB: {}", CStr::from_ptr(error).to_string_lossy());
             return ExitCode::FAILURE;
         }
         let mut con: duckdb_connection = ptr::null_mut();
         duckdb_connect(db, &mut con);
-        println!(
-            "host DuckDB {}",
-            CStr::from_ptr(duckdb_library_version()).to_string_lossy()
-        );
+        println!("host DuckDB {}", CStr::from_ptr(duckdb_library_version()).to_string_lossy());
         let statements = std::iter::once(format!("LOAD '{extension}'")).chain(args);
         for sql in statements {
             if let Err(e) = run(con, &sql) {

@@ -35,11 +35,7 @@ pub struct HttpTransport {
 
 impl HttpTransport {
     pub fn new(base: &str, options: &ConnectOptions) -> Self {
-        HttpTransport {
-            base: base.to_string(),
-            bearer_token: options.bearer_token.clone(),
-            broken: false,
-        }
+        HttpTransport { base: base.to_string(), bearer_token: options.bearer_token.clone(), broken: false }
     }
 
     /// POSTs `body` to `path` and returns a reader over the (decompressed) Arrow response.
@@ -66,39 +62,21 @@ impl HttpTransport {
             .send(body)
             .map_err(|e| map_ureq_error(&url, e))?;
         let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let encoding = header("X-VGI-Content-Encoding").or_else(|| header("Content-Encoding"));
         let content_type = header("Content-Type").unwrap_or_default();
         let auth_reason = header("VGI-Auth-Reason");
-        let body = response
-            .into_body()
-            .into_with_config()
-            .limit(MAX_RESPONSE_BYTES)
-            .reader();
+        let body = response.into_body().into_with_config().limit(MAX_RESPONSE_BYTES).reader();
         if status == 401 || status == 403 {
             let mut text = String::new();
             let _ = body.take(64 * 1024).read_to_string(&mut text);
-            let reason = auth_reason
-                .or_else(|| json_reason(&text))
-                .unwrap_or_else(|| "unauthorized".into());
-            return Err(Error::Http {
-                status,
-                message: format!("authentication failed: {reason}"),
-            });
+            let reason = auth_reason.or_else(|| json_reason(&text)).unwrap_or_else(|| "unauthorized".into());
+            return Err(Error::Http { status, message: format!("authentication failed: {reason}") });
         }
         if !content_type.starts_with(ARROW_STREAM) && status != 200 {
             let mut text = String::new();
             let _ = body.take(4096).read_to_string(&mut text);
-            return Err(Error::Http {
-                status,
-                message: format!("{url}: {}", text.trim()),
-            });
+            return Err(Error::Http { status, message: format!("{url}: {}", text.trim()) });
         }
         match encoding.as_deref() {
             Some("zstd") => Ok(Box::new(zstd::stream::read::Decoder::new(body)?)),
@@ -110,11 +88,7 @@ impl HttpTransport {
 
 fn json_reason(text: &str) -> Option<String> {
     let at = text.find("\"reason\"")?;
-    let rest = text[at + 8..]
-        .trim_start()
-        .strip_prefix(':')?
-        .trim_start()
-        .strip_prefix('"')?;
+    let rest = text[at + 8..].trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
     Some(rest[..rest.find('"')?].to_string())
 }
 
@@ -127,9 +101,7 @@ fn map_ureq_error(url: &str, e: ureq::Error) -> Error {
             }
             _ => Error::from(io),
         },
-        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => {
-            Error::Connect(format!("{url}: {e}"))
-        }
+        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => Error::Connect(format!("{url}: {e}")),
         other => Error::Connect(format!("{url}: {other}")),
     }
 }

@@ -29,12 +29,7 @@ pub enum Transport {
 impl Transport {
     /// Sends one complete request stream and returns a reader positioned at the start of the
     /// response stream. The reader honours `watch` (deadline, cancel).
-    pub fn unary<'a>(
-        &'a mut self,
-        route: Route<'_>,
-        request: &[u8],
-        watch: &Watch,
-    ) -> Result<Box<dyn Read + 'a>> {
+    pub fn unary<'a>(&'a mut self, route: Route<'_>, request: &[u8], watch: &Watch) -> Result<Box<dyn Read + 'a>> {
         match self {
             Transport::Pipe(pipe) => {
                 pipe.arm(watch);
@@ -43,11 +38,7 @@ impl Transport {
                 }
                 Ok(Box::new(&mut pipe.reader))
             }
-            Transport::Http(http) => http.post(
-                &format!("/{}/{}", route.protocol, route.method),
-                request,
-                watch,
-            ),
+            Transport::Http(http) => http.post(&format!("/{}/{}", route.protocol, route.method), request, watch),
         }
     }
 
@@ -93,18 +84,14 @@ impl Location {
     pub fn parse(location: &str) -> Result<Location> {
         let trimmed = location.trim();
         if trimmed.is_empty() {
-            return Err(Error::InvalidArgument(
-                "VGI worker location is empty".into(),
-            ));
+            return Err(Error::InvalidArgument("VGI worker location is empty".into()));
         }
         let lower = trimmed.to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
             Ok(Location::Http(trimmed.trim_end_matches('/').to_string()))
         } else if let Some(path) = trimmed.strip_prefix("unix://") {
             if !path.starts_with('/') {
-                return Err(Error::InvalidArgument(format!(
-                    "unix:// location needs an absolute path: {location}"
-                )));
+                return Err(Error::InvalidArgument(format!("unix:// location needs an absolute path: {location}")));
             }
             Ok(Location::Unix(path.into()))
         } else if let Some(command) = trimmed.strip_prefix("launch:") {
@@ -144,10 +131,7 @@ impl std::fmt::Debug for ConnectOptions {
     // The bearer token is a secret: never print it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnectOptions")
-            .field(
-                "bearer_token",
-                &self.bearer_token.as_ref().map(|_| "<redacted>"),
-            )
+            .field("bearer_token", &self.bearer_token.as_ref().map(|_| "<redacted>"))
             .field("env", &self.env.iter().map(|(k, _)| k).collect::<Vec<_>>())
             .field("stderr_passthrough", &self.stderr_passthrough)
             .finish()

@@ -36,11 +36,7 @@ pub struct Watch {
 
 impl Watch {
     pub fn new(timeout: Duration, cancel: Option<CancelHandle>) -> Self {
-        Watch {
-            deadline: Instant::now() + timeout,
-            cancel,
-            timed_out: Arc::new(AtomicBool::new(false)),
-        }
+        Watch { deadline: Instant::now() + timeout, cancel, timed_out: Arc::new(AtomicBool::new(false)) }
     }
 
     /// Waits until `fd` is ready for `events`, the deadline passes or the call is cancelled.
@@ -53,17 +49,10 @@ impl Watch {
             let now = Instant::now();
             if now >= self.deadline {
                 self.timed_out.store(true, Ordering::Relaxed);
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "no answer from the worker before the deadline",
-                ));
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "no answer from the worker before the deadline"));
             }
             let slice = (self.deadline - now).min(CANCEL_CHECK_INTERVAL);
-            let mut pfd = libc::pollfd {
-                fd,
-                events,
-                revents: 0,
-            };
+            let mut pfd = libc::pollfd { fd, events, revents: 0 };
             // SAFETY: one valid pollfd.
             let rc = unsafe { libc::poll(&mut pfd, 1, slice.as_millis().max(1) as libc::c_int) };
             if rc < 0 {
@@ -129,13 +118,8 @@ pub fn without_sigpipe<T>(f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
         if matches!(&result, Err(e) if e.kind() == io::ErrorKind::BrokenPipe) {
             let mut pending: libc::sigset_t = std::mem::zeroed();
             libc::sigpending(&mut pending);
-            if libc::sigismember(&pending, libc::SIGPIPE) == 1
-                && libc::sigismember(&old, libc::SIGPIPE) == 0
-            {
-                let timeout = libc::timespec {
-                    tv_sec: 0,
-                    tv_nsec: 0,
-                };
+            if libc::sigismember(&pending, libc::SIGPIPE) == 1 && libc::sigismember(&old, libc::SIGPIPE) == 0 {
+                let timeout = libc::timespec { tv_sec: 0, tv_nsec: 0 };
                 libc::sigtimedwait(&block, std::ptr::null_mut(), &timeout);
             }
         }
@@ -224,17 +208,8 @@ pub struct PipeConnection {
 impl PipeConnection {
     pub fn new(writer: File, reader: File, peer: Box<dyn Peer>) -> Self {
         PipeConnection {
-            writer: WatchedWriter {
-                inner: writer,
-                watch: None,
-            },
-            reader: BufReader::with_capacity(
-                256 * 1024,
-                WatchedReader {
-                    inner: reader,
-                    watch: None,
-                },
-            ),
+            writer: WatchedWriter { inner: writer, watch: None },
+            reader: BufReader::with_capacity(256 * 1024, WatchedReader { inner: reader, watch: None }),
             peer,
             broken: false,
         }
@@ -248,10 +223,7 @@ impl PipeConnection {
 
     /// Writes bytes and flushes.
     pub fn send(&mut self, bytes: &[u8]) -> Result<()> {
-        self.writer
-            .write_all(bytes)
-            .and_then(|_| self.writer.flush())
-            .map_err(Error::from)
+        self.writer.write_all(bytes).and_then(|_| self.writer.flush()).map_err(Error::from)
     }
 
     pub fn explain(&mut self, err: Error) -> Error {

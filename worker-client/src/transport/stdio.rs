@@ -33,21 +33,11 @@ pub fn spawn(command: &str, options: &ConnectOptions) -> Result<PipeConnection> 
             Ok(())
         });
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| Error::Connect(format!("cannot start `{command}`: {e}")))?;
+    let mut child = cmd.spawn().map_err(|e| Error::Connect(format!("cannot start `{command}`: {e}")))?;
     let stdin = File::from(OwnedFd::from(child.stdin.take().expect("piped stdin")));
     let stdout = File::from(OwnedFd::from(child.stdout.take().expect("piped stdout")));
-    let stderr = StderrTail::drain(
-        child.stderr.take().expect("piped stderr"),
-        options.stderr_passthrough,
-    );
-    let process = WorkerProcess {
-        child: Some(child),
-        stderr,
-        command: command.to_string(),
-        broken: false,
-    };
+    let stderr = StderrTail::drain(child.stderr.take().expect("piped stderr"), options.stderr_passthrough);
+    let process = WorkerProcess { child: Some(child), stderr, command: command.to_string(), broken: false };
     Ok(PipeConnection::new(stdin, stdout, Box::new(process)))
 }
 
@@ -77,10 +67,7 @@ impl Peer for WorkerProcess {
         let err = match err {
             Error::Disconnected(_) => {
                 // Give the exit status a moment to become visible.
-                let status = self
-                    .child
-                    .as_mut()
-                    .and_then(|c| wait_for_exit(c, Duration::from_millis(200)));
+                let status = self.child.as_mut().and_then(|c| wait_for_exit(c, Duration::from_millis(200)));
                 let how = match status {
                     Some(s) => format!("the worker `{}` exited ({s})", self.command),
                     None => format!("the worker `{}` closed its pipes", self.command),
@@ -98,9 +85,7 @@ impl Peer for WorkerProcess {
     }
 
     fn is_alive(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     fn mark_broken(&mut self) {
@@ -113,24 +98,16 @@ impl Drop for WorkerProcess {
         // The connection closed stdin before this runs (field order in PipeConnection), which
         // is the worker's signal to exit. Reap it on a thread so DuckDB never waits for a slow
         // worker, and kill its group if it outstays the grace period.
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
+        let Some(mut child) = self.child.take() else { return };
         let pid = child.id() as libc::pid_t;
-        let grace = if self.broken {
-            Duration::from_millis(100)
-        } else {
-            EXIT_GRACE
-        };
-        let _ = std::thread::Builder::new()
-            .name("vgi-worker-reaper".into())
-            .spawn(move || {
-                if wait_for_exit(&mut child, grace).is_none() {
-                    // SAFETY: signalling our own child's process group.
-                    unsafe { libc::kill(-pid, libc::SIGKILL) };
-                    let _ = child.kill();
-                    let _ = child.wait();
-                }
-            });
+        let grace = if self.broken { Duration::from_millis(100) } else { EXIT_GRACE };
+        let _ = std::thread::Builder::new().name("vgi-worker-reaper".into()).spawn(move || {
+            if wait_for_exit(&mut child, grace).is_none() {
+                // SAFETY: signalling our own child's process group.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        });
     }
 }

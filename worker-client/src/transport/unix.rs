@@ -24,18 +24,11 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Connects to a worker listening on `path`.
 pub fn connect(path: &Path) -> Result<PipeConnection> {
-    let stream = UnixStream::connect(path)
-        .map_err(|e| Error::Connect(format!("unix://{}: {e}", path.display())))?;
+    let stream = UnixStream::connect(path).map_err(|e| Error::Connect(format!("unix://{}: {e}", path.display())))?;
     let writer = stream.try_clone()?;
     let reader = File::from(OwnedFd::from(stream));
     let writer = File::from(OwnedFd::from(writer));
-    Ok(PipeConnection::new(
-        writer,
-        reader,
-        Box::new(SocketPeer {
-            path: path.to_path_buf(),
-        }),
-    ))
+    Ok(PipeConnection::new(writer, reader, Box::new(SocketPeer { path: path.to_path_buf() })))
 }
 
 struct SocketPeer {
@@ -45,9 +38,7 @@ struct SocketPeer {
 impl Peer for SocketPeer {
     fn explain(&mut self, err: Error) -> Error {
         match err {
-            Error::Disconnected(m) => {
-                Error::Disconnected(format!("unix://{}: {m}", self.path.display()))
-            }
+            Error::Disconnected(m) => Error::Disconnected(format!("unix://{}: {m}", self.path.display())),
             other => other,
         }
     }
@@ -70,10 +61,7 @@ pub fn launch(command: &str, options: &ConnectOptions) -> Result<PipeConnection>
     }
     if let Ok(meta) = std::fs::symlink_metadata(&socket) {
         if !meta.file_type().is_socket() {
-            return Err(Error::Connect(format!(
-                "refusing to replace non-socket {}",
-                socket.display()
-            )));
+            return Err(Error::Connect(format!("refusing to replace non-socket {}", socket.display())));
         }
         std::fs::remove_file(&socket)?;
     }
@@ -100,50 +88,36 @@ fn spawn_launched(argv: &[String], socket: &Path, options: &ConnectOptions) -> R
     let (tx, rx) = std::sync::mpsc::channel();
     // Read the readiness line on a thread so the startup timeout holds; keep draining
     // afterwards so the worker never blocks on a full stdout pipe.
-    std::thread::Builder::new()
-        .name("vgi-launch-stdout".into())
-        .spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let mut sent = false;
-            for line in lines.by_ref().map_while(|l| l.ok()) {
-                if !sent && line.starts_with("UNIX:") {
-                    let _ = tx.send(line);
-                    sent = true;
-                }
+    std::thread::Builder::new().name("vgi-launch-stdout".into()).spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut sent = false;
+        for line in lines.by_ref().map_while(|l| l.ok()) {
+            if !sent && line.starts_with("UNIX:") {
+                let _ = tx.send(line);
+                sent = true;
             }
-        })?;
+        }
+    })?;
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(line) if line == expected => break,
-            Ok(line) => {
-                return Err(Error::Connect(format!(
-                    "worker bound {line:?}, expected {expected:?}"
-                )))
-            }
+            Ok(line) => return Err(Error::Connect(format!("worker bound {line:?}, expected {expected:?}"))),
             Err(_) => {
                 if let Ok(Some(status)) = child.try_wait() {
-                    return Err(Error::Connect(format!(
-                        "`{}` exited before it was ready ({status})",
-                        argv.join(" ")
-                    )));
+                    return Err(Error::Connect(format!("`{}` exited before it was ready ({status})", argv.join(" "))));
                 }
                 if Instant::now() > deadline {
                     let _ = child.kill();
-                    return Err(Error::Timeout(format!(
-                        "`{}` printed no UNIX: line",
-                        argv.join(" ")
-                    )));
+                    return Err(Error::Timeout(format!("`{}` printed no UNIX: line", argv.join(" "))));
                 }
             }
         }
     }
     // The worker outlives this connection (idle timeout); reap it whenever it exits.
-    std::thread::Builder::new()
-        .name("vgi-launch-reaper".into())
-        .spawn(move || {
-            let _ = child.wait();
-        })?;
+    std::thread::Builder::new().name("vgi-launch-reaper".into()).spawn(move || {
+        let _ = child.wait();
+    })?;
     Ok(())
 }
 
@@ -155,16 +129,10 @@ fn state_dir() -> Result<PathBuf> {
         Some(xdg) => PathBuf::from(xdg).join("vgi-rpc"),
         None => std::env::temp_dir().join(format!("vgi-rpc-{euid}")),
     };
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)?;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
     let meta = std::fs::metadata(&dir)?;
     if meta.uid() != euid {
-        return Err(Error::Connect(format!(
-            "launcher state directory {} is not ours",
-            dir.display()
-        )));
+        return Err(Error::Connect(format!("launcher state directory {} is not ours", dir.display())));
     }
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
     Ok(dir)
@@ -172,37 +140,18 @@ fn state_dir() -> Result<PathBuf> {
 
 /// The launcher's identity of a worker: sha256 of canonical JSON of argv, cwd and the
 /// `VGI_RPC_*` environment, first 16 hex digits (shared with other vgi_rpc clients).
-pub fn launcher_hash(
-    argv: &[String],
-    cwd: &str,
-    env: impl Iterator<Item = (String, String)>,
-) -> String {
+pub fn launcher_hash(argv: &[String], cwd: &str, env: impl Iterator<Item = (String, String)>) -> String {
     let mut vars: Vec<(String, String)> = env.filter(|(k, _)| k.starts_with("VGI_RPC_")).collect();
     vars.sort();
-    let cmd = argv
-        .iter()
-        .map(|a| crate::json::quote(a))
-        .collect::<Vec<_>>()
-        .join(",");
-    let env = vars
-        .iter()
-        .map(|(k, v)| format!("{}:{}", crate::json::quote(k), crate::json::quote(v)))
-        .collect::<Vec<_>>()
-        .join(",");
-    let canonical = format!(
-        "{{\"cmd\":[{cmd}],\"cwd\":{},\"env\":{{{env}}}}}",
-        crate::json::quote(cwd)
-    );
+    let cmd = argv.iter().map(|a| crate::json::quote(a)).collect::<Vec<_>>().join(",");
+    let env = vars.iter().map(|(k, v)| format!("{}:{}", crate::json::quote(k), crate::json::quote(v))).collect::<Vec<_>>().join(",");
+    let canonical = format!("{{\"cmd\":[{cmd}],\"cwd\":{},\"env\":{{{env}}}}}", crate::json::quote(cwd));
     let digest = Sha256::digest(canonical.as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 fn write_meta(path: &Path, argv: &[String], cwd: &str, socket: &Path) {
-    let cmd = argv
-        .iter()
-        .map(|a| crate::json::quote(a))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let cmd = argv.iter().map(|a| crate::json::quote(a)).collect::<Vec<_>>().join(", ");
     let text = format!(
         "{{\"cmd\": [{cmd}], \"cwd\": {}, \"socket\": {}, \"launcher_pid\": {}}}",
         crate::json::quote(cwd),
@@ -227,11 +176,7 @@ pub fn split_command(command: &str) -> Result<Vec<String>> {
                     match chars.next() {
                         Some('\'') => break,
                         Some(c) => word.push(c),
-                        None => {
-                            return Err(Error::InvalidArgument(format!(
-                                "unterminated quote in `{command}`"
-                            )))
-                        }
+                        None => return Err(Error::InvalidArgument(format!("unterminated quote in `{command}`"))),
                     }
                 }
             }
@@ -246,18 +191,10 @@ pub fn split_command(command: &str) -> Result<Vec<String>> {
                                 word.push('\\');
                                 word.push(c);
                             }
-                            None => {
-                                return Err(Error::InvalidArgument(format!(
-                                    "unterminated quote in `{command}`"
-                                )))
-                            }
+                            None => return Err(Error::InvalidArgument(format!("unterminated quote in `{command}`"))),
                         },
                         Some(c) => word.push(c),
-                        None => {
-                            return Err(Error::InvalidArgument(format!(
-                                "unterminated quote in `{command}`"
-                            )))
-                        }
+                        None => return Err(Error::InvalidArgument(format!("unterminated quote in `{command}`"))),
                     }
                 }
             }
@@ -294,10 +231,7 @@ mod tests {
 
     #[test]
     fn split_command_handles_quotes() {
-        assert_eq!(
-            split_command(r#"a 'b c' "d \"e\"" f\ g"#).unwrap(),
-            vec!["a", "b c", "d \"e\"", "f g"]
-        );
+        assert_eq!(split_command(r#"a 'b c' "d \"e\"" f\ g"#).unwrap(), vec!["a", "b c", "d \"e\"", "f g"]);
         assert!(split_command("a 'b").is_err());
     }
 
@@ -307,21 +241,10 @@ mod tests {
         let h = launcher_hash(
             &["w".into(), "--x".into()],
             "/d",
-            vec![
-                ("VGI_RPC_A".to_string(), "1".to_string()),
-                ("HOME".into(), "/h".into()),
-            ]
-            .into_iter(),
+            vec![("VGI_RPC_A".to_string(), "1".to_string()), ("HOME".into(), "/h".into())].into_iter(),
         );
         assert_eq!(h.len(), 16);
         let expected = Sha256::digest(br#"{"cmd":["w","--x"],"cwd":"/d","env":{"VGI_RPC_A":"1"}}"#);
-        assert_eq!(
-            h,
-            expected
-                .iter()
-                .take(8)
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        assert_eq!(h, expected.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>());
     }
 }

@@ -24,9 +24,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use worker_client::arguments::Arguments;
-use worker_client::records::{
-    BindRequest, BindResponse, CatalogAttachRequest, FunctionType, InitRequest,
-};
+use worker_client::records::{BindRequest, BindResponse, CatalogAttachRequest, FunctionType, InitRequest};
 use worker_client::wire::{Blob, Record};
 use worker_client::{Client, ConnectOptions, Pool, StreamKind};
 
@@ -37,19 +35,11 @@ pub struct Attached {
 }
 
 pub fn attach(location: &str) -> Attached {
-    let mut client = Pool::global()
-        .get(location, &ConnectOptions::default())
-        .expect("connect");
+    let mut client = Pool::global().get(location, &ConnectOptions::default()).expect("connect");
     let result = client
-        .attach(&CatalogAttachRequest {
-            name: "example".into(),
-            ..Default::default()
-        })
+        .attach(&CatalogAttachRequest { name: "example".into(), ..Default::default() })
         .expect("catalog_attach");
-    Attached {
-        client,
-        attach: result.attach_opaque_data,
-    }
+    Attached { client, attach: result.attach_opaque_data }
 }
 
 pub fn int64(v: i64) -> ArrayRef {
@@ -58,13 +48,7 @@ pub fn int64(v: i64) -> ArrayRef {
 
 impl Attached {
     /// Binds a function of the `main` schema.
-    pub fn bind(
-        &mut self,
-        name: &str,
-        kind: FunctionType,
-        args: &Arguments,
-        input_schema: Option<&arrow_schema::Schema>,
-    ) -> (BindRequest, BindResponse) {
+    pub fn bind(&mut self, name: &str, kind: FunctionType, args: &Arguments, input_schema: Option<&arrow_schema::Schema>) -> (BindRequest, BindResponse) {
         let request = BindRequest {
             function_name: name.into(),
             arguments: args.to_blob().unwrap(),
@@ -74,21 +58,13 @@ impl Attached {
             schema_path: Some(vec!["main".into()]),
             ..Default::default()
         };
-        let response = self
-            .client
-            .bind(&request, None)
-            .unwrap_or_else(|e| panic!("bind {name}: {e}"));
+        let response = self.client.bind(&request, None).unwrap_or_else(|e| panic!("bind {name}: {e}"));
         (request, response)
     }
 
     /// Runs a table function as a producer and collects every batch; returns the connection
     /// to the pool.
-    pub fn scan(
-        self,
-        request: BindRequest,
-        response: BindResponse,
-        customize: impl FnOnce(&mut InitRequest),
-    ) -> Vec<RecordBatch> {
+    pub fn scan(self, request: BindRequest, response: BindResponse, customize: impl FnOnce(&mut InitRequest)) -> Vec<RecordBatch> {
         let mut init = InitRequest {
             bind_call: request.to_blob(),
             output_schema: response.output_schema,
@@ -118,19 +94,14 @@ pub fn int64_values(batches: &[RecordBatch], column: &str) -> Vec<Option<i64>> {
     batches
         .iter()
         .flat_map(|b| {
-            let col = b
-                .column_by_name(column)
-                .unwrap_or_else(|| panic!("no column {column}"));
-            col.as_primitive::<arrow_array::types::Int64Type>()
-                .iter()
-                .collect::<Vec<_>>()
+            let col = b.column_by_name(column).unwrap_or_else(|| panic!("no column {column}"));
+            col.as_primitive::<arrow_array::types::Int64Type>().iter().collect::<Vec<_>>()
         })
         .collect()
 }
 
 /// The interpreter of the workers venv (for `launch:` and `--unix` workers).
 pub fn worker_python() -> String {
-    std::env::var("VGI_WORKER_PY").expect(
-        "VGI_WORKER_PY is not set: run the tests through `make test` (scripts/setup-workers.sh)",
-    )
+    std::env::var("VGI_WORKER_PY")
+        .expect("VGI_WORKER_PY is not set: run the tests through `make test` (scripts/setup-workers.sh)")
 }
