@@ -57,7 +57,7 @@ unique_ptr<FunctionData> AggregateBind(BindAggregateFunctionInput &input) {
 	auto properties = LosslessProperties(context);
 	ArrowConverter::ToArrowSchema(&input_schema.arrow_schema, data->input_types, data->input_names, properties);
 	VgiAggregate *aggregate = nullptr;
-	ThrowIfError(vgi_aggregate_bind(info.handle->rust, info.schema.c_str(), info.function.c_str(),
+	ThrowIfError(vgi_aggregate_bind(info.handle->rust, MakeSessionCall(context, *info.handle)->Get(), info.schema.c_str(), info.function.c_str(),
 	                                &args_schema.arrow_schema, &args.arrow_array, &input_schema.arrow_schema,
 	                                info.argument_names.empty() ? nullptr : info.argument_names.c_str(), &aggregate,
 	                                &output_schema.arrow_schema));

@@ -116,7 +116,7 @@ public:
 		schema.release = nullptr;
 		auto schema_name = ParentSchema().name.GetIdentifierName();
 		auto table_name = name.GetIdentifierName();
-		ThrowIfError(vgi_table_scan_bind(handle->rust, CurrentTransaction(context, *handle), schema_name.c_str(),
+		ThrowIfError(vgi_table_scan_bind(handle->rust, MakeSessionCall(context, *handle)->Get(), schema_name.c_str(),
 		                                 table_name.c_str(),
 		                                 at_unit.empty() ? nullptr : at_unit.c_str(),
 		                                 at_unit.empty() ? nullptr : at_value.c_str(), &binding, &schema));
@@ -266,7 +266,7 @@ static unique_ptr<FunctionData> WorkerFunctionBind(ClientContext &context, Table
 	VgiBinding *binding = nullptr;
 	ArrowSchema schema;
 	schema.release = nullptr;
-	ThrowIfError(vgi_table_function_bind(info.handle->rust, CurrentTransaction(context, *info.handle), info.schema.c_str(),
+	ThrowIfError(vgi_table_function_bind(info.handle->rust, MakeSessionCall(context, *info.handle)->Get(), info.schema.c_str(),
 	                                     info.function.c_str(),
 	                                     &args_schema.arrow_schema, &args.arrow_array, &binding, &schema));
 	auto data = FinishArrowBind(context, binding, schema, return_types, names);
@@ -1047,6 +1047,7 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 	VgiCatalog *rust = nullptr;
 	ThrowIfError(vgi_catalog_attach(info.path.c_str(), &schema.arrow_schema, &array.arrow_array, &rust));
 	auto handle = std::make_shared<CatalogHandle>(rust);
+	RegisterWorkerSettingsAndSecrets(context, *handle);
 	RegisterGlobalFunctions(context, handle);
 	auto location_it = std::find(names.begin(), names.end(), "location");
 	auto location = location_it == names.end() ? string() : values[location_it - names.begin()].ToString();

@@ -12,6 +12,9 @@ struct CatalogHandle {
 	VgiCatalog *rust;
 	//! The DuckDB catalog while attached (functions find their transaction through it).
 	std::atomic<duckdb::Catalog *> catalog {nullptr};
+	//! The settings the worker declared at ATTACH (registered as DuckDB options).
+	duckdb::vector<std::string> setting_names;
+	duckdb::vector<duckdb::LogicalType> setting_types;
 	explicit CatalogHandle(VgiCatalog *rust_p) : rust(rust_p) {
 	}
 	~CatalogHandle() {
@@ -23,6 +26,22 @@ using CatalogHandlePtr = std::shared_ptr<CatalogHandle>;
 // The DuckDB transaction a bind on this catalog runs in, as Rust knows it (DuckDB starts it
 // lazily on first use). Throws when the catalog has been detached.
 const VgiTransaction *CurrentTransaction(duckdb::ClientContext &context, const CatalogHandle &handle);
+
+// What one bind carries from the session (Rust: src/call_context.rs): the transaction, the
+// current values of the worker's declared settings, and a way to look up secrets.
+struct SessionCall {
+	VgiCallContext call;
+	duckdb::ArrowSchemaWrapper settings_schema;
+	duckdb::ArrowArrayWrapper settings;
+	const VgiCallContext *Get() const {
+		return &call;
+	}
+};
+std::unique_ptr<SessionCall> MakeSessionCall(duckdb::ClientContext &context, const CatalogHandle &handle);
+
+// At ATTACH: registers the worker's settings as DuckDB options and its secret types with
+// DuckDB's secret manager (each once per database).
+void RegisterWorkerSettingsAndSecrets(duckdb::ClientContext &context, CatalogHandle &handle);
 
 // What a worker function entry needs at bind time.
 struct VgiFunctionInfo : public duckdb::TableFunctionInfo {

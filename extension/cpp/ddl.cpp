@@ -81,7 +81,7 @@ void Run(ClientContext &context, const CatalogHandle &handle, const char *operat
 	if (fields.has_columns) {
 		ArrowConverter::ToArrowSchema(&columns.arrow_schema, fields.column_types, fields.column_names, properties);
 	}
-	ThrowIfError(vgi_catalog_ddl(handle.rust, CurrentTransaction(context, handle), operation,
+	ThrowIfError(vgi_catalog_ddl(handle.rust, MakeSessionCall(context, handle)->Get(), operation,
 	                             &fields_schema.arrow_schema, &fields_array.arrow_array,
 	                             fields.has_columns ? &columns.arrow_schema : nullptr));
 }

@@ -61,7 +61,7 @@ unique_ptr<FunctionData> ScalarBind(BindScalarFunctionInput &input) {
 	auto properties = LosslessProperties(context);
 	ArrowConverter::ToArrowSchema(&input_schema.arrow_schema, data->input_types, data->input_names, properties);
 	VgiScalarBinding *binding = nullptr;
-	ThrowIfError(vgi_scalar_bind(info.handle->rust, CurrentTransaction(context, *info.handle), info.schema.c_str(), info.function.c_str(),
+	ThrowIfError(vgi_scalar_bind(info.handle->rust, MakeSessionCall(context, *info.handle)->Get(), info.schema.c_str(), info.function.c_str(),
 	                             &args_schema.arrow_schema, &args.arrow_array, &input_schema.arrow_schema,
 	                             info.argument_names.empty() ? nullptr : info.argument_names.c_str(), &binding,
 	                             &output_schema.arrow_schema));

@@ -114,7 +114,7 @@ unique_ptr<FunctionData> InOutBind(ClientContext &context, TableFunctionBindInpu
 	ArrowConverter::ToArrowSchema(&input_schema.arrow_schema, data->input_types, data->input_names, properties);
 	VgiInOutBinding *binding = nullptr;
 	ArrowSchemaWrapper output_schema;
-	ThrowIfError(vgi_in_out_bind(info.handle->rust, CurrentTransaction(context, *info.handle), info.schema.c_str(), info.function.c_str(),
+	ThrowIfError(vgi_in_out_bind(info.handle->rust, MakeSessionCall(context, *info.handle)->Get(), info.schema.c_str(), info.function.c_str(),
 	                             &args_schema.arrow_schema, &args.arrow_array, &input_schema.arrow_schema, &binding,
 	                             &output_schema.arrow_schema));
 	data->binding = std::shared_ptr<VgiInOutBinding>(binding, RustDeleter<VgiInOutBinding, vgi_in_out_binding_free>());

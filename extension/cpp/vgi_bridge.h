@@ -174,12 +174,26 @@ VgiTransaction *vgi_transaction_new(const VgiCatalog *catalog);
 VgiError *vgi_transaction_end(const VgiTransaction *transaction, int32_t commit);
 void vgi_transaction_free(VgiTransaction *transaction);
 
+// What a bind carries from the DuckDB session (Rust reads it during the call only).
+// `lookup_secret` resolves a secret (type; scope and name may be NULL) into one row of its
+// fields (name, type, scope, then its key/values); it returns 0 when DuckDB has none.
+typedef int32_t (*VgiSecretLookup)(void *context, const char *type, const char *scope, const char *name,
+                                   struct ArrowSchema *out_schema, struct ArrowArray *out);
+typedef struct VgiCallContext {
+	const VgiTransaction *transaction;
+	// One row: each declared setting's current value (both NULL when the worker declares none).
+	struct ArrowSchema *settings_schema;
+	struct ArrowArray *settings;
+	VgiSecretLookup lookup_secret;
+	void *lookup_context;
+} VgiCallContext;
+
 // DDL on the worker's catalog. `operation` names the worker method without `catalog_`
 // (schema_create, table_drop, table_column_add, ...); `fields` is one row of the statement's
 // fields (schema, name, new_name, column, new_column, comment, expression, definition,
 // on_conflict, if_exists, cascade, not_null, unique, primary_key, checks, defaults, path...);
 // `columns` (may be NULL) the column definitions. Rust drops its cached metadata afterwards.
-VgiError *vgi_catalog_ddl(const VgiCatalog *catalog, const VgiTransaction *transaction, const char *operation,
+VgiError *vgi_catalog_ddl(const VgiCatalog *catalog, const VgiCallContext *call, const char *operation,
                           struct ArrowSchema *fields_schema, struct ArrowArray *fields, struct ArrowSchema *columns);
 
 // Catalog metadata lists (copied into DuckDB catalog entries, then freed).
@@ -205,15 +219,22 @@ VgiError *vgi_entries_columns(const VgiEntries *entries, size_t i, struct ArrowS
 VgiError *vgi_entries_output(const VgiEntries *entries, size_t i, struct ArrowSchema *out);
 void vgi_entries_free(VgiEntries *entries);
 
+// The settings the worker declared at ATTACH: one row of their defaults (NULL where none), each
+// field with `description` metadata (no fields when none).
+VgiError *vgi_catalog_settings(const VgiCatalog *catalog, struct ArrowSchema *out_schema, struct ArrowArray *out);
+// The secret types it declared: per entry the type name, description (comment), parameters
+// (columns) and, as `sql`, the parameters to redact (US separated).
+VgiError *vgi_catalog_secret_types(const VgiCatalog *catalog, VgiEntries **out);
+
 // Scans of worker data: a catalog table, or a table function call whose `args` is one row of
 // `positional_<i>` / `named_<name>` columns.
 // `at_unit`/`at_value`: DuckDB's AT (VERSION => v) / AT (TIMESTAMP => t), or both NULL.
-VgiError *vgi_table_scan_bind(const VgiCatalog *catalog, const VgiTransaction *transaction, const char *schema, const char *table, const char *at_unit,
+VgiError *vgi_table_scan_bind(const VgiCatalog *catalog, const VgiCallContext *call, const char *schema, const char *table, const char *at_unit,
                               const char *at_value, VgiBinding **out_binding, struct ArrowSchema *out_schema);
 // A table as of an AT clause: one VGI_ENTRY_TABLES entry, or none.
 VgiError *vgi_catalog_table_at(const VgiCatalog *catalog, const char *schema, const char *table, const char *at_unit,
                                const char *at_value, VgiEntries **out);
-VgiError *vgi_table_function_bind(const VgiCatalog *catalog, const VgiTransaction *transaction, const char *schema, const char *function,
+VgiError *vgi_table_function_bind(const VgiCatalog *catalog, const VgiCallContext *call, const char *schema, const char *function,
                                   struct ArrowSchema *args_schema, struct ArrowArray *args,
                                   VgiBinding **out_binding, struct ArrowSchema *out_schema);
 
@@ -221,7 +242,7 @@ VgiError *vgi_table_function_bind(const VgiCatalog *catalog, const VgiTransactio
 typedef struct VgiInOutBinding VgiInOutBinding;
 typedef struct VgiInOut VgiInOut;
 typedef struct VgiBatches VgiBatches;
-VgiError *vgi_in_out_bind(const VgiCatalog *catalog, const VgiTransaction *transaction, const char *schema, const char *function,
+VgiError *vgi_in_out_bind(const VgiCatalog *catalog, const VgiCallContext *call, const char *schema, const char *function,
                           struct ArrowSchema *args_schema, struct ArrowArray *args, struct ArrowSchema *input_schema,
                           VgiInOutBinding **out_binding, struct ArrowSchema *out_schema);
 void vgi_in_out_binding_free(VgiInOutBinding *binding);
@@ -242,7 +263,7 @@ typedef struct VgiScalarBinding VgiScalarBinding;
 typedef struct VgiScalar VgiScalar;
 // `args`: the constant arguments (wire layout); `input_schema`: the column arguments col_<i>.
 // `argument_names`: the declared parameter names of the call, US (0x1f) separated, or NULL.
-VgiError *vgi_scalar_bind(const VgiCatalog *catalog, const VgiTransaction *transaction, const char *schema, const char *function,
+VgiError *vgi_scalar_bind(const VgiCatalog *catalog, const VgiCallContext *call, const char *schema, const char *function,
                           struct ArrowSchema *args_schema, struct ArrowArray *args, struct ArrowSchema *input_schema,
                           const char *argument_names, VgiScalarBinding **out_binding, struct ArrowSchema *out_schema);
 void vgi_scalar_binding_free(VgiScalarBinding *binding);
@@ -255,7 +276,7 @@ void vgi_scalar_free(VgiScalar *execution);
 
 // ---- aggregate functions: DuckDB states are int64 group ids; the worker holds the values --------
 typedef struct VgiAggregate VgiAggregate;
-VgiError *vgi_aggregate_bind(const VgiCatalog *catalog, const char *schema, const char *function,
+VgiError *vgi_aggregate_bind(const VgiCatalog *catalog, const VgiCallContext *call, const char *schema, const char *function,
                              struct ArrowSchema *args_schema, struct ArrowArray *args,
                              struct ArrowSchema *input_schema, const char *argument_names, VgiAggregate **out,
                              struct ArrowSchema *out_schema);
@@ -278,7 +299,7 @@ typedef struct VgiWrite VgiWrite;
 // table's columns; UPDATE: the updated columns, then the row id; DELETE: the row id).
 // `on_conflict_nothing`: INSERT ... ON CONFLICT DO NOTHING's columns (US separated, "" for
 // none) or NULL. `out_rows_schema`: the layout of RETURNING rows (the table's columns).
-VgiError *vgi_write_bind(const VgiCatalog *catalog, const VgiTransaction *transaction, const char *schema, const char *table, int32_t kind,
+VgiError *vgi_write_bind(const VgiCatalog *catalog, const VgiCallContext *call, const char *schema, const char *table, int32_t kind,
                          struct ArrowSchema *input_schema, int32_t returning, const char *on_conflict_nothing,
                          VgiWriteBinding **out, struct ArrowSchema *out_rows_schema);
 void vgi_write_binding_free(VgiWriteBinding *binding);

@@ -193,7 +193,7 @@ PhysicalOperator &MakeWrite(ClientContext &context, PhysicalPlanGenerator &plann
 	VgiWriteBinding *binding = nullptr;
 	auto schema_name = table.ParentSchema().name.GetIdentifierName();
 	auto table_name = table.name.GetIdentifierName();
-	ThrowIfError(vgi_write_bind(handle->rust, CurrentTransaction(context, *handle), schema_name.c_str(), table_name.c_str(), kind,
+	ThrowIfError(vgi_write_bind(handle->rust, MakeSessionCall(context, *handle)->Get(), schema_name.c_str(), table_name.c_str(), kind,
 	                            &input_schema.arrow_schema, returning, on_conflict_nothing, &binding,
 	                            &rows_schema.arrow_schema));
 	WriteBindingPtr owned(binding, RustDeleter<VgiWriteBinding, vgi_write_binding_free>());

@@ -15,6 +15,7 @@ use worker_client::records::{
 use worker_client::wire::{Blob, Record};
 use worker_client::{Client, ConnectOptions, Pool};
 
+use crate::call_context::CallContext;
 use crate::error::{Error, ErrorKind, Result};
 
 /// ATTACH options the extension consumes itself; every other option goes to the worker.
@@ -245,9 +246,9 @@ impl AttachedCatalog {
         arguments: &worker_client::arguments::Arguments,
         options: BindOptions<'_>,
     ) -> Result<(worker_client::records::BindRequest, worker_client::records::BindResponse, SchemaRef)> {
-        let BindOptions { input_schema, at, argument_names, transaction } = options;
+        let BindOptions { input_schema, at, argument_names, call } = options;
         let (at_unit, at_value) = at.map_or((None, None), |(u, v)| (Some(u), Some(v)));
-        let request = worker_client::records::BindRequest {
+        let mut request = worker_client::records::BindRequest {
             at_unit,
             at_value,
             argument_names,
@@ -257,10 +258,24 @@ impl AttachedCatalog {
             input_schema: input_schema.map(|s| Blob(worker_client::framing::encode_schema(s))),
             attach_opaque_data: Some(self.attach_data()),
             schema_path,
-            transaction_opaque_data: transaction,
+            transaction_opaque_data: call.and_then(|c| c.transaction.clone()),
+            settings: match call {
+                Some(c) => c.settings_blob()?,
+                None => None,
+            },
             ..Default::default()
         };
-        let response = self.with_client(|c| c.bind(&request, None))?;
+        let mut response = self.with_client(|c| c.bind(&request, None))?;
+        // Two-phase secrets: the worker names the secrets it needs, the bind goes again with them.
+        if !response.lookup_secret_types.is_empty() {
+            let call = call.ok_or_else(|| Error::new(ErrorKind::InvalidInput, format!("vgi: {function} asks for secrets")))?;
+            request.secrets = call.resolve_secrets(&response.lookup_secret_types, &response.lookup_scopes, &response.lookup_names)?;
+            request.resolved_secrets_provided = true;
+            response = self.with_client(|c| c.bind(&request, None))?;
+            if !response.lookup_secret_types.is_empty() {
+                return Err(Error::new(ErrorKind::Io, format!("the worker's {function} asked for secrets again after receiving them")));
+            }
+        }
         let output = Arc::new(decode_schema(&response.output_schema.0)?);
         Ok((request, response, output))
     }
@@ -441,8 +456,36 @@ pub struct BindOptions<'a> {
     pub at: Option<(String, String)>,
     /// The declared names of the call's parameters.
     pub argument_names: Option<Vec<String>>,
-    /// The worker's token for the DuckDB transaction the call runs in.
-    pub transaction: Option<Blob>,
+    /// The DuckDB session's side of the call: transaction, settings, secrets.
+    pub call: Option<&'a CallContext<'a>>,
+}
+
+/// The settings a worker declared at ATTACH as one row of their defaults (NULL where none);
+/// each field carries its `description` as metadata.
+pub fn declared_settings(attach: &CatalogAttachResult) -> Result<RecordBatch> {
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for spec in attach.setting_specs()? {
+        let declared = decode_schema(&spec.r#type.0)?;
+        let value_type = declared.fields().first().map(|f| f.data_type().clone()).ok_or_else(|| {
+            Error::new(ErrorKind::Io, format!("the worker's setting {} declares no type", spec.name))
+        })?;
+        let default = match &spec.default_value {
+            Some(blob) => {
+                let batch = worker_client::framing::decode_single_batch(&blob.0)?;
+                match batch.column_by_name("value") {
+                    Some(v) if v.len() == 1 => arrow_cast::cast(v.as_ref(), &value_type)?,
+                    _ => arrow_array::new_null_array(&value_type, 1),
+                }
+            }
+            None => arrow_array::new_null_array(&value_type, 1),
+        };
+        let metadata: std::collections::HashMap<String, String> = [("description".to_string(), spec.description.clone())].into();
+        fields.push(Field::new(spec.name.clone(), value_type, true).with_metadata(metadata));
+        columns.push(default);
+    }
+    let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(1));
+    Ok(RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)?)
 }
 
 /// Field metadata marking a worker table's row id column (UPDATE/DELETE address rows by it).

@@ -25,6 +25,7 @@ use crate::catalog::AttachedCatalog;
 use crate::functions::{AggregateBinding, InOutBinding, InOutExecution, ScalarBinding, ScalarExecution};
 use crate::pushdown::{parse_filters, FilterFate, OrderHint, SampleHint, ScanRequest};
 use crate::scan::{check_batch, Binding, Execution, Scan, WorkerBinding};
+use crate::call_context::{CallContext, SecretResolver};
 use crate::ddl::DdlStatement;
 use crate::transactions::WorkerTransaction;
 use crate::writes::{WriteBinding, WriteExecution, WriteKind};
@@ -534,12 +535,55 @@ unsafe fn transaction_token(transaction: *const VgiTransaction) -> Result<Option
     (*transaction).0.token()
 }
 
+/// Resolves a secret `(type, scope, name)` (NULL = any) into one row of its fields; returns 0
+/// when DuckDB has none.
+type SecretLookup =
+    unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *const c_char, *mut FFI_ArrowSchema, *mut FFI_ArrowArray) -> i32;
+
+/// Mirrors `VgiCallContext` in vgi_bridge.h: what a bind carries from the DuckDB session.
+#[repr(C)]
+pub struct VgiCallContext {
+    transaction: *const VgiTransaction,
+    settings_schema: *mut FFI_ArrowSchema,
+    settings: *mut FFI_ArrowArray,
+    lookup_secret: Option<SecretLookup>,
+    lookup_context: *mut c_void,
+}
+
+/// Reads the adapter's call context (valid for the duration of the FFI call it came with).
+unsafe fn call_context<'a>(call: *const VgiCallContext) -> Result<CallContext<'a>> {
+    if call.is_null() {
+        return Ok(CallContext::default());
+    }
+    let call = &*call;
+    let settings = if call.settings.is_null() || call.settings_schema.is_null() {
+        None
+    } else {
+        Some(import_batch(call.settings_schema, call.settings)?)
+    };
+    let secrets = call.lookup_secret.map(|lookup| {
+        let context = call.lookup_context;
+        Box::new(move |secret_type: &str, scope: &str, name: &str| -> Result<Option<RecordBatch>> {
+            let text = |s: &str| CString::new(s).map_err(|_| Error::invalid_input("a secret lookup contains NUL"));
+            let (secret_type, scope, name) = (text(secret_type)?, text(scope)?, text(name)?);
+            let nullable = |s: &CString| if s.as_bytes().is_empty() { ptr::null() } else { s.as_ptr() };
+            let mut schema = FFI_ArrowSchema::empty();
+            let mut array = FFI_ArrowArray::empty();
+            if lookup(context, secret_type.as_ptr(), nullable(&scope), nullable(&name), &mut schema, &mut array) == 0 {
+                return Ok(None);
+            }
+            Ok(Some(import_batch(&mut schema, &mut array)?))
+        }) as Box<SecretResolver<'a>>
+    });
+    Ok(CallContext { transaction: transaction_token(call.transaction)?, settings, secrets })
+}
+
 /// DDL (`operation`: the worker method without `catalog_`, e.g. `table_create`); `fields` is
 /// one row of the statement's fields, `columns` (NULL when none) its column definitions.
 #[no_mangle]
 pub unsafe extern "C" fn vgi_catalog_ddl(
     catalog: *const VgiCatalog,
-    transaction: *const VgiTransaction,
+    call: *const VgiCallContext,
     operation: *const c_char,
     fields_schema: *mut FFI_ArrowSchema,
     fields: *mut FFI_ArrowArray,
@@ -549,7 +593,54 @@ pub unsafe extern "C" fn vgi_catalog_ddl(
         let fields = import_batch(fields_schema, fields)?;
         let columns = if columns.is_null() { None } else { Some(import_schema(columns)?) };
         let statement = DdlStatement { operation: str_arg(operation, "the DDL operation")?, fields: &fields, columns };
-        crate::ddl::execute(&(*catalog).catalog, transaction_token(transaction)?, &statement)
+        crate::ddl::execute(&(*catalog).catalog, call_context(call)?.transaction, &statement)
+    })
+}
+
+/// The settings the worker declared at ATTACH: one row of their defaults (NULL where none),
+/// each field carrying its `description` metadata; no fields when it declares none.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_settings(
+    catalog: *const VgiCatalog,
+    out_schema: *mut FFI_ArrowSchema,
+    out: *mut FFI_ArrowArray,
+) -> *mut VgiError {
+    ptr::write(out_schema, FFI_ArrowSchema::empty());
+    ptr::write(out, FFI_ArrowArray::empty());
+    guard(|| {
+        let catalog = &(*catalog).catalog;
+        let row = crate::catalog::declared_settings(&catalog.attach)?;
+        ptr::write(out_schema, FFI_ArrowSchema::try_from(arrow_schema::DataType::Struct(row.schema().fields().clone()))?);
+        ptr::write(out, FFI_ArrowArray::new(&StructArray::from(row).to_data()));
+        Ok(())
+    })
+}
+
+/// The secret types the worker declared at ATTACH: per entry its name, description (comment),
+/// parameters (columns) and, as `sql`, the names of the parameters to redact (US separated).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_secret_types(catalog: *const VgiCatalog, out: *mut *mut VgiEntries) -> *mut VgiError {
+    guard(|| {
+        let mut items = Vec::new();
+        let catalog = &(*catalog).catalog;
+        for spec in catalog.attach.secret_type_specs()? {
+            let parameters = Arc::new(worker_client::framing::decode_schema(&spec.parameters_schema.0)?);
+            let redact: Vec<&str> = parameters
+                .fields()
+                .iter()
+                .filter(|f| f.metadata().get("redact").is_some_and(|v| v == "true"))
+                .map(|f| f.name().as_str())
+                .collect();
+            items.push(EntryItem {
+                name: c_string(&spec.name),
+                comment: Some(c_string(&spec.description)),
+                sql: Some(c_string(&redact.join("\x1f"))),
+                columns: Some(parameters.clone()),
+                output: None,
+            });
+        }
+        *out = Box::into_raw(Box::new(VgiEntries(items)));
+        Ok(())
     })
 }
 
@@ -774,7 +865,7 @@ pub unsafe extern "C" fn vgi_catalog_table_at(
 #[no_mangle]
 pub unsafe extern "C" fn vgi_table_scan_bind(
     catalog: *const VgiCatalog,
-    transaction: *const VgiTransaction,
+    call: *const VgiCallContext,
     schema: *const c_char,
     table: *const c_char,
     at_unit: *const c_char,
@@ -786,7 +877,7 @@ pub unsafe extern "C" fn vgi_table_scan_bind(
         let catalog = (*catalog).catalog.clone();
         let path = schema_path(&catalog, str_arg(schema, "the schema name")?)?;
         let at = at_clause(at_unit, at_value)?;
-        let binding = WorkerBinding::bind_table(catalog, path, str_arg(table, "the table name")?, at, transaction_token(transaction)?)?;
+        let binding = WorkerBinding::bind_table(catalog, path, str_arg(table, "the table name")?, at, &call_context(call)?)?;
         export_binding(Box::new(binding), out, out_schema)
     })
 }
@@ -796,7 +887,7 @@ pub unsafe extern "C" fn vgi_table_scan_bind(
 #[no_mangle]
 pub unsafe extern "C" fn vgi_table_function_bind(
     catalog: *const VgiCatalog,
-    transaction: *const VgiTransaction,
+    call: *const VgiCallContext,
     schema: *const c_char,
     function: *const c_char,
     args_schema: *mut FFI_ArrowSchema,
@@ -805,8 +896,8 @@ pub unsafe extern "C" fn vgi_table_function_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let call = function_call(catalog, transaction, schema, function, args_schema, args, ptr::null_mut())?;
-        let binding = WorkerBinding::bind(call.catalog, &call.function, Some(call.schema_path), &call.arguments, call.transaction)?;
+        let call = function_call(catalog, call, schema, function, args_schema, args, ptr::null_mut())?;
+        let binding = WorkerBinding::bind(call.catalog, &call.function, Some(call.schema_path), &call.arguments, &call.context)?;
         export_binding(Box::new(binding), out, out_schema)
     })
 }
@@ -832,30 +923,30 @@ fn arguments_from_row(batch: &RecordBatch) -> worker_client::arguments::Argument
 
 /// What every function bind receives from the adapter: the catalog, the function's schema
 /// path and name, its constant arguments and (for row functions) its input columns.
-struct FunctionCall {
+struct FunctionCall<'a> {
     catalog: Arc<AttachedCatalog>,
     schema_path: Vec<String>,
     function: String,
     arguments: worker_client::arguments::Arguments,
     input: SchemaRef,
-    transaction: Option<Blob>,
+    context: CallContext<'a>,
 }
 
-unsafe fn function_call(
+unsafe fn function_call<'a>(
     catalog: *const VgiCatalog,
-    transaction: *const VgiTransaction,
+    call: *const VgiCallContext,
     schema: *const c_char,
     function: *const c_char,
     args_schema: *mut FFI_ArrowSchema,
     args: *mut FFI_ArrowArray,
     input_schema: *mut FFI_ArrowSchema,
-) -> Result<FunctionCall> {
+) -> Result<FunctionCall<'a>> {
     let catalog = (*catalog).catalog.clone();
     let schema_path = schema_path(&catalog, str_arg(schema, "the schema name")?)?;
     let arguments = arguments_from_row(&import_batch(args_schema, args)?);
     let input = if input_schema.is_null() { Arc::new(arrow_schema::Schema::empty()) } else { import_schema(input_schema)? };
-    let transaction = transaction_token(transaction)?;
-    Ok(FunctionCall { catalog, schema_path, function: str_arg(function, "the function name")?.to_string(), arguments, input, transaction })
+    let context = call_context(call)?;
+    Ok(FunctionCall { catalog, schema_path, function: str_arg(function, "the function name")?.to_string(), arguments, input, context })
 }
 
 /// The declared parameter names of a call, US (0x1f) separated; NULL when not known.
@@ -874,7 +965,7 @@ fn schema_path(catalog: &AttachedCatalog, schema: &str) -> Result<Vec<String>> {
 #[no_mangle]
 pub unsafe extern "C" fn vgi_in_out_bind(
     catalog: *const VgiCatalog,
-    transaction: *const VgiTransaction,
+    call: *const VgiCallContext,
     schema: *const c_char,
     function: *const c_char,
     args_schema: *mut FFI_ArrowSchema,
@@ -884,9 +975,9 @@ pub unsafe extern "C" fn vgi_in_out_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let call = function_call(catalog, transaction, schema, function, args_schema, args, input_schema)?;
+        let call = function_call(catalog, call, schema, function, args_schema, args, input_schema)?;
         let binding =
-            InOutBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, call.transaction)?;
+            InOutBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, &call.context)?;
         ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiInOutBinding(Arc::new(binding))));
         Ok(())
@@ -970,7 +1061,7 @@ pub struct VgiScalar(ScalarExecution);
 #[no_mangle]
 pub unsafe extern "C" fn vgi_scalar_bind(
     catalog: *const VgiCatalog,
-    transaction: *const VgiTransaction,
+    call: *const VgiCallContext,
     schema: *const c_char,
     function: *const c_char,
     args_schema: *mut FFI_ArrowSchema,
@@ -981,10 +1072,10 @@ pub unsafe extern "C" fn vgi_scalar_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let call = function_call(catalog, transaction, schema, function, args_schema, args, input_schema)?;
+        let call = function_call(catalog, call, schema, function, args_schema, args, input_schema)?;
         let names = argument_names_arg(argument_names)?;
         let binding =
-            ScalarBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, names, call.transaction)?;
+            ScalarBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, names, &call.context)?;
         ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiScalarBinding(Arc::new(binding))));
         Ok(())
@@ -1046,6 +1137,7 @@ pub struct VgiAggregate(AggregateBinding);
 #[no_mangle]
 pub unsafe extern "C" fn vgi_aggregate_bind(
     catalog: *const VgiCatalog,
+    call: *const VgiCallContext,
     schema: *const c_char,
     function: *const c_char,
     args_schema: *mut FFI_ArrowSchema,
@@ -1056,9 +1148,10 @@ pub unsafe extern "C" fn vgi_aggregate_bind(
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
     guard(|| {
-        let call = function_call(catalog, ptr::null(), schema, function, args_schema, args, input_schema)?;
+        let call = function_call(catalog, call, schema, function, args_schema, args, input_schema)?;
         let names = argument_names_arg(argument_names)?;
-        let binding = AggregateBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, names)?;
+        let binding =
+            AggregateBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, names, &call.context)?;
         ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiAggregate(binding)));
         Ok(())
@@ -1116,7 +1209,7 @@ pub struct VgiWrite(WriteExecution);
 #[no_mangle]
 pub unsafe extern "C" fn vgi_write_bind(
     catalog: *const VgiCatalog,
-    transaction: *const VgiTransaction,
+    call: *const VgiCallContext,
     schema: *const c_char,
     table: *const c_char,
     kind: i32,
@@ -1140,7 +1233,7 @@ pub unsafe extern "C" fn vgi_write_bind(
             input,
             returning != 0,
             on_conflict,
-            transaction_token(transaction)?,
+            &call_context(call)?,
         )?;
         ptr::write(out_rows_schema, FFI_ArrowSchema::try_from(binding.rows_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiWriteBinding(Arc::new(binding))));

@@ -10,6 +10,7 @@ use worker_client::records::{BindRequest, BindResponse, FunctionType, InitReques
 use worker_client::wire::{Blob, Record};
 use worker_client::{CancelHandle, Client, Pool, Stream, StreamKind};
 
+use crate::call_context::CallContext;
 use crate::catalog::{AttachedCatalog, BindOptions};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -34,7 +35,7 @@ impl InOutBinding {
         function: &str,
         arguments: &Arguments,
         input_schema: SchemaRef,
-        transaction: Option<Blob>,
+        call: &CallContext<'_>,
     ) -> Result<Self> {
         let has_finalize = catalog
             .contents()?
@@ -47,7 +48,7 @@ impl InOutBinding {
                 FunctionType::Table,
                 Some(schema_path),
                 arguments,
-                BindOptions { input_schema: Some(&input_schema), transaction, ..Default::default() },
+                BindOptions { input_schema: Some(&input_schema), call: Some(call), ..Default::default() },
             )?;
         Ok(InOutBinding { catalog, request, response, input_schema, output_schema, has_finalize })
     }
@@ -191,14 +192,14 @@ impl ScalarBinding {
         constants: &Arguments,
         input_schema: SchemaRef,
         argument_names: Option<Vec<String>>,
-        transaction: Option<Blob>,
+        call: &CallContext<'_>,
     ) -> Result<Self> {
         let (request, response, output_schema) = catalog.bind_function(
             function,
             FunctionType::Scalar,
             Some(schema_path),
             constants,
-            BindOptions { input_schema: Some(&input_schema), at: None, argument_names, transaction },
+            BindOptions { input_schema: Some(&input_schema), at: None, argument_names, call: Some(call) },
         )?;
         if output_schema.fields().len() != 1 {
             return Err(Error::new(ErrorKind::Io, format!("scalar function {function} must return one column, its bind returned {}", output_schema.fields().len())));
@@ -310,6 +311,7 @@ impl AggregateBinding {
         constants: &Arguments,
         input_schema: SchemaRef,
         argument_names: Option<Vec<String>>,
+        call: &CallContext<'_>,
     ) -> Result<Self> {
         use worker_client::records::AggregateBindRequest;
         let mut client = Pool::global().get(&catalog.location, &catalog.connect)?;
@@ -320,6 +322,7 @@ impl AggregateBinding {
             attach_opaque_data: Some(catalog.attach_data()),
             schema_path: Some(schema_path.clone()),
             argument_names,
+            settings: call.settings_blob()?,
             ..Default::default()
         };
         let response = match client.aggregate_bind(&request) {

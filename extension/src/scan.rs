@@ -15,7 +15,9 @@ use worker_client::statistics::{decode_statistics, ColumnStatistics};
 
 use worker_client::framing::{meta_get, Metadata};
 use worker_client::records::{BindRequest, BindResponse, FunctionType, InitRequest, OrderByDirection, OrderByNullOrder};
-use worker_client::wire::{Blob, LargeBlob};
+use worker_client::wire::LargeBlob;
+
+use crate::call_context::CallContext;
 use worker_client::wire::Record;
 use worker_client::{CancelHandle, Pool, Stream, StreamKind};
 
@@ -207,9 +209,9 @@ impl WorkerBinding {
         function: &str,
         schema_path: Option<Vec<String>>,
         arguments: &Arguments,
-        transaction: Option<Blob>,
+        call: &CallContext<'_>,
     ) -> Result<Self> {
-        Self::bind_at(catalog, function, schema_path, arguments, None, transaction)
+        Self::bind_at(catalog, function, schema_path, arguments, None, call)
     }
 
     fn bind_at(
@@ -218,14 +220,14 @@ impl WorkerBinding {
         schema_path: Option<Vec<String>>,
         arguments: &Arguments,
         at: Option<(String, String)>,
-        transaction: Option<Blob>,
+        call: &CallContext<'_>,
     ) -> Result<Self> {
         let (request, response, schema) = catalog.bind_function(
             function,
             FunctionType::Table,
             schema_path,
             arguments,
-            BindOptions { at, transaction, ..Default::default() },
+            BindOptions { at, call: Some(call), ..Default::default() },
         )?;
         let output_index = (0..schema.fields().len()).collect();
         // Best effort: a worker without the method (or an error) just leaves it unknown.
@@ -304,7 +306,7 @@ impl WorkerBinding {
         schema_path: Vec<String>,
         table: &str,
         at: Option<(String, String)>,
-        transaction: Option<Blob>,
+        call: &CallContext<'_>,
     ) -> Result<Self> {
         let info = match &at {
             Some(at) => catalog.table_at(&schema_path, table, at)?,
@@ -320,7 +322,7 @@ impl WorkerBinding {
                     name: table.into(),
                     at_unit: at.as_ref().map(|a| a.0.clone()),
                     at_value: at.as_ref().map(|a| a.1.clone()),
-                    transaction_opaque_data: transaction.clone(),
+                    transaction_opaque_data: call.transaction.clone(),
                 };
                 catalog.with_client(|c| c.table_scan_function(&scope))?
             }
@@ -328,7 +330,7 @@ impl WorkerBinding {
         let arguments = Arguments::from_scan_function_result(&scan.arguments.0)?;
         let columns = info.as_ref().map(crate::catalog::table_columns).transpose()?;
         let mut bound =
-            Self::bind_at(catalog.clone(), &scan.function_name, scan.schema_path.or(Some(schema_path.clone())), &arguments, at, transaction.clone())?;
+            Self::bind_at(catalog.clone(), &scan.function_name, scan.schema_path.or(Some(schema_path.clone())), &arguments, at, call)?;
         if let Some(info) = &info {
             bound.required_filters = info.required_filters.clone();
             bound.table_name = format!("{}.{}", schema_path.join("."), table);
@@ -341,7 +343,7 @@ impl WorkerBinding {
                     attach_opaque_data: catalog.attach_data(),
                     schema_path,
                     name: table.into(),
-                    transaction_opaque_data: transaction,
+                    transaction_opaque_data: call.transaction.clone(),
                 }),
                 None => StatisticsSource::Function,
             };

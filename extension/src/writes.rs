@@ -12,7 +12,9 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use worker_client::arguments::Arguments;
 use worker_client::methods::{ObjectScope, WriteFunctionScope};
 use worker_client::records::{ScanFunctionResult, TableInfo};
-use worker_client::wire::{Blob, Record};
+use worker_client::wire::Record;
+
+use crate::call_context::CallContext;
 use worker_client::CancelHandle;
 
 use crate::catalog::{table_columns, AttachedCatalog};
@@ -102,7 +104,7 @@ impl WriteBinding {
         input_schema: SchemaRef,
         returning: bool,
         on_conflict_nothing: Option<Vec<String>>,
-        transaction: Option<Blob>,
+        call: &CallContext<'_>,
     ) -> Result<Self> {
         let name = format!("{}.{}", schema_path.join("."), table);
         let info = catalog
@@ -135,7 +137,7 @@ impl WriteBinding {
                         attach_opaque_data: catalog.attach_data(),
                         schema_path: schema_path.clone(),
                         name: table.into(),
-                        transaction_opaque_data: transaction.clone(),
+                        transaction_opaque_data: call.transaction.clone(),
                         writable_branch_function_name: None,
                     };
                     catalog.with_client(|c| c.table_insert_function(&scope))
@@ -144,7 +146,7 @@ impl WriteBinding {
                         attach_opaque_data: catalog.attach_data(),
                         schema_path: schema_path.clone(),
                         name: table.into(),
-                        transaction_opaque_data: transaction.clone(),
+                        transaction_opaque_data: call.transaction.clone(),
                     };
                     let method = format!("catalog_table_{}_function_get", kind.verb());
                     catalog.with_client(|c| c.table_write_function(&method, &scope))
@@ -173,7 +175,7 @@ impl WriteBinding {
         let arguments = Arguments::from_scan_function_result(&function.arguments.0)?
             .with_named("write_options", write_options(mode, on_conflict_nothing.as_deref())?);
         let function_path = function.schema_path.clone().unwrap_or(schema_path);
-        let bound = InOutBinding::bind(catalog, function_path, &function.function_name, &arguments, input_schema.clone(), transaction)?;
+        let bound = InOutBinding::bind(catalog, function_path, &function.function_name, &arguments, input_schema.clone(), call)?;
         let rows_schema = table_columns(&info)?;
         check_result_schema(&bound.output_schema(), mode, &rows_schema, &name)?;
         Ok(WriteBinding { function: Arc::new(bound), kind, mode, input_schema, rows_schema, table: name })
