@@ -18,15 +18,15 @@ failed=0
 echo "==> cargo tests (real workers over stdio and HTTP)"
 scripts/with-http-worker.sh cargo test --release --workspace --exclude vgi-static-host 2>&1 || failed=1
 
-run_lane() { # lane worker-location simple-writable-location memory-catalog-location
+run_lane() { # lane worker-location simple-writable-location memory-catalog-location [schema-reconcile-location]
   echo "==> sqllogictest, $1 lane"
-  VGI_TRANSPORT="$1" VGI_WORKER="$2" VGI_SIMPLE_WRITABLE="$3" VGI_MEMORY_CATALOG="$4" "$VGI_HOST_PY" scripts/run_sqllogictest.py \
+  VGI_TRANSPORT="$1" VGI_WORKER="$2" VGI_SIMPLE_WRITABLE="$3" VGI_MEMORY_CATALOG="$4" VGI_SCHEMA_RECONCILE="${5:-}" "$VGI_HOST_PY" scripts/run_sqllogictest.py \
     --extension "vgi=$EXTENSION" --min-records "$MIN_SQL_RECORDS" test/sql || failed=1
   echo "==> interrupting a running worker scan, $1 lane"
   PYTHONPATH=scripts "$VGI_HOST_PY" scripts/check_interrupt.py "$EXTENSION" "$2" || failed=1
 }
 run_lane stdio "$VGI_FIXTURE_WORKER" "$VGI_SIMPLE_WRITABLE" "$VGI_MEMORY_CATALOG"
-scripts/with-http-worker.sh bash -c "$(declare -f run_lane); EXTENSION='$EXTENSION' MIN_SQL_RECORDS='$MIN_SQL_RECORDS' VGI_HOST_PY='$VGI_HOST_PY'; failed=0; run_lane http \"\$VGI_FIXTURE_HTTP_URL\" \"\$VGI_SIMPLE_WRITABLE_HTTP_URL\" \"\$VGI_MEMORY_CATALOG_HTTP_URL\"; exit \$failed" || failed=1
+scripts/with-http-worker.sh bash -c "$(declare -f run_lane); EXTENSION='$EXTENSION' MIN_SQL_RECORDS='$MIN_SQL_RECORDS' VGI_HOST_PY='$VGI_HOST_PY'; failed=0; run_lane http \"\$VGI_FIXTURE_HTTP_URL\" \"\$VGI_SIMPLE_WRITABLE_HTTP_URL\" \"\$VGI_MEMORY_CATALOG_HTTP_URL\" \"\$VGI_SCHEMA_RECONCILE_HTTP_URL\"; exit \$failed" || failed=1
 
 if [ "$failed" -ne 0 ]; then
   echo "TESTS FAILED"

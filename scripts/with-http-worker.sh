@@ -2,7 +2,7 @@
 # Runs a command with HTTP fixture workers on free loopback ports:
 #   scripts/with-http-worker.sh <command...>
 # exports VGI_FIXTURE_HTTP_URL (the example worker), VGI_SIMPLE_WRITABLE_HTTP_URL and
-# VGI_MEMORY_CATALOG_HTTP_URL for the command and stops the workers afterwards.
+# VGI_MEMORY_CATALOG_HTTP_URL and VGI_SCHEMA_RECONCILE_HTTP_URL for the command and stops the workers afterwards.
 set -euo pipefail
 : "${VGI_WORKERS_VENV:?source the env.sh written by scripts/setup-workers.sh}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -32,4 +32,7 @@ serve VGI_FIXTURE_HTTP_URL vgi._test_fixtures.worker:ExampleWorker
 # simple_writable_http: the fixture with a scan that resumes over HTTP (see that module).
 serve VGI_SIMPLE_WRITABLE_HTTP_URL simple_writable_http:SimpleWritableWorker
 serve VGI_MEMORY_CATALOG_HTTP_URL vgi._test_fixtures.catalog:InMemoryCatalogWorker
+# schema_reconcile keeps its rows in a file per process group, so only a single (HTTP) worker
+# process shows one consistent table; its tests run in the HTTP lane.
+serve VGI_SCHEMA_RECONCILE_HTTP_URL vgi._test_fixtures.schema_reconcile.worker:SchemaReconcileWorker
 "$@"

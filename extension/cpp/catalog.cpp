@@ -91,9 +91,17 @@ public:
 	ColumnList columns;
 	//! Set on entries looked up with AT (...): the version/time every scan of it uses.
 	string at_unit, at_value;
+	//! The type of the worker's row id column, which DuckDB's `rowid` reads (UPDATE/DELETE).
+	LogicalType rowid_type = LogicalType::ROW_TYPE;
 
 	const ColumnList &GetColumns() const override {
 		return columns;
+	}
+
+	virtual_column_map_t GetVirtualColumns() const override {
+		auto virtual_columns = TableCatalogEntry::GetVirtualColumns();
+		virtual_columns[COLUMN_IDENTIFIER_ROW_ID] = TableColumn("rowid", rowid_type);
+		return virtual_columns;
 	}
 
 	TableFunction GetScanFunction(ClientContext &context, unique_ptr<FunctionData> &bind_data,
@@ -126,6 +134,11 @@ public:
 		// A bound column past the table's columns is the worker's row id (DuckDB's rowid).
 		if (types.size() == GetColumns().LogicalColumnCount() + 1) {
 			data->rowid_column = int64_t(GetColumns().LogicalColumnCount());
+			// DuckDB reads it into a vector of the rowid's declared type: they must agree.
+			if (types.back() != rowid_type) {
+				throw IOException("vgi: the worker's scan of %s.%s returns its row id as %s, but the table declares %s",
+				                  schema_name, table_name, types.back().ToString(), rowid_type.ToString());
+			}
 			types.pop_back();
 			names.pop_back();
 		}
@@ -208,7 +221,13 @@ static unique_ptr<CatalogEntry> MakeTable(ClientContext &context, Catalog &catal
 			info.constraints.push_back(make_uniq<CheckConstraint>(std::move(expressions[0])));
 		}
 	}
-	return make_uniq<VgiTableEntry>(catalog, schema, info, handle);
+	auto table = make_uniq<VgiTableEntry>(catalog, schema, info, handle);
+	ArrowSchemaWrapper rowid;
+	ThrowIfError(vgi_entries_output(entries.list, i, &rowid.arrow_schema));
+	if (rowid.arrow_schema.release && rowid.arrow_schema.n_children == 1) {
+		table->rowid_type = ArrowFieldType(context, *rowid.arrow_schema.children[0]);
+	}
+	return std::move(table);
 }
 
 static unique_ptr<CatalogEntry> MakeView(ClientContext &context, Catalog &catalog, SchemaCatalogEntry &schema,

@@ -405,6 +405,12 @@ fn validate_options(catalog: &str, specs: &[AttachOptionSpec], mut user: BTreeMa
 
 /// A table's columns as DuckDB should see them: the worker's schema with its NOT NULL
 /// constraints applied to the fields.
+/// The worker's row id column of a table (DuckDB's `rowid`, with the worker's type), if any.
+pub fn table_row_id(table: &TableInfo) -> Result<Option<SchemaRef>> {
+    let schema = decode_schema(&table.columns.0)?;
+    Ok(schema.fields().iter().find(|f| is_row_id(f)).map(|f| Arc::new(Schema::new(vec![f.as_ref().clone()]))))
+}
+
 pub fn table_columns(table: &TableInfo) -> Result<SchemaRef> {
     let schema = decode_schema(&table.columns.0)?;
     // The worker's row id column is DuckDB's `rowid` pseudo-column, not a table column.

@@ -693,7 +693,13 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                     ENTRY_TABLES => s
                         .tables
                         .iter()
-                        .map(|t| Ok(EntryItem { columns: Some(crate::catalog::table_columns(t)?), ..item(&t.name, &t.comment) }))
+                        .map(|t| {
+                            Ok(EntryItem {
+                                columns: Some(crate::catalog::table_columns(t)?),
+                                output: crate::catalog::table_row_id(t)?,
+                                ..item(&t.name, &t.comment)
+                            })
+                        })
                         .collect::<Result<_>>()?,
                     ENTRY_VIEWS => s.views.iter().map(|v| EntryItem { sql: Some(c_string(&v.definition)), ..item(&v.name, &v.comment) }).collect(),
                     ENTRY_MACROS => s
@@ -806,7 +812,7 @@ pub unsafe extern "C" fn vgi_entries_columns(entries: *const VgiEntries, i: usiz
     })
 }
 
-/// A function's declared output schema (empty when not a function).
+/// A function's declared output schema; a table's row id column (empty when none).
 #[no_mangle]
 pub unsafe extern "C" fn vgi_entries_output(entries: *const VgiEntries, i: usize, out: *mut FFI_ArrowSchema) -> *mut VgiError {
     ptr::write(out, FFI_ArrowSchema::empty());
@@ -851,7 +857,7 @@ pub unsafe extern "C" fn vgi_catalog_table_at(
                 comment: t.comment.as_deref().map(c_string),
                 sql: None,
                 columns: Some(crate::catalog::table_columns(&t)?),
-                output: None,
+                output: crate::catalog::table_row_id(&t)?,
             }],
             None => Vec::new(),
         };

@@ -156,22 +156,26 @@ impl WriteBinding {
                 })?
             }
         };
-        // UPDATE/DELETE address rows by the worker's row id column: its name and type.
-        let input_schema = if kind == WriteKind::Insert {
-            input_schema
-        } else {
-            let columns = worker_client::framing::decode_schema(&info.columns.0)?;
-            let rowid = columns.fields().iter().find(|f| crate::catalog::is_row_id(f)).cloned().ok_or_else(|| {
+        // The rows go out exactly as the worker declares its columns (types, units, time zones,
+        // nullability, nested fields), not as DuckDB exports them; UPDATE/DELETE address rows by
+        // the worker's row id column, which DuckDB sends last.
+        let declared = worker_client::framing::decode_schema(&info.columns.0)?;
+        let mut fields: Vec<Field> = input_schema
+            .fields()
+            .iter()
+            .map(|f| declared.field_with_name(f.name()).map(|d| d.clone()).unwrap_or_else(|_| f.as_ref().clone()))
+            .collect();
+        if kind != WriteKind::Insert {
+            let rowid = declared.fields().iter().find(|f| crate::catalog::is_row_id(f)).cloned().ok_or_else(|| {
                 Error::new(
                     ErrorKind::NotImplemented,
                     format!("table {name} does not support {}: it has no row id column", kind.verb().to_uppercase()),
                 )
             })?;
-            let mut fields: Vec<Field> = input_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
             fields.pop();
             fields.push(rowid.as_ref().clone());
-            Arc::new(Schema::new(fields))
-        };
+        }
+        let input_schema = Arc::new(Schema::new(fields));
         let arguments = Arguments::from_scan_function_result(&function.arguments.0)?
             .with_named("write_options", write_options(mode, on_conflict_nothing.as_deref())?);
         let function_path = function.schema_path.clone().unwrap_or(schema_path);
@@ -253,7 +257,8 @@ impl WriteExecution {
         self.absorb(outputs)
     }
 
-    /// DuckDB's rows under the worker's names and types (the row id column).
+    /// DuckDB's rows in the worker's declared layout: its names, types and nullability. A NULL
+    /// in a column the worker declares NOT NULL is refused here, naming the column.
     fn conform(&self, input: &RecordBatch) -> Result<RecordBatch> {
         let schema = &self.binding.input_schema;
         if input.schema().fields() == schema.fields() {
@@ -267,12 +272,19 @@ impl WriteExecution {
                 if column.data_type() == field.data_type() {
                     Ok(column.clone())
                 } else {
-                    Ok(arrow_cast::cast(column, field.data_type())?)
+                    arrow_cast::cast(column, field.data_type()).map_err(|e| {
+                        Error::new(
+                            ErrorKind::InvalidInput,
+                            format!("cannot write {} as the worker's {} for column `{}` of {}: {e}", column.data_type(), field.data_type(), field.name(), self.binding.table),
+                        )
+                    })
                 }
             })
             .collect::<Result<Vec<_>>>()?;
         let options = RecordBatchOptions::new().with_row_count(Some(input.num_rows()));
-        Ok(RecordBatch::try_new_with_options(schema.clone(), columns, &options)?)
+        RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(|e| {
+            Error::new(ErrorKind::InvalidInput, format!("cannot write these rows into {}: {e}", self.binding.table))
+        })
     }
 
     /// Ends the statement; returns the last `RETURNING` rows and the total row count.
