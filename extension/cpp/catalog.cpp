@@ -337,11 +337,13 @@ static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entrie
 	function_info->function = worker_name;
 	function_info->has_finalize =
 	    ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.has_finalize") == "true";
+	auto buffering = ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.buffering") == "true";
 	// Trailing positional parameters with defaults may be omitted: one overload per arity.
 	TableFunctionSet set {Identifier(name)};
 	for (idx_t arity = required; arity <= positional.size(); arity++) {
-		auto function = table_input ? MakeInOutFunction(name, function_info, function_info->has_finalize)
-		                            : TableFunction(Identifier(name), vector<LogicalType>(), nullptr, WorkerFunctionBind);
+		auto function = table_input && buffering ? MakeBufferingFunction(name, function_info)
+		                : table_input ? MakeInOutFunction(name, function_info, function_info->has_finalize)
+		                              : TableFunction(Identifier(name), vector<LogicalType>(), nullptr, WorkerFunctionBind);
 		auto &signature = function.GetSignature();
 		for (idx_t p = 0; p < arity; p++) {
 			signature.AddPositionalOnly(Identifier(positional[p].name), positional[p].type);

@@ -132,6 +132,10 @@ struct FoldedArguments {
 // A DuckDB table-in-out function calling the worker function described by `info`. Only a
 // function with a FINALIZE phase gets an end-of-input callback (DuckDB cannot run those in a
 // LATERAL join); the others close their stream when the query's state goes.
+// A DuckDB table function with a TABLE parameter that binds a worker buffering (sink + source)
+// function: its own operator over the input relation.
+duckdb::TableFunction MakeBufferingFunction(const std::string &name, duckdb::shared_ptr<VgiFunctionInfo> info);
+
 duckdb::TableFunction MakeInOutFunction(const std::string &name, duckdb::shared_ptr<VgiFunctionInfo> info,
                                         bool has_finalize);
 

@@ -293,6 +293,32 @@ VgiError *vgi_aggregate_finalize(const VgiAggregate *aggregate, const int64_t *g
 void vgi_aggregate_free(VgiAggregate *aggregate);
 
 // ---- writes: INSERT / UPDATE / DELETE into a worker table -------------------------------------
+// Table buffering (sink + source) functions: process per input chunk (any thread), combine
+// once, then read the finalize streams (in parallel unless flags bit 1 asks for order).
+typedef struct VgiBufferingBinding VgiBufferingBinding;
+typedef struct VgiBuffering VgiBuffering;
+typedef struct VgiBufferingSource VgiBufferingSource;
+// `flags`: bit 0 = the input must arrive in order from one thread; bit 1 = read the output in order.
+VgiError *vgi_buffering_bind(const VgiCatalog *catalog, const VgiCallContext *call, const char *schema,
+                             const char *function, struct ArrowSchema *args_schema, struct ArrowArray *args,
+                             struct ArrowSchema *input_schema, VgiBufferingBinding **out,
+                             struct ArrowSchema *out_schema, int32_t *flags);
+void vgi_buffering_binding_free(VgiBufferingBinding *binding);
+VgiError *vgi_buffering_start(const VgiBufferingBinding *binding, VgiInterruptCheck interrupted, void *context,
+                              VgiBuffering **out);
+// `batch_index` < 0: none.
+VgiError *vgi_buffering_process(const VgiBuffering *execution, struct ArrowSchema *input_schema,
+                                struct ArrowArray *input, int64_t batch_index);
+VgiError *vgi_buffering_combine(const VgiBuffering *execution);
+// `out` is NULL when every finalize stream has been taken.
+VgiError *vgi_buffering_next_source(const VgiBuffering *execution, VgiInterruptCheck interrupted, void *context,
+                                    VgiBufferingSource **out);
+// `out->release` is NULL at the end of this stream.
+VgiError *vgi_buffering_source_next(VgiBufferingSource *source, struct ArrowArray *out);
+void vgi_buffering_source_free(VgiBufferingSource *source);
+// Runs the worker's destructor.
+void vgi_buffering_free(VgiBuffering *execution);
+
 typedef struct VgiWriteBinding VgiWriteBinding;
 typedef struct VgiWrite VgiWrite;
 // `kind`: 0 INSERT, 1 UPDATE, 2 DELETE. `input_schema`: the rows DuckDB sends (INSERT: the

@@ -25,6 +25,7 @@ use crate::catalog::AttachedCatalog;
 use crate::functions::{AggregateBinding, InOutBinding, InOutExecution, ScalarBinding, ScalarExecution};
 use crate::pushdown::{parse_filters, FilterFate, OrderHint, SampleHint, ScanRequest};
 use crate::scan::{check_batch, Binding, Execution, Scan, WorkerBinding};
+use crate::buffering::{BufferingBinding, BufferingExecution, BufferingSource};
 use crate::call_context::{CallContext, SecretResolver};
 use crate::ddl::DdlStatement;
 use crate::transactions::WorkerTransaction;
@@ -720,6 +721,7 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                             use worker_client::records::FunctionType;
                             f.function_type
                                 == match kind {
+                                    ENTRY_TABLE_FUNCTIONS if f.function_type == FunctionType::TableBuffering => FunctionType::TableBuffering,
                                     ENTRY_TABLE_FUNCTIONS => FunctionType::Table,
                                     ENTRY_SCALAR_FUNCTIONS => FunctionType::Scalar,
                                     _ => FunctionType::Aggregate,
@@ -731,6 +733,9 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                             let mut metadata = arguments.metadata().clone();
                             if f.has_finalize {
                                 metadata.insert("vgi.has_finalize".to_string(), "true".to_string());
+                            }
+                            if f.function_type == worker_client::records::FunctionType::TableBuffering {
+                                metadata.insert("vgi.buffering".to_string(), "true".to_string());
                             }
                             let arguments = arrow_schema::Schema::new_with_metadata(arguments.fields().clone(), metadata);
                             let output = worker_client::framing::decode_schema(&f.output_schema.0 .0)?;
@@ -1298,4 +1303,115 @@ pub unsafe extern "C" fn vgi_write_finish(write: *mut VgiWrite, returned: *mut *
 #[no_mangle]
 pub unsafe extern "C" fn vgi_write_free(write: *mut VgiWrite) {
     guard_void(|| drop(Box::from_raw(write)));
+}
+
+// ---- table buffering (sink + source) functions -----------------------------------------------
+
+pub struct VgiBufferingBinding(Arc<BufferingBinding>);
+pub struct VgiBuffering(BufferingExecution);
+pub struct VgiBufferingSource(BufferingSource);
+
+/// Binds a buffering function to its input relation; `flags` receives bit 0 = the input
+/// must arrive in order (one sink thread), bit 1 = the output must be read in order.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_buffering_bind(
+    catalog: *const VgiCatalog,
+    call: *const VgiCallContext,
+    schema: *const c_char,
+    function: *const c_char,
+    args_schema: *mut FFI_ArrowSchema,
+    args: *mut FFI_ArrowArray,
+    input_schema: *mut FFI_ArrowSchema,
+    out: *mut *mut VgiBufferingBinding,
+    out_schema: *mut FFI_ArrowSchema,
+    flags: *mut i32,
+) -> *mut VgiError {
+    guard(|| {
+        let call = function_call(catalog, call, schema, function, args_schema, args, input_schema)?;
+        let binding = BufferingBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, &call.context)?;
+        ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
+        *flags = i32::from(binding.sink_order_dependent()) | (i32::from(binding.source_order_dependent()) << 1);
+        *out = Box::into_raw(Box::new(VgiBufferingBinding(Arc::new(binding))));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_buffering_binding_free(binding: *mut VgiBufferingBinding) {
+    guard_void(|| drop(Box::from_raw(binding)));
+}
+
+/// Starts an execution (the sink init).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_buffering_start(
+    binding: *const VgiBufferingBinding,
+    interrupted: Option<unsafe extern "C" fn(*mut c_void) -> i32>,
+    context: *mut c_void,
+    out: *mut *mut VgiBuffering,
+) -> *mut VgiError {
+    guard(|| {
+        let execution = (*binding).0.start(interrupt_handle(interrupted, context))?;
+        *out = Box::into_raw(Box::new(VgiBuffering(execution)));
+        Ok(())
+    })
+}
+
+/// Sinks one input chunk (thread-safe); `batch_index` < 0 when DuckDB has none.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_buffering_process(
+    execution: *const VgiBuffering,
+    input_schema: *mut FFI_ArrowSchema,
+    input: *mut FFI_ArrowArray,
+    batch_index: i64,
+) -> *mut VgiError {
+    guard(|| {
+        let batch = import_batch(input_schema, input)?;
+        (*execution).0.process(&batch, (batch_index >= 0).then_some(batch_index))
+    })
+}
+
+/// End of input: combines the sink states (once).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_buffering_combine(execution: *const VgiBuffering) -> *mut VgiError {
+    guard(|| (*execution).0.combine())
+}
+
+/// Opens the next finalize stream; `out` is NULL when all have been taken.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_buffering_next_source(
+    execution: *const VgiBuffering,
+    interrupted: Option<unsafe extern "C" fn(*mut c_void) -> i32>,
+    context: *mut c_void,
+    out: *mut *mut VgiBufferingSource,
+) -> *mut VgiError {
+    *out = ptr::null_mut();
+    guard(|| {
+        if let Some(source) = (*execution).0.next_source(interrupt_handle(interrupted, context))? {
+            *out = Box::into_raw(Box::new(VgiBufferingSource(source)));
+        }
+        Ok(())
+    })
+}
+
+/// The next output batch of a finalize stream as a struct array; `out->release` is NULL at its end.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_buffering_source_next(source: *mut VgiBufferingSource, out: *mut FFI_ArrowArray) -> *mut VgiError {
+    ptr::write(out, FFI_ArrowArray::empty());
+    guard(|| {
+        if let Some(batch) = (*source).0.next()? {
+            ptr::write(out, FFI_ArrowArray::new(&StructArray::from(batch).to_data()));
+        }
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_buffering_source_free(source: *mut VgiBufferingSource) {
+    guard_void(|| drop(Box::from_raw(source)));
+}
+
+/// Ends the execution: the worker's destructor runs (also after errors and cancellation).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_buffering_free(execution: *mut VgiBuffering) {
+    guard_void(|| drop(Box::from_raw(execution)));
 }

@@ -3,6 +3,7 @@
 //!
 //! The data path reads in one direction: DuckDB hook (`cpp/`, no decisions) → [`ffi`] (the one
 //! `extern "C"` boundary) → the concern modules → `worker_client` → the worker:
+//! - [`buffering`]: table buffering (sink + source) functions;
 //! - [`call_context`]: what a bind carries from the session (transaction, settings, secrets);
 //! - [`catalog`]: ATTACH (options, `catalog_attach`), cached metadata, time travel lookups;
 //! - [`scan`]: catalog-table and table-function scans (streams, batch indexes, partitions,
@@ -18,6 +19,7 @@
 #[cfg(feature = "embed-duckdb")]
 use libduckdb_sys as _; // links the static DuckDB so the adapter's duckdb:: symbols resolve inside the file
 
+pub mod buffering;
 pub mod call_context;
 pub mod catalog;
 pub mod ddl;
