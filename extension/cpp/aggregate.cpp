@@ -6,6 +6,7 @@
 
 #include "duckdb/common/arrow/arrow_converter.hpp"
 #include "duckdb/function/aggregate_function.hpp"
+#include "duckdb/common/types/column/column_data_collection.hpp"
 
 namespace vgi {
 using namespace duckdb;
@@ -124,7 +125,84 @@ void Finalize(Vector &states, AggregateFinalizeInputData &finalize_input, Vector
 	CopyArrowResult(*data.context, data.output, std::move(array), count, result, offset);
 }
 
+// ---- window aggregates the worker computes itself (FunctionInfo.supports_window): DuckDB hands
+// each partition over once and asks for the frames of many rows per call.
+
+// The partition id is the id of DuckDB's shared window state (unique in the process).
+int64_t PartitionId(const_data_ptr_t g_state) {
+	if (!g_state) {
+		throw InternalException("vgi: window aggregate evaluated without its partition state");
+	}
+	return reinterpret_cast<const GroupState *>(g_state)->group_id;
+}
+
+void WindowInit(AggregateInputData &aggr_input, const WindowPartitionInput &partition, data_ptr_t g_state) {
+	auto &data = aggr_input.bind_data->Cast<AggregateBindData>();
+	auto properties = LosslessProperties(*data.context);
+	ArrowSchemaWrapper schema;
+	ArrowConverter::ToArrowSchema(&schema.arrow_schema, data.input_types, data.input_names, properties);
+	// The partition's input columns, chunk by chunk.
+	vector<ArrowArrayWrapper> chunks;
+	if (partition.inputs && !data.input_types.empty()) {
+		ColumnDataScanState scan;
+		partition.inputs->InitializeScan(scan, partition.column_ids);
+		DataChunk chunk;
+		partition.inputs->InitializeScanChunk(scan, chunk);
+		while (partition.inputs->Scan(scan, chunk)) {
+			chunks.emplace_back();
+			ArrowConverter::ToArrowArray(chunk, &chunks.back().arrow_array, properties, {});
+		}
+	}
+	vector<ArrowArray *> arrays;
+	for (auto &chunk : chunks) {
+		arrays.push_back(&chunk.arrow_array);
+	}
+	// FILTER: an LSB-first bitmap of the rows that pass (none: every row does).
+	vector<uint8_t> filter;
+	if (!partition.filter_mask.AllValid()) {
+		filter.resize((partition.count + 7) / 8);
+		for (idx_t row = 0; row < partition.count; row++) {
+			if (partition.filter_mask.RowIsValid(row)) {
+				filter[row / 8] |= uint8_t(1u << (row % 8));
+			}
+		}
+	}
+	int64_t stats[4] = {partition.stats[0].begin, partition.stats[0].end, partition.stats[1].begin,
+	                    partition.stats[1].end};
+	vector<uint8_t> all_valid;
+	for (auto valid : partition.all_valid) {
+		all_valid.push_back(valid ? 1 : 0);
+	}
+	ThrowIfError(vgi_aggregate_window_init(data.aggregate.get(), PartitionId(g_state), int64_t(partition.count),
+	                                       &schema.arrow_schema, arrays.data(), arrays.size(), filter.data(),
+	                                       filter.size(), stats, all_valid.data(), all_valid.size()));
+}
+
+void WindowBatch(AggregateInputData &aggr_input, const WindowPartitionInput &partition, const_data_ptr_t g_state,
+                 data_ptr_t l_state, const SubFrames *subframes_per_row, idx_t count, Vector &result, idx_t row_idx) {
+	auto &data = aggr_input.bind_data->Cast<AggregateBindData>();
+	vector<int64_t> frames_per_row, starts, ends;
+	for (idx_t i = 0; i < count; i++) {
+		auto &frames = subframes_per_row[i];
+		frames_per_row.push_back(int64_t(frames.size()));
+		for (auto &frame : frames) {
+			starts.push_back(int64_t(frame.start));
+			ends.push_back(int64_t(frame.end));
+		}
+	}
+	auto array = make_uniq<ArrowArrayWrapper>();
+	ThrowIfError(vgi_aggregate_window_batch(data.aggregate.get(), PartitionId(g_state), int64_t(row_idx), count,
+	                                        frames_per_row.data(), starts.data(), ends.data(), starts.size(),
+	                                        &array->arrow_array));
+	CopyArrowResult(*data.context, data.output, std::move(array), count, result, 0);
+}
+
 } // namespace
+
+void EnableWorkerWindow(AggregateFunction &function) {
+	function.SetWindowInitCallback(WindowInit);
+	function.SetWindowBatchCallback(WindowBatch);
+}
 
 AggregateFunction MakeAggregateFunction(const std::string &name, CatalogHandlePtr handle, const std::string &schema,
                                         const vector<LogicalType> &parameters, const vector<bool> &constant,

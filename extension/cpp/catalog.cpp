@@ -395,6 +395,8 @@ struct SimpleSignature {
 	vector<string> names;
 	//! The worker's default of each parameter (`vgi_default`, JSON), NULL when none.
 	vector<Value> defaults;
+	//! An aggregate that evaluates window frames itself.
+	bool window = false;
 };
 
 // A `vgi_default` JSON scalar as a value of `type` (NULL when it is not a simple scalar).
@@ -428,6 +430,7 @@ static bool ReadSimpleSignature(ClientContext &context, const Entries &entries, 
 	ArrowSchemaWrapper params, output;
 	entries.Columns(i, params);
 	ThrowIfError(vgi_entries_output(entries.list, i, &output.arrow_schema));
+	out.window = ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.supports_window") == "true";
 	for (idx_t p = 0; p < idx_t(params.arrow_schema.n_children); p++) {
 		auto &field = *params.arrow_schema.children[p];
 		ArrowSchemaMetadata metadata(field.metadata);
@@ -487,6 +490,11 @@ static void AddFunctionEntries(ClientContext &context, Catalog &catalog, SchemaC
 			                              signature.types.begin() + NumericCast<int64_t>(arity));
 			auto function = make(name, arguments, signature.constant, signature.return_type, signature.names,
 			                     signature.defaults);
+			if constexpr (std::is_same<SET, AggregateFunctionSet>::value) {
+				if (signature.window) {
+					EnableWorkerWindow(function);
+				}
+			}
 			if (arity == signature.types.size() && signature.varargs.id() != LogicalTypeId::INVALID) {
 				function.GetSignature().AddArgs(Identifier("args"), signature.varargs);
 			}

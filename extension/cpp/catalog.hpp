@@ -79,6 +79,9 @@ duckdb::AggregateFunction MakeAggregateFunction(const std::string &name, Catalog
                                                 const duckdb::vector<std::string> &names,
                                                 const duckdb::vector<duckdb::Value> &defaults);
 
+// Lets DuckDB's window operator use the worker's own window evaluation (supports_window).
+void EnableWorkerWindow(duckdb::AggregateFunction &function);
+
 // The argument_names value for a bind (US separated), or empty for none.
 std::string JoinArgumentNames(const duckdb::vector<std::string> &names);
 

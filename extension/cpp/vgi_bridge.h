@@ -319,6 +319,18 @@ void vgi_buffering_source_free(VgiBufferingSource *source);
 // Runs the worker's destructor.
 void vgi_buffering_free(VgiBuffering *execution);
 
+// Window aggregates the worker evaluates (supports_window): one partition in `n` chunks of
+// `schema` (consumed), then frames for `count` rows at a time (`frames_per_row[i]` frames of
+// row i, listed in `starts`/`ends`). `filter` is an LSB-first bitmap (length 0: no FILTER);
+// `stats` is DuckDB's 4 frame deltas; `all_valid` a byte per input column.
+VgiError *vgi_aggregate_window_init(const VgiAggregate *aggregate, int64_t partition_id, int64_t row_count,
+                                    struct ArrowSchema *schema, struct ArrowArray *const *chunks, size_t n,
+                                    const uint8_t *filter, size_t filter_len, const int64_t *stats,
+                                    const uint8_t *all_valid, size_t all_valid_len);
+VgiError *vgi_aggregate_window_batch(const VgiAggregate *aggregate, int64_t partition_id, int64_t row_idx,
+                                     size_t count, const int64_t *frames_per_row, const int64_t *starts,
+                                     const int64_t *ends, size_t n_frames, struct ArrowArray *out);
+
 typedef struct VgiWriteBinding VgiWriteBinding;
 typedef struct VgiWrite VgiWrite;
 // `kind`: 0 INSERT, 1 UPDATE, 2 DELETE. `input_schema`: the rows DuckDB sends (INSERT: the

@@ -734,6 +734,9 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                             if f.has_finalize {
                                 metadata.insert("vgi.has_finalize".to_string(), "true".to_string());
                             }
+                            if f.supports_window {
+                                metadata.insert("vgi.supports_window".to_string(), "true".to_string());
+                            }
                             if f.function_type == worker_client::records::FunctionType::TableBuffering {
                                 metadata.insert("vgi.buffering".to_string(), "true".to_string());
                             }
@@ -1414,4 +1417,65 @@ pub unsafe extern "C" fn vgi_buffering_source_free(source: *mut VgiBufferingSour
 #[no_mangle]
 pub unsafe extern "C" fn vgi_buffering_free(execution: *mut VgiBuffering) {
     guard_void(|| drop(Box::from_raw(execution)));
+}
+
+// ---- window aggregates -------------------------------------------------------------------------
+
+/// Ships one window partition: `n` chunks (struct arrays of `schema`, which this consumes),
+/// `row_count` rows in all; `filter` (LSB-first, empty = no FILTER), `stats` (4 int64) and
+/// `all_valid` (a byte per input column) as DuckDB computed them.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_aggregate_window_init(
+    aggregate: *const VgiAggregate,
+    partition_id: i64,
+    row_count: i64,
+    schema: *mut FFI_ArrowSchema,
+    chunks: *const *mut FFI_ArrowArray,
+    n: usize,
+    filter: *const u8,
+    filter_len: usize,
+    stats: *const i64,
+    all_valid: *const u8,
+    all_valid_len: usize,
+) -> *mut VgiError {
+    guard(|| {
+        let schema = ptr::replace(schema, FFI_ArrowSchema::empty());
+        let input_schema = Arc::new(arrow_schema::Schema::try_from(&schema)?);
+        let mut parts = Vec::with_capacity(n);
+        for i in 0..n {
+            let array = ptr::replace(*chunks.add(i), FFI_ArrowArray::empty());
+            let data = arrow_array::ffi::from_ffi(array, &schema)?;
+            parts.push(RecordBatch::from(StructArray::from(data)).with_schema(input_schema.clone())?);
+        }
+        if parts.is_empty() && row_count > 0 && input_schema.fields().is_empty() {
+            let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(row_count as usize));
+            parts.push(RecordBatch::try_new_with_options(input_schema.clone(), vec![], &options)?);
+        }
+        let slice = |p: *const u8, n: usize| if n == 0 { Vec::new() } else { std::slice::from_raw_parts(p, n).to_vec() };
+        let stats: Vec<u8> = std::slice::from_raw_parts(stats, 4).iter().flat_map(|v| v.to_le_bytes()).collect();
+        (*aggregate).0.window_init(partition_id, &parts, input_schema, slice(filter, filter_len), stats, slice(all_valid, all_valid_len))
+    })
+}
+
+/// Evaluates `count` rows from `row_idx`: row i has `frames_per_row[i]` frames, listed in
+/// order in `starts`/`ends` (`n_frames` in all). `out` receives a struct array of the result.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_aggregate_window_batch(
+    aggregate: *const VgiAggregate,
+    partition_id: i64,
+    row_idx: i64,
+    count: usize,
+    frames_per_row: *const i64,
+    starts: *const i64,
+    ends: *const i64,
+    n_frames: usize,
+    out: *mut FFI_ArrowArray,
+) -> *mut VgiError {
+    ptr::write(out, FFI_ArrowArray::empty());
+    guard(|| {
+        let vec = |p: *const i64, n: usize| if n == 0 { Vec::new() } else { std::slice::from_raw_parts(p, n).to_vec() };
+        let result = (*aggregate).0.window_batch(partition_id, row_idx, vec(frames_per_row, count), vec(starts, n_frames), vec(ends, n_frames))?;
+        ptr::write(out, FFI_ArrowArray::new(&StructArray::from(result).to_data()));
+        Ok(())
+    })
 }

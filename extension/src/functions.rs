@@ -10,6 +10,8 @@ use worker_client::records::{BindRequest, BindResponse, FunctionType, InitReques
 use worker_client::wire::{Blob, Record};
 use worker_client::{CancelHandle, Client, Pool, Stream, StreamKind};
 
+use worker_client::client::request_batch;
+
 use crate::call_context::CallContext;
 use crate::catalog::{AttachedCatalog, BindOptions};
 use crate::error::{Error, ErrorKind, Result};
@@ -290,6 +292,8 @@ pub struct AggregateBinding {
     execution_id: Blob,
     output_schema_blob: Blob,
     output_schema: SchemaRef,
+    /// Window partitions sent with `aggregate_window_init` (each freed at the end).
+    window_partitions: std::sync::Mutex<Vec<i64>>,
 }
 
 /// Group ids are unique in the process, so states of any execution never collide.
@@ -341,6 +345,7 @@ impl AggregateBinding {
             execution_id: response.execution_id,
             output_schema_blob: response.output_schema,
             output_schema,
+            window_partitions: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -395,6 +400,62 @@ impl AggregateBinding {
         self.with_client(|c| c.aggregate_combine(&request)).map(|_| ())
     }
 
+    /// Window aggregates: ships one partition's input (DuckDB's chunks of it, in order) to the
+    /// worker. `filter_mask` (LSB-first bitmap, empty = no FILTER), `frame_stats` (4 LE int64,
+    /// empty = none) and `all_valid` (a byte per input column) are DuckDB's, as the wire wants.
+    pub fn window_init(&self, partition_id: i64, parts: &[RecordBatch], input_schema: SchemaRef, filter_mask: Vec<u8>, frame_stats: Vec<u8>, all_valid: Vec<u8>) -> Result<()> {
+        let partition = arrow_select::concat::concat_batches(&input_schema, parts)?;
+        let request = worker_client::records::AggregateWindowInitRequest {
+            function_name: self.function.clone(),
+            execution_id: self.execution_id.clone(),
+            partition_id,
+            row_count: partition.num_rows() as i64,
+            partition_batch: Self::ipc(&partition)?,
+            output_schema: self.output_schema_blob.clone(),
+            filter_mask: Blob(filter_mask),
+            frame_stats: Blob(frame_stats),
+            all_valid: Blob(all_valid),
+            attach_opaque_data: Some(self.attach.clone()),
+            schema_path: Some(self.schema_path.clone()),
+        };
+        self.with_client(|c| {
+            c.call_record::<worker_client::records::AggregateWindowInitResponse>("aggregate_window_init", &request_batch(&request), None)
+        })?;
+        self.window_partitions.lock().unwrap_or_else(|p| p.into_inner()).push(partition_id);
+        Ok(())
+    }
+
+    /// Window aggregates: the values of `frames_per_row.len()` rows from `row_idx` on; row i has
+    /// `frames_per_row[i]` frames, listed in order in `starts`/`ends`.
+    pub fn window_batch(&self, partition_id: i64, row_idx: i64, frames_per_row: Vec<i64>, starts: Vec<i64>, ends: Vec<i64>) -> Result<RecordBatch> {
+        let count = frames_per_row.len();
+        let request = worker_client::records::AggregateWindowBatchRequest {
+            function_name: self.function.clone(),
+            execution_id: self.execution_id.clone(),
+            partition_id,
+            row_idx,
+            count: count as i64,
+            frames_per_row,
+            frame_starts: starts,
+            frame_ends: ends,
+            attach_opaque_data: Some(self.attach.clone()),
+            schema_path: Some(self.schema_path.clone()),
+        };
+        let response = self.with_client(|c| {
+            c.call_record::<worker_client::records::AggregateWindowBatchResponse>("aggregate_window_batch", &request_batch(&request), None)
+        })?;
+        let batch = worker_client::framing::decode_single_batch(&response.result_batch.0)?;
+        if batch.num_rows() != count || batch.num_columns() != 1 {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("window aggregate {} answered {} rows x {} columns for {count} rows", self.function, batch.num_rows(), batch.num_columns()),
+            ));
+        }
+        // Under the bound output's name and type (DuckDB reads it with the bound schema).
+        let column = arrow_cast::cast(batch.column(0), self.output_schema.field(0).data_type())?;
+        Ok(RecordBatch::try_new(self.output_schema.clone(), vec![column])?)
+    }
+
     /// The final values of `group_ids`, one row each, in order.
     pub fn finalize(&self, group_ids: &[i64]) -> Result<RecordBatch> {
         let mut parts = Vec::new();
@@ -420,6 +481,24 @@ impl AggregateBinding {
 
 impl Drop for AggregateBinding {
     fn drop(&mut self) {
+        // Window partitions first (each has its own destructor), then the execution.
+        let partitions = std::mem::take(&mut *self.window_partitions.lock().unwrap_or_else(|p| p.into_inner()));
+        for partition_id in partitions {
+            let request = worker_client::records::AggregateWindowDestructorRequest {
+                function_name: self.function.clone(),
+                execution_id: self.execution_id.clone(),
+                partition_id,
+                attach_opaque_data: Some(self.attach.clone()),
+                schema_path: Some(self.schema_path.clone()),
+            };
+            let _ = self.with_client(|c| {
+                c.call_record::<worker_client::records::AggregateWindowDestructorResponse>(
+                    "aggregate_window_destructor",
+                    &request_batch(&request),
+                    None,
+                )
+            });
+        }
         // The destructor frees every state of the execution; best effort, always sent.
         let client = self.client.get_mut().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(mut client) = client {
