@@ -4,6 +4,7 @@
   scalar: sum(multiply(x, 3)) over ROWS rows through the extension (worker `multiply`), vs the
           same pyarrow arithmetic as an in-process DuckDB Python UDF (arrow type), vs native SQL.
   aggregate: vgi_sum(x) over ROWS rows in 1000 groups vs native sum(x).
+  dedup: sha256_hex over inputs with 10 distinct values vs all-distinct inputs.
 
 Usage: bench_functions.py EXTENSION WORKER [ROWS] [THREADS]
 """
@@ -41,6 +42,9 @@ def main() -> None:
         ("scalar  extension  multiply", f"SELECT sum(ex.main.multiply(range, 3)) FROM range({rows})"),
         ("scalar  Python UDF (arrow)", f"SELECT sum(py_multiply(range, 3)) FROM range({rows})"),
         ("scalar  native SQL", f"SELECT sum(range * 3) FROM range({rows})"),
+        # Repeated inputs: 10 distinct values per chunk, each sent once (sha256_hex is consistent).
+        ("dedup   sha256_hex 10 values", f"SELECT count(DISTINCT ex.main.sha256_hex((range % 10)::VARCHAR)) FROM range({rows})"),
+        ("dedup   sha256_hex all distinct", f"SELECT count(DISTINCT ex.main.sha256_hex(range::VARCHAR)) FROM range({rows})"),
         ("agg     extension  vgi_sum", f"SELECT sum(s) FROM (SELECT range % 1000 AS k, ex.main.vgi_sum(range) AS s FROM range({rows}) GROUP BY k)"),
         ("agg     native sum", f"SELECT sum(s) FROM (SELECT range % 1000 AS k, sum(range) AS s FROM range({rows}) GROUP BY k)"),
     ]
@@ -57,7 +61,10 @@ def main() -> None:
     agg_native = results["agg     native sum"][0]
     print(f"  scalar: extension is {udf / ext:.2f}x the in-process Python UDF's speed, {native / ext:.3f}x native's")
     print(f"  aggregate: extension is {agg_native / agg:.3f}x native's speed")
-    values = {r[1][0][0] for k, r in results.items() if k.startswith("scalar")}
+    repeated = results["dedup   sha256_hex 10 values"][0]
+    distinct = results["dedup   sha256_hex all distinct"][0]
+    print(f"  repeated inputs: {distinct / repeated:.1f}x faster than all-distinct inputs (each distinct row is sent once)")
+    values = {r[1][0][0] for k, r in results.items() if k.startswith("scalar ")}
     assert len(values) == 1, f"scalar results disagree: {values}"
 
 

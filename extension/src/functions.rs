@@ -184,6 +184,8 @@ pub struct ScalarBinding {
     response: BindResponse,
     input_schema: SchemaRef,
     output_schema: SchemaRef,
+    /// Repeated input rows of a chunk are sent once (the function is not volatile).
+    deduplicate: bool,
 }
 
 impl ScalarBinding {
@@ -196,6 +198,17 @@ impl ScalarBinding {
         argument_names: Option<Vec<String>>,
         call: &CallContext<'_>,
     ) -> Result<Self> {
+        let volatile = catalog
+            .contents()?
+            .schema(&schema_path.join("."))
+            .map(|s| {
+                s.functions.iter().any(|f| {
+                    f.name == function
+                        && f.function_type == FunctionType::Scalar
+                        && f.stability == Some(worker_client::records::FunctionStability::Volatile)
+                })
+            })
+            .unwrap_or(true);
         let (request, response, output_schema) = catalog.bind_function(
             function,
             FunctionType::Scalar,
@@ -206,7 +219,8 @@ impl ScalarBinding {
         if output_schema.fields().len() != 1 {
             return Err(Error::new(ErrorKind::Io, format!("scalar function {function} must return one column, its bind returned {}", output_schema.fields().len())));
         }
-        Ok(ScalarBinding { catalog, request, response, input_schema, output_schema })
+        let deduplicate = !volatile && !input_schema.fields().is_empty();
+        Ok(ScalarBinding { catalog, request, response, input_schema, output_schema, deduplicate })
     }
 
     pub fn output_schema(&self) -> SchemaRef {
@@ -237,6 +251,15 @@ pub struct ScalarExecution {
 impl ScalarExecution {
     /// Evaluates one chunk: the result has exactly one row per input row.
     pub fn call(&mut self, input: &RecordBatch) -> Result<RecordBatch> {
+        // Each distinct input row goes to the worker once; the answers are spread back.
+        let distinct = if self.binding.deduplicate { distinct_rows(input) } else { None };
+        let Some((unique, positions)) = distinct else { return self.call_rows(input) };
+        let output = self.call_rows(&unique)?;
+        let column = arrow_select::take::take(output.column(0).as_ref(), &positions, None)?;
+        Ok(RecordBatch::try_new(output.schema(), vec![column])?)
+    }
+
+    fn call_rows(&mut self, input: &RecordBatch) -> Result<RecordBatch> {
         let stream = self.stream.as_mut().ok_or_else(|| Error::internal("scalar call after close"))?;
         let (mut output, _) = stream.exchange(input, &[])?;
         let expected_rows = input.num_rows();
@@ -268,6 +291,32 @@ impl ScalarExecution {
         }
         Ok(output)
     }
+}
+
+/// The distinct rows of `input` (first occurrences, in order) and, for every input row, the
+/// position of its distinct row; `None` when every row is distinct (or rows cannot be compared).
+fn distinct_rows(input: &RecordBatch) -> Option<(RecordBatch, arrow_array::UInt32Array)> {
+    if input.num_rows() < 2 {
+        return None;
+    }
+    let fields = input.schema().fields().iter().map(|f| arrow_row::SortField::new(f.data_type().clone())).collect();
+    let converter = arrow_row::RowConverter::new(fields).ok()?;
+    let rows = converter.convert_columns(input.columns()).ok()?;
+    let mut seen: std::collections::HashMap<arrow_row::Row<'_>, u32> = std::collections::HashMap::with_capacity(input.num_rows());
+    let mut firsts: Vec<u32> = Vec::new();
+    let positions: Vec<u32> = (0..input.num_rows())
+        .map(|i| {
+            *seen.entry(rows.row(i)).or_insert_with(|| {
+                firsts.push(i as u32);
+                (firsts.len() - 1) as u32
+            })
+        })
+        .collect();
+    if firsts.len() == input.num_rows() {
+        return None;
+    }
+    let unique = arrow_select::take::take_record_batch(input, &arrow_array::UInt32Array::from(firsts)).ok()?;
+    Some((unique, arrow_array::UInt32Array::from(positions)))
 }
 
 impl Drop for ScalarExecution {
@@ -515,5 +564,35 @@ impl Drop for AggregateBinding {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Array, Int64Array, StringArray};
+
+    #[test]
+    fn repeated_rows_are_sent_once_and_spread_back() {
+        let schema = Arc::new(arrow_schema::Schema::new(vec![
+            arrow_schema::Field::new("a", arrow_schema::DataType::Int64, true),
+            arrow_schema::Field::new("b", arrow_schema::DataType::Utf8, true),
+        ]));
+        let a = Int64Array::from(vec![Some(1), Some(2), Some(1), None, Some(2), None]);
+        let b = StringArray::from(vec![Some("x"), Some("y"), Some("x"), None, Some("z"), None]);
+        let input = RecordBatch::try_new(schema, vec![Arc::new(a), Arc::new(b)]).unwrap();
+        let (unique, positions) = distinct_rows(&input).expect("rows repeat");
+        assert_eq!(unique.num_rows(), 4);
+        assert_eq!(positions.values().to_vec(), vec![0, 1, 0, 2, 3, 2]);
+        let firsts = unique.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!(firsts.iter().collect::<Vec<_>>(), vec![Some(1), Some(2), None, Some(2)]);
+        assert_eq!(unique.column(1).null_count(), 1);
+    }
+
+    #[test]
+    fn distinct_rows_are_left_alone() {
+        let schema = Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new("a", arrow_schema::DataType::Int64, true)]));
+        let input = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2, 3]))]).unwrap();
+        assert!(distinct_rows(&input).is_none());
     }
 }
