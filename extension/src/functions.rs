@@ -237,7 +237,7 @@ impl ScalarBinding {
         };
         let client = Pool::global().get(&self.catalog.location, &self.catalog.connect)?;
         let stream = open_or_return(client, &init, StreamKind::Exchange(self.input_schema.clone()), cancel.clone())?;
-        Ok(ScalarExecution { binding: self.clone(), stream: Some(stream), cancel })
+        Ok(ScalarExecution { binding: self.clone(), stream: Some(stream), cancel, chunks: 0, misses: 0 })
     }
 }
 
@@ -246,13 +246,27 @@ pub struct ScalarExecution {
     binding: Arc<ScalarBinding>,
     stream: Option<Stream>,
     cancel: CancelHandle,
+    /// Chunks evaluated, and consecutive checked chunks without a repeated row.
+    chunks: u64,
+    misses: u64,
 }
+
+/// After this many chunks in a row without repeats, only every DEDUP_SAMPLE_EVERY-th chunk is
+/// checked (the check costs about as much as a small worker call saves).
+const DEDUP_MISSES_BEFORE_SAMPLING: u64 = 4;
+const DEDUP_SAMPLE_EVERY: u64 = 64;
 
 impl ScalarExecution {
     /// Evaluates one chunk: the result has exactly one row per input row.
     pub fn call(&mut self, input: &RecordBatch) -> Result<RecordBatch> {
-        // Each distinct input row goes to the worker once; the answers are spread back.
-        let distinct = if self.binding.deduplicate { distinct_rows(input) } else { None };
+        // Each distinct input row goes to the worker once; the answers are spread back. A
+        // stream whose chunks keep having no repeats checks only now and then.
+        self.chunks += 1;
+        let check = self.binding.deduplicate && (self.misses < DEDUP_MISSES_BEFORE_SAMPLING || self.chunks % DEDUP_SAMPLE_EVERY == 0);
+        let distinct = if check { distinct_rows(input) } else { None };
+        if check {
+            self.misses = if distinct.is_some() { 0 } else { self.misses + 1 };
+        }
         let Some((unique, positions)) = distinct else { return self.call_rows(input) };
         let output = self.call_rows(&unique)?;
         let column = arrow_select::take::take(output.column(0).as_ref(), &positions, None)?;
