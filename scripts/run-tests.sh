@@ -14,6 +14,10 @@ source "$VGI_CACHE_DIR/env.sh"
 EXTENSION="${EXTENSION:-$here/build/vgi.duckdb_extension}"
 MIN_SQL_RECORDS="${MIN_SQL_RECORDS:-50}"
 failed=0
+# Files that tests and the fixture workers' native-reader scan branches share.
+VGI_TEST_BRANCH_DIR="$(mktemp -d)"
+export VGI_TEST_BRANCH_DIR
+trap 'rm -rf "$VGI_TEST_BRANCH_DIR"' EXIT
 
 echo "==> cargo tests (real workers over stdio and HTTP)"
 scripts/with-http-worker.sh cargo test --release --workspace --exclude vgi-static-host 2>&1 || failed=1

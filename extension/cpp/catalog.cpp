@@ -29,6 +29,7 @@
 #include "duckdb/common/enum_class_hash.hpp"
 #include "duckdb/main/attached_database.hpp"
 #include "duckdb/main/config.hpp"
+#include "duckdb/main/extension_helper.hpp"
 #include "duckdb/main/extension/extension_loader.hpp"
 #include "duckdb/parser/constraints/check_constraint.hpp"
 #include "duckdb/parser/constraints/not_null_constraint.hpp"
@@ -646,6 +647,12 @@ public:
 			auto &entries = Load(transaction.GetContext(), t);
 			auto it = entries.find(lookup.GetEntryName());
 			if (it != entries.end()) {
+				if (t == CatalogType::TABLE_ENTRY) {
+					auto view = BranchView(transaction.GetContext(), lookup.GetEntryName());
+					if (view) {
+						return view;
+					}
+				}
 				return it->second.get();
 			}
 		}
@@ -733,6 +740,43 @@ private:
 	}
 	mutex lock;
 	unordered_map<CatalogType, EntryMap, EnumClassHash> loaded;
+	//! Multi-branch tables as the views they read as (by table name).
+	EntryMap branch_views;
+
+	// A table the worker serves from several scan branches reads as a view over them; nullptr
+	// for an ordinary table.
+	optional_ptr<CatalogEntry> BranchView(ClientContext &context, const string &table) {
+		{
+			lock_guard<mutex> guard(lock);
+			auto it = branch_views.find(table);
+			if (it != branch_views.end()) {
+				return it->second.get();
+			}
+		}
+		Entries entries;
+		auto schema_name = name.GetIdentifierName();
+		auto catalog_name = catalog.GetName().GetIdentifierName();
+		ThrowIfError(vgi_catalog_branch_view(handle->rust, schema_name.c_str(), table.c_str(), catalog_name.c_str(),
+		                                     &entries.list));
+		if (entries.Count() == 0) {
+			return nullptr;
+		}
+		auto comment = vgi_entries_comment(entries.list, 0);
+		for (auto &extension : StringUtil::Split(comment ? comment : "", '\x1f')) {
+			if (!extension.empty()) {
+				ExtensionHelper::AutoLoadExtension(context, extension);
+			}
+		}
+		CreateViewInfo info(*this, Identifier(table));
+		Parser parser(context);
+		info.query = CreateViewInfo::ParseSelect(parser, vgi_entries_sql(entries.list, 0));
+		info.binding_mode = CreateViewBindingMode::SKIP_BINDING;
+		auto view = make_uniq<ViewCatalogEntry>(catalog, *this, info);
+		lock_guard<mutex> guard(lock);
+		auto &slot = branch_views[table];
+		slot = std::move(view);
+		return slot.get();
+	}
 
 	// The entries of one kind, built from Rust's metadata on first use.
 	EntryMap &Load(ClientContext &context, CatalogType type) {

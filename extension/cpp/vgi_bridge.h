@@ -219,6 +219,12 @@ VgiError *vgi_entries_columns(const VgiEntries *entries, size_t i, struct ArrowS
 VgiError *vgi_entries_output(const VgiEntries *entries, size_t i, struct ArrowSchema *out);
 void vgi_entries_free(VgiEntries *entries);
 
+// How a table reads when the worker serves it from several scan branches: no entry for an
+// ordinary table, else one whose sql is the view to read and whose comment lists the DuckDB
+// extensions it needs (US separated). `duckdb_catalog` is the attach's name in DuckDB.
+VgiError *vgi_catalog_branch_view(const VgiCatalog *catalog, const char *schema, const char *table,
+                                  const char *duckdb_catalog, VgiEntries **out);
+
 // The settings the worker declared at ATTACH: one row of their defaults (NULL where none), each
 // field with `description` metadata (no fields when none).
 VgiError *vgi_catalog_settings(const VgiCatalog *catalog, struct ArrowSchema *out_schema, struct ArrowArray *out);

@@ -35,6 +35,9 @@ pub struct AttachedCatalog {
     version: Mutex<i64>,
     /// Bumped whenever cached metadata is dropped, so the adapter rebuilds its entries.
     generation: AtomicU64,
+    /// How each table read so far is scanned when it has several branches (dropped with the
+    /// rest of the metadata).
+    branch_views: Mutex<std::collections::HashMap<(String, String), Option<crate::branches::BranchView>>>,
 }
 
 /// Everything a catalog holds, loaded once per attach (per catalog version).
@@ -108,7 +111,7 @@ impl AttachedCatalog {
         let attach = client.attach(&request)?;
         Pool::global().put(client);
         let version = Mutex::new(attach.catalog_version);
-        Ok(AttachedCatalog { name: name.into(), location, connect, attach, contents: Mutex::new(None), version, generation: AtomicU64::new(0) })
+        Ok(AttachedCatalog { name: name.into(), location, connect, attach, contents: Mutex::new(None), version, generation: AtomicU64::new(0), branch_views: Mutex::default() })
     }
 
     /// Runs `f` on a pooled connection to the worker, returning it to the pool afterwards.
@@ -144,6 +147,20 @@ impl AttachedCatalog {
         Ok(loaded)
     }
 
+    /// The view a multi-branch table reads as (see [`crate::branches`]), asked once per table.
+    pub fn branch_view(&self, duckdb_catalog: &str, schema: &str, table: &str) -> Result<Option<crate::branches::BranchView>> {
+        let key = (schema.to_string(), table.to_string());
+        if let Some(known) = self.branch_views.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(known.clone());
+        }
+        let contents = self.contents()?;
+        let Some(info) = contents.schema(schema).and_then(|s| s.table(table)) else { return Ok(None) };
+        let path = self.schema_path(schema)?;
+        let view = crate::branches::branch_view(self, duckdb_catalog, &path, &info.name, table_columns(info)?.as_ref())?;
+        self.branch_views.lock().unwrap_or_else(|p| p.into_inner()).insert(key, view.clone());
+        Ok(view)
+    }
+
     /// The worker's path of a schema DuckDB names (paths are joined with '.').
     pub fn schema_path(&self, schema: &str) -> Result<Vec<String>> {
         Ok(self.contents()?.schema(schema).map(|s| s.path.clone()).unwrap_or_else(|| vec![schema.to_string()]))
@@ -152,6 +169,7 @@ impl AttachedCatalog {
     /// Forgets cached metadata (the worker's catalog version changed, or DDL ran).
     pub fn invalidate(&self) {
         *self.contents.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.branch_views.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -537,7 +555,7 @@ pub fn macro_parameters(m: &MacroInfo) -> Result<SchemaRef> {
 pub const MACRO_TYPE_METADATA: &str = "vgi.macro_type";
 
 /// Row 0 of a one-value array as a SQL literal (numbers and booleans bare, NULL, others quoted).
-fn sql_literal(array: &dyn Array) -> String {
+pub fn sql_literal(array: &dyn Array) -> String {
     if array.is_null(0) {
         return "NULL".into();
     }

@@ -645,6 +645,36 @@ pub unsafe extern "C" fn vgi_catalog_secret_types(catalog: *const VgiCatalog, ou
     })
 }
 
+/// How `schema`.`table` reads when the worker serves it from several scan branches: no entry
+/// for an ordinary table, else one whose `sql` is the view to read and whose comment lists the
+/// DuckDB extensions it needs (US separated). `duckdb_catalog` is the attach's DuckDB name.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_branch_view(
+    catalog: *const VgiCatalog,
+    schema: *const c_char,
+    table: *const c_char,
+    duckdb_catalog: *const c_char,
+    out: *mut *mut VgiEntries,
+) -> *mut VgiError {
+    guard(|| {
+        let catalog = &(*catalog).catalog;
+        let table = str_arg(table, "the table name")?;
+        let view = catalog.branch_view(str_arg(duckdb_catalog, "the catalog name")?, str_arg(schema, "the schema name")?, table)?;
+        let items = match view {
+            Some(view) => vec![EntryItem {
+                name: c_string(table),
+                comment: Some(c_string(&view.required_extensions.join("\x1f"))),
+                sql: Some(c_string(&view.sql)),
+                columns: None,
+                output: None,
+            }],
+            None => Vec::new(),
+        };
+        *out = Box::into_raw(Box::new(VgiEntries(items)));
+        Ok(())
+    })
+}
+
 /// What `vgi_catalog_entries` lists (mirrors `VgiEntryKind` in vgi_bridge.h).
 const ENTRY_SCHEMAS: i32 = 0;
 const ENTRY_TABLES: i32 = 1;

@@ -3,6 +3,7 @@
 //!
 //! The data path reads in one direction: DuckDB hook (`cpp/`, no decisions) → [`ffi`] (the one
 //! `extern "C"` boundary) → the concern modules → `worker_client` → the worker:
+//! - [`branches`]: multi-branch tables read as views over their branches;
 //! - [`buffering`]: table buffering (sink + source) functions;
 //! - [`call_context`]: what a bind carries from the session (transaction, settings, secrets);
 //! - [`catalog`]: ATTACH (options, `catalog_attach`), cached metadata, time travel lookups;
@@ -19,6 +20,7 @@
 #[cfg(feature = "embed-duckdb")]
 use libduckdb_sys as _; // links the static DuckDB so the adapter's duckdb:: symbols resolve inside the file
 
+pub mod branches;
 pub mod buffering;
 pub mod call_context;
 pub mod catalog;

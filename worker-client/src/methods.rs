@@ -166,6 +166,14 @@ impl Client {
         self.function_result("catalog_table_scan_function_get", &scope.to_batch())
     }
 
+    /// `catalog_table_scan_branches_get`: the branches a (possibly multi-branch) table is read from.
+    pub fn table_scan_branches(&mut self, scope: &TableAtScope) -> Result<ScanBranchesResult> {
+        let method = "catalog_table_scan_branches_get";
+        let batch = self.call(method, &scope.to_batch(), None)?.ok_or_else(|| Error::protocol(format!("{method} returned nothing")))?;
+        let blob = result_blob(&batch, method)?.ok_or_else(|| Error::protocol(format!("{method} returned null")))?;
+        ScanBranchesResult::from_blob(&blob.0)
+    }
+
     /// `catalog_table_insert_function_get`.
     pub fn table_insert_function(&mut self, scope: &WriteFunctionScope) -> Result<ScanFunctionResult> {
         self.function_result("catalog_table_insert_function_get", &scope.to_batch())

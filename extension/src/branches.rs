@@ -1,0 +1,156 @@
+//! Multi-branch catalog tables: a worker may serve one table as the union of several scan
+//! branches (`catalog_table_scan_branches_get`): its own table functions (each with an optional
+//! `branch_filter`), DuckDB functions such as `read_parquet`, file formats read by DuckDB's
+//! readers, or tables of another attached catalog. Such a table reads as a view over
+//! `UNION ALL BY NAME` of its branches, reconciled to the table's columns by name; DuckDB then
+//! plans, pushes filters into and parallelises every branch as usual.
+use arrow_array::Array;
+use arrow_schema::Schema;
+use worker_client::arguments::Arguments;
+use worker_client::methods::TableAtScope;
+use worker_client::records::ScanBranch;
+use worker_client::wire::Record;
+
+use crate::catalog::{sql_literal, AttachedCatalog};
+use crate::error::{Error, ErrorKind, Result};
+
+/// How a table reads when it is not a single function of the worker: the view's SQL and the
+/// DuckDB extensions its branches need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BranchView {
+    pub sql: String,
+    pub required_extensions: Vec<String>,
+}
+
+/// The view a multi-branch table reads as, `None` for a table served by one function of the
+/// worker (the ordinary scan). `duckdb_catalog` is the attach's name in DuckDB.
+pub fn branch_view(catalog: &AttachedCatalog, duckdb_catalog: &str, schema_path: &[String], table: &str, columns: &Schema) -> Result<Option<BranchView>> {
+    let scope = TableAtScope {
+        attach_opaque_data: catalog.attach_data(),
+        schema_path: schema_path.to_vec(),
+        name: table.into(),
+        at_unit: None,
+        at_value: None,
+        transaction_opaque_data: None,
+    };
+    let result = catalog.with_client(|c| c.table_scan_branches(&scope))?;
+    let branches = result.branches.iter().map(|b| ScanBranch::from_blob(&b.0)).collect::<worker_client::Result<Vec<_>>>()?;
+    let name = format!("{}.{table}", schema_path.join("."));
+    if branches.is_empty() {
+        return Err(Error::new(ErrorKind::Io, format!("the worker returned no scan branches for table {name}")));
+    }
+    if branches.len() == 1 && is_plain_function(&branches[0]) {
+        return Ok(None);
+    }
+    if branches.iter().filter(|b| b.writable).count() > 1 {
+        return Err(Error::binder(format!("table {name} has more than one writable scan branch; at most one may be")));
+    }
+    let arms = branches.iter().map(|b| branch_sql(b, duckdb_catalog)).collect::<Result<Vec<_>>>()?;
+    let projection = columns.fields().iter().map(|f| quote(f.name())).collect::<Vec<_>>().join(", ");
+    let sql = format!("SELECT {projection} FROM ({})", arms.join(" UNION ALL BY NAME "));
+    Ok(Some(BranchView { sql, required_extensions: result.required_extensions }))
+}
+
+/// A branch the ordinary scan reads: one function of this worker, unfiltered.
+fn is_plain_function(branch: &ScanBranch) -> bool {
+    branch.schema_path.is_some()
+        && branch.format_name.is_none()
+        && branch.source_table.is_none()
+        && branch.branch_filter.as_deref().is_none_or(str::is_empty)
+}
+
+/// One branch as a `SELECT *`.
+fn branch_sql(branch: &ScanBranch, duckdb_catalog: &str) -> Result<String> {
+    let source = if let Some(table) = &branch.source_table {
+        // A table of another attached catalog (a companion the worker declared).
+        let mut path = Vec::new();
+        path.extend(branch.source_catalog.iter().cloned());
+        path.extend(branch.source_schema_path.iter().flatten().cloned());
+        path.push(table.clone());
+        path.iter().map(|p| quote(p)).collect::<Vec<_>>().join(".")
+    } else if let Some(format) = &branch.format_name {
+        let reader = match format.to_ascii_lowercase().as_str() {
+            "csv" => "read_csv",
+            "parquet" => "read_parquet",
+            "json" | "ndjson" => "read_json",
+            "iceberg" => "iceberg_scan",
+            "delta" => "delta_scan",
+            other => return Err(Error::new(ErrorKind::NotImplemented, format!("vgi: scan branches of format {other} are not supported"))),
+        };
+        let locations = branch.format_locations.iter().flatten().map(|l| format!("'{}'", l.replace('\'', "''"))).collect::<Vec<_>>();
+        let mut arguments = vec![format!("[{}]", locations.join(", "))];
+        if let Some(options) = &branch.format_options {
+            let options = worker_client::framing::decode_single_batch(&options.0)?;
+            for (field, column) in options.schema().fields().iter().zip(options.columns()) {
+                arguments.push(format!("{} := {}", quote(field.name()), sql_literal(column.as_ref())));
+            }
+        }
+        format!("{reader}({})", arguments.join(", "))
+    } else {
+        let arguments = call_arguments(&branch.arguments.0)?;
+        match &branch.schema_path {
+            // A table function of this worker, through this attach.
+            Some(path) => format!("{}.{}.{}({arguments})", quote(duckdb_catalog), quote(&path.join(".")), quote(&branch.function_name)),
+            // A DuckDB function (read_parquet, ...).
+            None => format!("{}({arguments})", quote(&branch.function_name)),
+        }
+    };
+    let select = format!("SELECT * FROM {source}");
+    Ok(match branch.branch_filter.as_deref().filter(|f| !f.is_empty()) {
+        Some(filter) => format!("SELECT * FROM ({select}) WHERE {filter}"),
+        None => select,
+    })
+}
+
+/// A branch's arguments as SQL: positional literals, then `name := literal`.
+fn call_arguments(blob: &[u8]) -> Result<String> {
+    if blob.is_empty() {
+        return Ok(String::new());
+    }
+    let arguments = Arguments::from_scan_function_result(blob)?;
+    let mut parts: Vec<String> = arguments.positional.iter().map(|v| sql_literal(v.as_ref())).collect();
+    for (name, value) in &arguments.named {
+        if value.len() == 1 {
+            parts.push(format!("{} := {}", quote(name), sql_literal(value.as_ref())));
+        }
+    }
+    Ok(parts.join(", "))
+}
+
+fn quote(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn branch() -> ScanBranch {
+        ScanBranch { function_name: "sequence".into(), schema_path: Some(vec!["main".into()]), ..Default::default() }
+    }
+
+    #[test]
+    fn function_branches_read_through_the_attach_and_keep_their_filters() {
+        let mut filtered = branch();
+        filtered.branch_filter = Some("n < 50".into());
+        assert_eq!(
+            branch_sql(&filtered, "ex").unwrap(),
+            r#"SELECT * FROM (SELECT * FROM "ex"."main"."sequence"()) WHERE n < 50"#
+        );
+        assert!(is_plain_function(&branch()));
+        assert!(!is_plain_function(&filtered));
+    }
+
+    #[test]
+    fn format_and_companion_branches() {
+        let csv = ScanBranch { format_name: Some("csv".into()), format_locations: Some(vec!["/d/a'b.csv".into()]), ..Default::default() };
+        assert_eq!(branch_sql(&csv, "ex").unwrap(), "SELECT * FROM read_csv(['/d/a''b.csv'])");
+        let companion = ScanBranch {
+            source_catalog: Some("cold".into()),
+            source_schema_path: Some(vec!["main".into()]),
+            source_table: Some("t".into()),
+            ..Default::default()
+        };
+        assert_eq!(branch_sql(&companion, "ex").unwrap(), r#"SELECT * FROM "cold"."main"."t""#);
+    }
+}
