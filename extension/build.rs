@@ -30,13 +30,17 @@ fn find_duckdb_tarball() -> PathBuf {
         })
 }
 
-/// Unpacks only `duckdb/src/include` (a few MB) once per OUT_DIR.
+/// What the adapter includes from the source tarball: DuckDB's headers and the `fmt` headers
+/// some of them include (database_manager.hpp -> cast_helpers.hpp).
+const HEADER_TREES: [&str; 2] = ["duckdb/src/include", "duckdb/third_party/fmt/include"];
+
+/// Unpacks only the header trees (a few MB) once per OUT_DIR.
 fn extract_headers(out: &Path) -> PathBuf {
     let tarball = find_duckdb_tarball();
     println!("cargo:rerun-if-changed={}", tarball.display());
     let dest = out.join("duckdb-headers");
     let include = dest.join("duckdb/src/include");
-    if include.join("duckdb.hpp").is_file() {
+    if include.join("duckdb.hpp").is_file() && dest.join(HEADER_TREES[1]).join("fmt/format.h").is_file() {
         return include;
     }
     let tmp = out.join("duckdb-headers.partial");
@@ -46,7 +50,8 @@ fn extract_headers(out: &Path) -> PathBuf {
     let mut archive = tar::Archive::new(gz);
     for entry in archive.entries().unwrap() {
         let mut entry = entry.unwrap();
-        if entry.path().unwrap().starts_with("duckdb/src/include") {
+        let path = entry.path().unwrap().into_owned();
+        if HEADER_TREES.iter().any(|tree| path.starts_with(tree)) {
             entry.unpack_in(&tmp).unwrap();
         }
     }
@@ -75,6 +80,8 @@ fn main() {
         .cpp(true)
         .std("c++17")
         .include(&include)
+        // `fmt` sits beside `src/include` in both the extracted tree and libduckdb-sys's source.
+        .include(include.join("../../third_party/fmt/include"))
         .include("cpp")
         .files(&sources)
         // The host DuckDB is an NDEBUG build; class layouts differ under DEBUG.

@@ -17,20 +17,22 @@ failed=0
 # Files that tests and the fixture workers' native-reader scan branches share.
 VGI_TEST_BRANCH_DIR="$(mktemp -d)"
 export VGI_TEST_BRANCH_DIR
+# The companion fixture asks DuckDB to attach this database file beside it.
+export VGI_TEST_COMPANION_TARGET="$VGI_TEST_BRANCH_DIR/companion.duckdb" VGI_TEST_COMPANION_DBTYPE=duckdb
 trap 'rm -rf "$VGI_TEST_BRANCH_DIR"' EXIT
 
 echo "==> cargo tests (real workers over stdio and HTTP)"
 scripts/with-http-worker.sh cargo test --release --workspace --exclude vgi-static-host 2>&1 || failed=1
 
-run_lane() { # lane worker-location simple-writable-location memory-catalog-location [schema-reconcile-location]
+run_lane() { # lane worker simple-writable memory-catalog companion [schema-reconcile] (locations)
   echo "==> sqllogictest, $1 lane"
-  VGI_TRANSPORT="$1" VGI_WORKER="$2" VGI_SIMPLE_WRITABLE="$3" VGI_MEMORY_CATALOG="$4" VGI_SCHEMA_RECONCILE="${5:-}" "$VGI_HOST_PY" scripts/run_sqllogictest.py \
+  VGI_TRANSPORT="$1" VGI_WORKER="$2" VGI_SIMPLE_WRITABLE="$3" VGI_MEMORY_CATALOG="$4" VGI_COMPANION="$5" VGI_SCHEMA_RECONCILE="${6:-}" "$VGI_HOST_PY" scripts/run_sqllogictest.py \
     --extension "vgi=$EXTENSION" --min-records "$MIN_SQL_RECORDS" test/sql || failed=1
   echo "==> interrupting a running worker scan, $1 lane"
   PYTHONPATH=scripts "$VGI_HOST_PY" scripts/check_interrupt.py "$EXTENSION" "$2" || failed=1
 }
-run_lane stdio "$VGI_FIXTURE_WORKER" "$VGI_SIMPLE_WRITABLE" "$VGI_MEMORY_CATALOG"
-scripts/with-http-worker.sh bash -c "$(declare -f run_lane); EXTENSION='$EXTENSION' MIN_SQL_RECORDS='$MIN_SQL_RECORDS' VGI_HOST_PY='$VGI_HOST_PY'; failed=0; run_lane http \"\$VGI_FIXTURE_HTTP_URL\" \"\$VGI_SIMPLE_WRITABLE_HTTP_URL\" \"\$VGI_MEMORY_CATALOG_HTTP_URL\" \"\$VGI_SCHEMA_RECONCILE_HTTP_URL\"; exit \$failed" || failed=1
+run_lane stdio "$VGI_FIXTURE_WORKER" "$VGI_SIMPLE_WRITABLE" "$VGI_MEMORY_CATALOG" "$VGI_COMPANION"
+scripts/with-http-worker.sh bash -c "$(declare -f run_lane); EXTENSION='$EXTENSION' MIN_SQL_RECORDS='$MIN_SQL_RECORDS' VGI_HOST_PY='$VGI_HOST_PY'; failed=0; run_lane http \"\$VGI_FIXTURE_HTTP_URL\" \"\$VGI_SIMPLE_WRITABLE_HTTP_URL\" \"\$VGI_MEMORY_CATALOG_HTTP_URL\" \"\$VGI_COMPANION_HTTP_URL\" \"\$VGI_SCHEMA_RECONCILE_HTTP_URL\"; exit \$failed" || failed=1
 
 if [ "$failed" -ne 0 ]; then
   echo "TESTS FAILED"

@@ -7,7 +7,7 @@
 #   $VGI_CACHE_DIR/workers-venv  Python >= 3.13: vgi-python, vgi-rpc (+http), the fixture deps
 #   $VGI_CACHE_DIR/host-venv     the test host: duckdb==2.0.0 (any Python >= 3.9)
 #   $VGI_CACHE_DIR/env.sh        source it: VGI_WORKER_PY, VGI_HOST_PY, VGI_FIXTURE_WORKER,
-#                                VGI_SIMPLE_WRITABLE, VGI_MEMORY_CATALOG ...
+#                                VGI_SIMPLE_WRITABLE, VGI_MEMORY_CATALOG, VGI_COMPANION ...
 # Python 3.13 is found on PATH, then among pyenv's installed versions, else built from
 # Debian trixie's CPython 3.13 source package (~3-5 min on 2 cores).
 set -euo pipefail
@@ -130,6 +130,7 @@ export VGI_WORKER_PY="$WORKERS_VENV/bin/python"
 export VGI_FIXTURE_WORKER="$WORKERS_VENV/bin/vgi-serve vgi._test_fixtures.worker:ExampleWorker"
 export VGI_SIMPLE_WRITABLE="$WORKERS_VENV/bin/vgi-serve vgi._test_fixtures.simple_writable:SimpleWritableWorker"
 export VGI_MEMORY_CATALOG="$WORKERS_VENV/bin/vgi-serve vgi._test_fixtures.catalog:InMemoryCatalogWorker"
+export VGI_COMPANION="$WORKERS_VENV/bin/vgi-serve vgi._test_fixtures.companion:CompanionCatalogWorker"
 export VGI_QUIET=1
 ENVEOF
 say "ready: source $VGI_CACHE_DIR/env.sh"

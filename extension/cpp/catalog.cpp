@@ -28,6 +28,7 @@
 #include "duckdb/common/arrow/schema_metadata.hpp"
 #include "duckdb/common/enum_class_hash.hpp"
 #include "duckdb/main/attached_database.hpp"
+#include "duckdb/main/database_manager.hpp"
 #include "duckdb/main/config.hpp"
 #include "duckdb/main/extension_helper.hpp"
 #include "duckdb/main/extension/extension_loader.hpp"
@@ -602,6 +603,8 @@ static void RegisterGlobalFunctions(ClientContext &context, const CatalogHandleP
 
 // Drops the adapter's cached entries after DDL (defined with the catalog adapter below).
 static void ForgetEntries(Catalog &catalog);
+// Detaches the companion catalogs attached with a worker catalog (defined with Attach below).
+static void DetachCompanions(ClientContext &context, CatalogHandle &handle);
 
 class VgiSchemaEntry : public SchemaCatalogEntry {
 public:
@@ -903,6 +906,7 @@ public:
 
 	void OnDetach(ClientContext &context) override {
 		handle->catalog = nullptr;
+		DetachCompanions(context, *handle);
 		vgi_catalog_detach(handle->rust);
 	}
 
@@ -1094,6 +1098,55 @@ private:
 
 // ------------------------------------------------------------------------------ storage extension
 
+// Companion catalogs: databases the worker asks DuckDB to attach beside it (its multi-branch
+// tables may read their tables). Detached with the worker catalog.
+static void DetachCompanions(ClientContext &context, CatalogHandle &handle) {
+	auto &manager = DatabaseManager::Get(context);
+	for (auto &alias : handle.companions) {
+		try {
+			manager.DetachDatabase(context, Identifier(alias), OnEntryNotFound::RETURN_NULL);
+		} catch (std::exception &) {
+			// Already gone (the user detached it): nothing to release.
+		}
+	}
+	handle.companions.clear();
+}
+
+static void AttachCompanions(ClientContext &context, CatalogHandle &handle) {
+	Entries entries;
+	ThrowIfError(vgi_catalog_companions(handle.rust, &entries.list));
+	auto &manager = DatabaseManager::Get(context);
+	for (idx_t i = 0; i < entries.Count(); i++) {
+		AttachInfo info;
+		auto alias = entries.Name(i);
+		info.name = Identifier(alias);
+		info.path = vgi_entries_sql(entries.list, i);
+		ArrowSchemaWrapper options_schema, required_schema;
+		entries.Columns(i, options_schema);
+		for (idx_t o = 0; o < idx_t(options_schema.arrow_schema.n_children); o++) {
+			auto &option = *options_schema.arrow_schema.children[o];
+			info.options[option.name] = Value(ArrowSchemaMetadata(option.metadata).GetOption("value"));
+		}
+		ThrowIfError(vgi_entries_output(entries.list, i, &required_schema.arrow_schema));
+		bool required = required_schema.arrow_schema.release && required_schema.arrow_schema.n_children > 0;
+		AttachOptions options(info.options, AccessMode::AUTOMATIC);
+		auto db_type = vgi_entries_comment(entries.list, i);
+		options.db_type = db_type ? db_type : "";
+		try {
+			manager.AttachDatabase(context, info, options);
+			handle.companions.push_back(alias);
+		} catch (std::exception &ex) {
+			if (!required) {
+				continue;
+			}
+			// Leave nothing half-attached.
+			DetachCompanions(context, handle);
+			throw IOException("vgi: could not attach the companion catalog %s ('%s') the worker asks for: %s", alias,
+			                  info.path, ErrorData(ex).RawMessage());
+		}
+	}
+}
+
 static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientContext &context, AttachedDatabase &db,
                                   const string &name, AttachInfo &info, AttachOptions &options) {
 	// Every option (LOCATION, credentials, worker-declared ones) goes to Rust as one Arrow row.
@@ -1121,6 +1174,7 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 	ThrowIfError(vgi_catalog_attach(info.path.c_str(), &schema.arrow_schema, &array.arrow_array, &rust));
 	auto handle = std::make_shared<CatalogHandle>(rust);
 	RegisterWorkerSettingsAndSecrets(context, *handle);
+	AttachCompanions(context, *handle);
 	RegisterGlobalFunctions(context, handle);
 	auto location_it = std::find(names.begin(), names.end(), "location");
 	auto location = location_it == names.end() ? string() : values[location_it - names.begin()].ToString();

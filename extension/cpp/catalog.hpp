@@ -15,6 +15,8 @@ struct CatalogHandle {
 	//! The settings the worker declared at ATTACH (registered as DuckDB options).
 	duckdb::vector<std::string> setting_names;
 	duckdb::vector<duckdb::LogicalType> setting_types;
+	//! Companion catalogs attached beside this one (detached with it).
+	duckdb::vector<std::string> companions;
 	explicit CatalogHandle(VgiCatalog *rust_p) : rust(rust_p) {
 	}
 	~CatalogHandle() {

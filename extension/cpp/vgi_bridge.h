@@ -225,6 +225,11 @@ void vgi_entries_free(VgiEntries *entries);
 VgiError *vgi_catalog_branch_view(const VgiCatalog *catalog, const char *schema, const char *table,
                                   const char *duckdb_catalog, VgiEntries **out);
 
+// The companion catalogs to attach beside this one: per entry its alias (name), ATTACH target
+// (sql), storage type (comment; empty for a DuckDB file), options as the fields of `columns`
+// (metadata `value`); `output` has a field when the companion is required.
+VgiError *vgi_catalog_companions(const VgiCatalog *catalog, VgiEntries **out);
+
 // The settings the worker declared at ATTACH: one row of their defaults (NULL where none), each
 // field with `description` metadata (no fields when none).
 VgiError *vgi_catalog_settings(const VgiCatalog *catalog, struct ArrowSchema *out_schema, struct ArrowArray *out);

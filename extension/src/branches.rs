@@ -51,6 +51,51 @@ pub fn branch_view(catalog: &AttachedCatalog, duckdb_catalog: &str, schema_path:
     Ok(Some(BranchView { sql, required_extensions: result.required_extensions }))
 }
 
+/// A companion catalog the worker asks DuckDB to attach beside it (its branches may read
+/// tables of it): what to ATTACH, checked.
+pub struct Companion {
+    pub alias: String,
+    pub target: String,
+    /// DuckDB's storage type (empty: a DuckDB database file).
+    pub db_type: String,
+    pub options: Vec<(String, String)>,
+    pub required: bool,
+}
+
+/// The companions of an attach, in order. A target with a network scheme DuckDB would not read
+/// a database from (ftp://, ...) is refused; the storage type comes from the target's
+/// `type:` prefix when the worker names none.
+pub fn companions(catalog: &AttachedCatalog) -> Result<Vec<Companion>> {
+    let mut out = Vec::new();
+    for info in catalog.attach.attach_catalog_infos()? {
+        let scheme = info.target.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        if let Some(scheme) = &scheme {
+            if !["s3", "gs", "gcs", "r2", "az", "azure", "abfss", "http", "https", "hf"].contains(&scheme.as_str()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("the worker asks to attach companion catalog {} from '{}': the {scheme}:// scheme is not allowed", info.alias, info.target),
+                ));
+            }
+        }
+        let db_type = if !info.db_type.is_empty() && info.db_type != "duckdb" {
+            info.db_type.clone()
+        } else if info.db_type.is_empty() && scheme.is_none() {
+            // `ducklake:...`, `sqlite:...`: DuckDB's own prefix convention.
+            info.target.split_once(':').filter(|(p, _)| p.len() > 1 && p.chars().all(|c| c.is_ascii_alphanumeric())).map(|(p, _)| p.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        out.push(Companion {
+            alias: info.alias,
+            target: info.target,
+            db_type,
+            options: info.options.into_iter().collect(),
+            required: info.required,
+        });
+    }
+    Ok(out)
+}
+
 /// A branch the ordinary scan reads: one function of this worker, unfiltered.
 fn is_plain_function(branch: &ScanBranch) -> bool {
     branch.schema_path.is_some()

@@ -675,6 +675,36 @@ pub unsafe extern "C" fn vgi_catalog_branch_view(
     })
 }
 
+/// The companion catalogs to attach beside this one: per entry its alias (name), ATTACH target
+/// (sql), storage type (comment, empty for a DuckDB file) and options as the fields of
+/// `columns` (name = option, metadata `value`); `output` has one field when it is required.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_companions(catalog: *const VgiCatalog, out: *mut *mut VgiEntries) -> *mut VgiError {
+    guard(|| {
+        let mut items = Vec::new();
+        for companion in crate::branches::companions(&(*catalog).catalog)? {
+            let options: Vec<arrow_schema::Field> = companion
+                .options
+                .iter()
+                .map(|(k, v)| {
+                    arrow_schema::Field::new(k, arrow_schema::DataType::Utf8, true)
+                        .with_metadata([("value".to_string(), v.clone())].into_iter().collect::<std::collections::HashMap<String, String>>())
+                })
+                .collect();
+            let required = companion.required.then(|| Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new("required", arrow_schema::DataType::Boolean, false)])));
+            items.push(EntryItem {
+                name: c_string(&companion.alias),
+                comment: Some(c_string(&companion.db_type)),
+                sql: Some(c_string(&companion.target)),
+                columns: Some(Arc::new(arrow_schema::Schema::new(options))),
+                output: required,
+            });
+        }
+        *out = Box::into_raw(Box::new(VgiEntries(items)));
+        Ok(())
+    })
+}
+
 /// What `vgi_catalog_entries` lists (mirrors `VgiEntryKind` in vgi_bridge.h).
 const ENTRY_SCHEMAS: i32 = 0;
 const ENTRY_TABLES: i32 = 1;
