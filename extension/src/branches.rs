@@ -33,13 +33,40 @@ pub fn branch_view(catalog: &AttachedCatalog, duckdb_catalog: &str, schema_path:
         at_value: None,
         transaction_opaque_data: None,
     };
-    let result = catalog.with_client(|c| c.table_scan_branches(&scope))?;
-    let branches = result.branches.iter().map(|b| ScanBranch::from_blob(&b.0)).collect::<worker_client::Result<Vec<_>>>()?;
+    // A worker that cannot list branches (no such method, or only the single-function
+    // `catalog_table_scan_function_get`) serves the table the ordinary way, which reports
+    // its own errors when the table is read.
+    let Ok(result) = catalog.with_client(|c| c.table_scan_branches(&scope)) else { return Ok(None) };
+    let mut branches = result.branches.iter().map(|b| ScanBranch::from_blob(&b.0)).collect::<worker_client::Result<Vec<_>>>()?;
+    // A function branch without a schema path is the worker's own function (in its default
+    // schema) when the worker has one by that name; otherwise it is DuckDB's (read_parquet...).
+    let contents = catalog.contents()?;
+    for branch in branches.iter_mut().filter(|b| b.schema_path.is_none() && !b.function_name.is_empty()) {
+        let worker_schema = contents.schemas.iter().find(|s| {
+            s.functions.iter().any(|f| f.name == branch.function_name && f.function_type == worker_client::records::FunctionType::Table)
+        });
+        let default = contents.schema(catalog.default_schema());
+        let owner = default.filter(|s| s.functions.iter().any(|f| f.name == branch.function_name)).or(worker_schema);
+        if let Some(schema) = owner {
+            branch.schema_path = Some(schema.path.clone());
+        }
+    }
     let name = format!("{}.{table}", schema_path.join("."));
     if branches.is_empty() {
         return Err(Error::new(ErrorKind::Io, format!("the worker returned no scan branches for table {name}")));
     }
     if branches.len() == 1 && is_plain_function(&branches[0]) {
+        return Ok(None);
+    }
+    // One unfiltered function branch the worker does not list (some serve tables from
+    // unlisted functions) is still its own, unless it names a DuckDB file reader.
+    if branches.len() == 1
+        && branches[0].schema_path.is_none()
+        && branches[0].format_name.is_none()
+        && branches[0].source_table.is_none()
+        && branches[0].branch_filter.as_deref().is_none_or(str::is_empty)
+        && !DUCKDB_READERS.contains(&branches[0].function_name.to_ascii_lowercase().as_str())
+    {
         return Ok(None);
     }
     if branches.iter().filter(|b| b.writable).count() > 1 {
@@ -95,6 +122,21 @@ pub fn companions(catalog: &AttachedCatalog) -> Result<Vec<Companion>> {
     }
     Ok(out)
 }
+
+/// DuckDB table functions a branch may name without a schema path (read by DuckDB itself).
+const DUCKDB_READERS: [&str; 11] = [
+    "read_parquet",
+    "parquet_scan",
+    "read_csv",
+    "read_csv_auto",
+    "read_json",
+    "read_json_auto",
+    "read_ndjson",
+    "read_text",
+    "read_blob",
+    "iceberg_scan",
+    "delta_scan",
+];
 
 /// A branch the ordinary scan reads: one function of this worker, unfiltered.
 fn is_plain_function(branch: &ScanBranch) -> bool {
