@@ -46,10 +46,7 @@ impl BufferingBinding {
         input_schema: SchemaRef,
         call: &CallContext<'_>,
     ) -> Result<Self> {
-        let info = catalog
-            .contents()?
-            .schema(&schema_path.join("."))
-            .and_then(|s| s.functions.iter().find(|f| f.name == function && f.function_type == FunctionType::TableBuffering).cloned());
+        let info = catalog.function_named(&schema_path, function, FunctionType::TableBuffering);
         let (request, response, output_schema) = catalog.bind_function(
             function,
             FunctionType::TableBuffering,

@@ -301,14 +301,15 @@ impl AttachedCatalog {
     /// The catalog's description of the table function a bind request calls (its planner
     /// capabilities); `None` when the catalog does not list it.
     pub fn function_info(&self, request: &worker_client::records::BindRequest) -> Option<FunctionInfo> {
-        let contents = self.contents().ok()?;
         let path = request.schema_path.clone().unwrap_or_else(|| vec![self.default_schema().to_string()]);
-        let schema = contents.schema(&path.join("."))?;
-        schema
-            .functions
-            .iter()
-            .find(|f| f.name == request.function_name && f.function_type == request.function_type)
-            .cloned()
+        self.function_named(&path, &request.function_name, request.function_type)
+    }
+
+    /// The catalog's description of function `name` of `kind` in the schema at `schema_path`.
+    pub fn function_named(&self, schema_path: &[String], name: &str, kind: worker_client::records::FunctionType) -> Option<FunctionInfo> {
+        let contents = self.contents().ok()?;
+        let schema = contents.schema(&schema_path.join("."))?;
+        schema.functions.iter().find(|f| f.name == name && f.function_type == kind).cloned()
     }
 
     /// A table as of a version or time (`catalog_table_get` with `at_unit`/`at_value`).

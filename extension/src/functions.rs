@@ -39,11 +39,7 @@ impl InOutBinding {
         input_schema: SchemaRef,
         call: &CallContext<'_>,
     ) -> Result<Self> {
-        let has_finalize = catalog
-            .contents()?
-            .schema(&schema_path.join("."))
-            .and_then(|s| s.functions.iter().find(|f| f.name == function))
-            .is_some_and(|f| f.has_finalize);
+        let has_finalize = catalog.function_named(&schema_path, function, FunctionType::Table).is_some_and(|f| f.has_finalize);
         let (request, response, output_schema) =
             catalog.bind_function(
                 function,
@@ -198,17 +194,10 @@ impl ScalarBinding {
         argument_names: Option<Vec<String>>,
         call: &CallContext<'_>,
     ) -> Result<Self> {
+        // A function the catalog does not describe counts as volatile (never deduplicated).
         let volatile = catalog
-            .contents()?
-            .schema(&schema_path.join("."))
-            .map(|s| {
-                s.functions.iter().any(|f| {
-                    f.name == function
-                        && f.function_type == FunctionType::Scalar
-                        && f.stability == Some(worker_client::records::FunctionStability::Volatile)
-                })
-            })
-            .unwrap_or(true);
+            .function_named(&schema_path, function, FunctionType::Scalar)
+            .is_none_or(|f| f.stability == Some(worker_client::records::FunctionStability::Volatile));
         let (request, response, output_schema) = catalog.bind_function(
             function,
             FunctionType::Scalar,
