@@ -24,6 +24,8 @@ struct BufferingPlan {
 	vector<LogicalType> input_types;
 	vector<string> input_names;
 	ArrowTableSchema output;
+	//! schema.function at the worker, for EXPLAIN.
+	string function;
 	bool sink_in_order = false;
 	bool source_in_order = false;
 };
@@ -79,6 +81,13 @@ public:
 
 	string GetName() const override {
 		return "VGI_BUFFERING";
+	}
+	InsertionOrderPreservingMap<string> ParamsToString() const override {
+		InsertionOrderPreservingMap<string> result;
+		result["Worker Function"] = bound->function;
+		result["Input"] = bound->sink_in_order ? "in order, one thread" : "parallel";
+		result["Output"] = bound->source_in_order ? "in order, one stream at a time" : "parallel finalize streams";
+		return result;
 	}
 
 	// ---- sink: the input
@@ -234,6 +243,7 @@ unique_ptr<LogicalOperator> BufferingBindOperator(ClientContext &context, TableF
 		                      info.function);
 	}
 	auto bound = std::make_shared<BufferingPlan>();
+	bound->function = info.schema + "." + info.function;
 	bound->input_types = input.input_table_types;
 	for (auto &name : input.input_table_names) {
 		bound->input_names.push_back(name.GetIdentifierName());

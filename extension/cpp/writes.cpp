@@ -61,6 +61,11 @@ public:
 	string GetName() const override {
 		return name;
 	}
+	InsertionOrderPreservingMap<string> ParamsToString() const override {
+		InsertionOrderPreservingMap<string> result;
+		result["Returning"] = returning ? "rows" : "count";
+		return result;
+	}
 	bool IsSink() const override {
 		return true;
 	}
