@@ -20,9 +20,26 @@ pub struct CallContext<'a> {
     /// One row: each declared setting's current value (absent when the worker declares none).
     pub settings: Option<RecordBatch>,
     pub secrets: Option<Box<SecretResolver<'a>>>,
+    /// Secret types a bind asked for that DuckDB has no secret of (for error hints).
+    missing_secrets: std::cell::RefCell<Vec<String>>,
 }
 
-impl CallContext<'_> {
+impl<'a> CallContext<'a> {
+    /// What to tell a user whose call failed after asking for secrets DuckDB does not have.
+    pub fn missing_secrets_hint(&self) -> Option<String> {
+        let missing = self.missing_secrets.borrow();
+        let first = missing.first()?;
+        Some(format!(
+            "(the function asked for a secret of type {}, and DuckDB has none: CREATE SECRET (TYPE {first}, ...))",
+            missing.join(", ")
+        ))
+    }
+
+    /// A context for one bind from the adapter's parts.
+    pub fn new(transaction: Option<Blob>, settings: Option<RecordBatch>, secrets: Option<Box<SecretResolver<'a>>>) -> Self {
+        CallContext { transaction, settings, secrets, missing_secrets: Default::default() }
+    }
+
     /// A context that carries only a transaction token.
     pub fn in_transaction(transaction: Option<Blob>) -> Self {
         CallContext { transaction, ..Default::default() }
@@ -48,7 +65,10 @@ impl CallContext<'_> {
         for (i, secret_type) in types.iter().enumerate() {
             let scope = scopes.get(i).map(String::as_str).unwrap_or("");
             let name = names.get(i).map(String::as_str).unwrap_or("");
-            let Some(row) = resolve(secret_type, scope, name)? else { continue };
+            let Some(row) = resolve(secret_type, scope, name)? else {
+                self.missing_secrets.borrow_mut().push(secret_type.clone());
+                continue;
+            };
             let secret_name = row
                 .column_by_name("name")
                 .and_then(|c| worker_client::wire::string_at(c.as_ref(), 0).ok().flatten())

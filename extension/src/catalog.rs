@@ -289,7 +289,12 @@ impl AttachedCatalog {
             let call = call.ok_or_else(|| Error::new(ErrorKind::InvalidInput, format!("vgi: {function} asks for secrets")))?;
             request.secrets = call.resolve_secrets(&response.lookup_secret_types, &response.lookup_scopes, &response.lookup_names)?;
             request.resolved_secrets_provided = true;
-            response = self.with_client(|c| c.bind(&request, None))?;
+            response = self.with_client(|c| c.bind(&request, None)).map_err(|mut e| {
+                if let Some(hint) = call.missing_secrets_hint() {
+                    e.message = format!("{}\n{hint}", e.message);
+                }
+                e
+            })?;
             if !response.lookup_secret_types.is_empty() {
                 return Err(Error::new(ErrorKind::Io, format!("the worker's {function} asked for secrets again after receiving them")));
             }

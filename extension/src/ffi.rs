@@ -576,7 +576,7 @@ unsafe fn call_context<'a>(call: *const VgiCallContext) -> Result<CallContext<'a
             Ok(Some(import_batch(&mut schema, &mut array)?))
         }) as Box<SecretResolver<'a>>
     });
-    Ok(CallContext { transaction: transaction_token(call.transaction)?, settings, secrets })
+    Ok(CallContext::new(transaction_token(call.transaction)?, settings, secrets))
 }
 
 /// DDL (`operation`: the worker method without `catalog_`, e.g. `table_create`); `fields` is

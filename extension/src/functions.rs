@@ -182,6 +182,8 @@ pub struct ScalarBinding {
     output_schema: SchemaRef,
     /// Repeated input rows of a chunk are sent once (the function is not volatile).
     deduplicate: bool,
+    /// Added to the worker's errors when the bind asked for secrets DuckDB does not have.
+    secrets_hint: Option<String>,
 }
 
 impl ScalarBinding {
@@ -209,7 +211,8 @@ impl ScalarBinding {
             return Err(Error::new(ErrorKind::Io, format!("scalar function {function} must return one column, its bind returned {}", output_schema.fields().len())));
         }
         let deduplicate = !volatile && !input_schema.fields().is_empty();
-        Ok(ScalarBinding { catalog, request, response, input_schema, output_schema, deduplicate })
+        let secrets_hint = call.missing_secrets_hint();
+        Ok(ScalarBinding { catalog, request, response, input_schema, output_schema, deduplicate, secrets_hint })
     }
 
     pub fn output_schema(&self) -> SchemaRef {
@@ -225,8 +228,17 @@ impl ScalarBinding {
             ..Default::default()
         };
         let client = Pool::global().get(&self.catalog.location, &self.catalog.connect)?;
-        let stream = open_or_return(client, &init, StreamKind::Exchange(self.input_schema.clone()), cancel.clone())?;
+        let stream = open_or_return(client, &init, StreamKind::Exchange(self.input_schema.clone()), cancel.clone())
+            .map_err(|e| self.with_secrets_hint(e))?;
         Ok(ScalarExecution { binding: self.clone(), stream: Some(stream), cancel, chunks: 0, misses: 0 })
+    }
+
+    /// The worker's error, followed by the hint when the bind asked for secrets DuckDB lacks.
+    fn with_secrets_hint(&self, mut error: Error) -> Error {
+        if let Some(hint) = &self.secrets_hint {
+            error.message = format!("{}\n{hint}", error.message);
+        }
+        error
     }
 }
 
@@ -248,6 +260,10 @@ const DEDUP_SAMPLE_EVERY: u64 = 64;
 impl ScalarExecution {
     /// Evaluates one chunk: the result has exactly one row per input row.
     pub fn call(&mut self, input: &RecordBatch) -> Result<RecordBatch> {
+        self.call_deduplicated(input).map_err(|e| self.binding.with_secrets_hint(e))
+    }
+
+    fn call_deduplicated(&mut self, input: &RecordBatch) -> Result<RecordBatch> {
         // Each distinct input row goes to the worker once; the answers are spread back. A
         // stream whose chunks keep having no repeats checks only now and then.
         self.chunks += 1;
