@@ -254,6 +254,8 @@ pub struct Capabilities {
     pub filters_exact: bool,
     pub sampling_pushdown: bool,
     pub supports_batch_index: bool,
+    /// The scan is planned into splits (`table_function_plan`), each read by one stream.
+    pub supports_splits: bool,
     pub max_workers: Option<usize>,
     /// How the output is partitioned by its partition columns, as DuckDB numbers it
     /// (`TablePartitionInfo`: 0 not partitioned, 1 single value, 2 overlapping, 3 disjoint).
@@ -269,6 +271,7 @@ impl Capabilities {
             filters_exact: info.filters_exactly_applied,
             sampling_pushdown: info.sampling_pushdown.unwrap_or(false),
             supports_batch_index: info.supports_batch_index,
+            supports_splits: info.supports_splits,
             max_workers: info.max_workers.filter(|&m| m > 0).map(|m| m as usize),
             partition_kind: match info.partition_kind {
                 PartitionKind::NotPartitioned => 0,

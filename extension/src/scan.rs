@@ -1,5 +1,6 @@
 //! Rust producers of Arrow batches behind DuckDB table functions (`cpp/arrow_scan.cpp`):
 //! in-memory results (`vgi_catalogs`) and worker scans (catalog tables, table functions).
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
@@ -14,8 +15,10 @@ use worker_client::records::{TableFunctionDynamicToStringRequest, TableFunctionS
 use worker_client::statistics::{decode_statistics, ColumnStatistics};
 
 use worker_client::framing::{meta_get, Metadata};
-use worker_client::records::{BindRequest, BindResponse, FunctionType, InitRequest, OrderByDirection, OrderByNullOrder};
-use worker_client::wire::LargeBlob;
+use worker_client::records::{
+    BindRequest, BindResponse, FunctionType, GlobalInitResponse, InitRequest, OrderByDirection, OrderByNullOrder, TableFunctionPlanRequest,
+};
+use worker_client::wire::{Blob, LargeBlob};
 
 use crate::call_context::CallContext;
 use worker_client::wire::Record;
@@ -462,11 +465,29 @@ impl Binding for WorkerBinding {
             tablesample_seed: sample.and_then(|s| s.seed),
             ..Default::default()
         };
-        let stream = open_stream(&self.catalog, &init, cancel)?;
-        let header = stream.header().clone();
-        let streams = parallel_streams(header.max_workers, &self.capabilities, request.threads);
+        // A split-planned scan: the worker cuts it into splits up front, each stream reads
+        // splits from a shared queue; otherwise a primary init and its secondaries.
+        let (primary, header, streams, splits) = if self.capabilities.supports_splits {
+            let plan = self.plan_splits(&init)?;
+            let limit = plan.max_workers.filter(|&m| m > 0).map(|m| m as usize).unwrap_or(usize::MAX);
+            let streams = request.threads.max(1).min(plan.tokens.len().max(1)).min(limit);
+            let header = GlobalInitResponse {
+                execution_id: plan.execution_id.unwrap_or_default(),
+                opaque_data: plan.init_opaque_data,
+                max_workers: streams as i64,
+            };
+            (None, header, streams, Some(Arc::new(Mutex::new(plan.tokens))))
+        } else {
+            let stream = open_stream(&self.catalog, &init, cancel)?;
+            let header = stream.header().clone();
+            let streams = parallel_streams(header.max_workers, &self.capabilities, request.threads);
+            (Some(stream), header, streams, None)
+        };
         let mut explain = Vec::new();
         explain.push(("Worker Streams".to_string(), streams.to_string()));
+        if let Some(splits) = &splits {
+            explain.push(("Worker Splits".to_string(), splits.lock().unwrap_or_else(|e| e.into_inner()).len().to_string()));
+        }
         if let Some((name, o)) = &order {
             let mut hint = format!("{name} {}", if o.descending { "DESC" } else { "ASC" });
             if let Some(limit) = o.limit {
@@ -502,7 +523,8 @@ impl Binding for WorkerBinding {
             catalog: self.catalog.clone(),
             schema: projected,
             secondary,
-            primary: Mutex::new(Some(stream)),
+            primary: Mutex::new(primary),
+            splits,
             opened: AtomicUsize::new(0),
             streams,
             fates: filters.fates,
@@ -523,7 +545,55 @@ impl Binding for WorkerBinding {
     }
 }
 
+/// A split-planned scan: every split's token, and the execution they belong to.
+struct SplitPlan {
+    tokens: VecDeque<LargeBlob>,
+    execution_id: Option<Blob>,
+    init_opaque_data: Option<Blob>,
+    max_workers: Option<i64>,
+}
+
+/// How many pages of splits a plan may take (as the reference client's default).
+const MAX_PLAN_PAGES: usize = 1024;
+
 impl WorkerBinding {
+    /// `table_function_plan`, page by page, for the scan `init` describes.
+    fn plan_splits(&self, init: &InitRequest) -> Result<SplitPlan> {
+        let mut request = TableFunctionPlanRequest {
+            bind_call: init.bind_call.clone(),
+            bind_opaque_data: init.bind_opaque_data.clone(),
+            projection_ids: init.projection_ids.clone(),
+            pushdown_filters: init.pushdown_filters.clone(),
+            filters_complete: true,
+            order_by_column_name: init.order_by_column_name.clone(),
+            order_by_direction: init.order_by_direction,
+            order_by_null_order: init.order_by_null_order,
+            order_by_limit: init.order_by_limit,
+            tablesample_percentage: init.tablesample_percentage,
+            tablesample_seed: init.tablesample_seed,
+            ..Default::default()
+        };
+        let mut plan = SplitPlan { tokens: VecDeque::new(), execution_id: None, init_opaque_data: None, max_workers: None };
+        let mut cursors: VecDeque<Blob> = VecDeque::new();
+        for page in 0..MAX_PLAN_PAGES {
+            let response = self.catalog.with_client(|c| c.plan(&request))?;
+            for split in response.scan_splits()? {
+                plan.tokens.push_back(LargeBlob(split.token.0));
+            }
+            if page == 0 {
+                plan.execution_id = response.execution_id.clone();
+                plan.init_opaque_data = response.init_opaque_data.clone();
+                plan.max_workers = response.max_workers;
+            }
+            cursors.extend(response.next_cursors.into_iter().flatten());
+            match cursors.pop_front() {
+                Some(cursor) => request.cursor = Some(cursor),
+                None => return Ok(plan),
+            }
+        }
+        Err(Error::new(ErrorKind::Io, format!("the worker's split plan of {} did not end after {MAX_PLAN_PAGES} pages", self.request.function_name)))
+    }
+
     /// Fetches the statistics once (best effort: failures mean no statistics).
     fn load_statistics(&self) -> Result<Vec<ColumnStatistics>> {
         let bytes = match &self.statistics_source {
@@ -595,6 +665,8 @@ pub struct WorkerExecution {
     /// The request of a secondary `init` (execution id and opaque data of the primary).
     secondary: InitRequest,
     primary: Mutex<Option<Stream>>,
+    /// Split-planned scans: the splits no stream has taken yet.
+    splits: Option<Arc<Mutex<VecDeque<LargeBlob>>>>,
     opened: AtomicUsize,
     streams: usize,
     fates: Vec<FilterFate>,
@@ -673,7 +745,13 @@ impl Execution for WorkerExecution {
 
     fn next_stream(&self, cancel: CancelHandle) -> Result<Option<Box<dyn Scan>>> {
         let n = self.opened.fetch_add(1, Ordering::SeqCst);
-        let stream = if n == 0 {
+        let stream = if let Some(splits) = &self.splits {
+            if n < self.streams {
+                open_split(&self.catalog, &self.secondary, splits, &self.metrics, cancel.clone())?
+            } else {
+                None
+            }
+        } else if n == 0 {
             self.primary.lock().unwrap_or_else(|e| e.into_inner()).take()
         } else if n < self.streams {
             self.metrics.calls.fetch_add(1, Ordering::Relaxed);
@@ -693,6 +771,7 @@ impl Execution for WorkerExecution {
                 delta_state: self.delta_state.clone(),
                 pending_delta: None,
                 metrics: self.metrics.clone(),
+                splits: self.splits.clone().map(|queue| (queue, self.secondary.clone(), self.catalog.clone())),
             }) as Box<dyn Scan>
         }))
     }
@@ -726,6 +805,22 @@ pub struct WorkerScan {
     /// A filter delta (base64) to send with the next batch request.
     pending_delta: Option<String>,
     metrics: Arc<ExecutionMetrics>,
+    /// Split-planned scans: the shared split queue, the init of a split, and where to open it.
+    splits: Option<(Arc<Mutex<VecDeque<LargeBlob>>>, InitRequest, Arc<AttachedCatalog>)>,
+}
+
+/// Opens the stream of the next split nobody has taken, `None` when all are taken.
+fn open_split(
+    catalog: &AttachedCatalog,
+    init: &InitRequest,
+    splits: &Mutex<VecDeque<LargeBlob>>,
+    metrics: &ExecutionMetrics,
+    cancel: CancelHandle,
+) -> Result<Option<Stream>> {
+    let Some(token) = splits.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else { return Ok(None) };
+    metrics.calls.fetch_add(1, Ordering::Relaxed);
+    let init = InitRequest { split_tokens: Some(vec![token]), ..init.clone() };
+    Ok(Some(open_stream(catalog, &init, cancel)?))
 }
 
 /// Traffic of one execution, over all its streams (EXPLAIN ANALYZE).
@@ -843,6 +938,44 @@ fn partition_values(metadata: &Metadata, schema: &SchemaRef) -> Result<Option<Re
 
 impl Scan for WorkerScan {
     fn next_batch(&mut self) -> Result<Option<ScanBatch>> {
+        loop {
+            match self.next_batch_of_stream()? {
+                Some(batch) => return Ok(Some(batch)),
+                None => {
+                    // A split stream ended: this thread reads the next split, if any is left.
+                    let Some((queue, init, catalog)) = &self.splits else { return Ok(None) };
+                    match open_split(catalog, init, queue, &self.metrics, self.cancel.clone())? {
+                        Some(stream) => {
+                            self.stream = Some(stream);
+                            self.last_index = None;
+                        }
+                        None => return Ok(None),
+                    }
+                }
+            }
+        }
+    }
+
+    fn update_filters(&mut self, filters: Vec<TableFilter>, constants: Option<RecordBatch>) -> Result<()> {
+        let ctx = &self.pushdown;
+        let columns = FilterColumns { schema: &ctx.schema, worker_index: &ctx.output_index };
+        if let Some(delta) = plan_delta(&ctx.capabilities, &columns, &filters, constants.as_ref(), &mut self.delta_state)? {
+            // Only the latest state matters: a delta not yet sent is folded into this one
+            // by construction (each carries the full current predicate of its slots).
+            self.pending_delta = Some(delta);
+        }
+        Ok(())
+    }
+
+    fn cancel(&self) {
+        self.cancel.cancel();
+    }
+}
+
+impl WorkerScan {
+    /// The next batch of the current stream; `None` when it ended (its connection is back in
+    /// the pool) or there is none.
+    fn next_batch_of_stream(&mut self) -> Result<Option<ScanBatch>> {
         let Some(stream) = self.stream.as_mut() else { return Ok(None) };
         let delta = self.pending_delta.take();
         let tick: Vec<(&str, &str)> =
@@ -877,21 +1010,6 @@ impl Scan for WorkerScan {
                 Ok(None)
             }
         }
-    }
-
-    fn update_filters(&mut self, filters: Vec<TableFilter>, constants: Option<RecordBatch>) -> Result<()> {
-        let ctx = &self.pushdown;
-        let columns = FilterColumns { schema: &ctx.schema, worker_index: &ctx.output_index };
-        if let Some(delta) = plan_delta(&ctx.capabilities, &columns, &filters, constants.as_ref(), &mut self.delta_state)? {
-            // Only the latest state matters: a delta not yet sent is folded into this one
-            // by construction (each carries the full current predicate of its slots).
-            self.pending_delta = Some(delta);
-        }
-        Ok(())
-    }
-
-    fn cancel(&self) {
-        self.cancel.cancel();
     }
 }
 

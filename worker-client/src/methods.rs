@@ -222,6 +222,11 @@ impl Client {
         self.call_record("table_function_cardinality", &request_batch(request), None)
     }
 
+    /// `table_function_plan`: one page of a split-planned scan's splits.
+    pub fn plan(&mut self, request: &TableFunctionPlanRequest) -> Result<PlanResponse> {
+        self.call_record("table_function_plan", &request_batch(request), None)
+    }
+
     /// `init`: opens a producer or exchange stream (consumes the connection; the stream gives
     /// it back when finished).
     pub fn init(self, request: &InitRequest, kind: StreamKind, cancel: Option<CancelHandle>) -> std::result::Result<Stream, OpenError> {
