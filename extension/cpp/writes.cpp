@@ -223,6 +223,17 @@ PhysicalOperator &MakeWrite(ClientContext &context, PhysicalPlanGenerator &plann
 	return write;
 }
 
+// Every physical column of the table, in order (what INSERT and CREATE TABLE AS send).
+WriteInput TableColumns(TableCatalogEntry &table) {
+	WriteInput input;
+	for (auto &column : table.GetColumns().Physical()) {
+		input.columns.push_back(input.columns.size());
+		input.types.push_back(column.Type());
+		input.names.push_back(column.Name().GetIdentifierName());
+	}
+	return input;
+}
+
 // The position of a bound reference in the child's chunk.
 idx_t ChunkColumn(const Expression &expression, const char *what) {
 	if (expression.GetExpressionClass() != ExpressionClass::BOUND_REF) {
@@ -253,12 +264,7 @@ PhysicalOperator &PlanWorkerInsert(ClientContext &context, PhysicalPlanGenerator
 		plan = planner.ResolveDefaultsProjection(op, *plan);
 	}
 	// The input: every physical column of the table, in order.
-	WriteInput input;
-	for (auto &column : op.table.GetColumns().Physical()) {
-		input.columns.push_back(input.columns.size());
-		input.types.push_back(column.Type());
-		input.names.push_back(column.Name().GetIdentifierName());
-	}
+	auto input = TableColumns(op.table);
 	auto &write = MakeWrite(context, planner, handle, op.table, 0, op.types, op.estimated_cardinality, op.return_chunk,
 	                        std::move(input), action == OnConflictAction::NOTHING ? conflict_columns.c_str() : nullptr,
 	                        "VGI_INSERT");
@@ -269,12 +275,7 @@ PhysicalOperator &PlanWorkerInsert(ClientContext &context, PhysicalPlanGenerator
 PhysicalOperator &PlanWorkerCreateTableAs(ClientContext &context, PhysicalPlanGenerator &planner,
                                           LogicalCreateTable &op, PhysicalOperator &plan, TableCatalogEntry &table,
                                           const CatalogHandlePtr &handle) {
-	WriteInput input;
-	for (auto &column : table.GetColumns().Physical()) {
-		input.columns.push_back(input.columns.size());
-		input.types.push_back(column.Type());
-		input.names.push_back(column.Name().GetIdentifierName());
-	}
+	auto input = TableColumns(table);
 	auto &write = MakeWrite(context, planner, handle, table, 0, op.types, op.estimated_cardinality, false,
 	                        std::move(input), nullptr, "VGI_CREATE_TABLE_AS");
 	write.children.push_back(plan);

@@ -247,13 +247,8 @@ impl BufferingSource {
 
 impl Drop for BufferingSource {
     fn drop(&mut self) {
-        // Abandoned (LIMIT, error, interrupt): cancel so the connection is reusable.
         if let Some(stream) = self.stream.take() {
-            if !self.cancel.is_cancelled() {
-                if let Ok(client) = stream.cancel() {
-                    Pool::global().put(client);
-                }
-            }
+            crate::scan::abandon(stream, &self.cancel);
         }
     }
 }

@@ -40,11 +40,6 @@ impl<'a> CallContext<'a> {
         CallContext { transaction, settings, secrets, missing_secrets: Default::default() }
     }
 
-    /// A context that carries only a transaction token.
-    pub fn in_transaction(transaction: Option<Blob>) -> Self {
-        CallContext { transaction, ..Default::default() }
-    }
-
     /// `BindRequest.settings`: the IPC of the settings row.
     pub fn settings_blob(&self) -> Result<Option<Blob>> {
         match &self.settings {

@@ -45,14 +45,9 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
     if f.on_conflict()? == OnConflict::Ignore && already_exists(catalog, statement.operation, &f)? {
         return Ok(());
     }
-    let method = format!("catalog_{}", statement.operation);
-    let call = |params: &dyn Fn() -> Result<arrow_array::RecordBatch>| -> Result<()> {
-        let batch = params()?;
-        catalog.with_client(|c| c.call(&method, &batch, None).map(|_| ()))
-    };
-    match statement.operation {
-        "schema_create" => call(&|| {
-            Ok(SchemaCreateParams {
+    let params = match statement.operation {
+        "schema_create" => {
+            SchemaCreateParams {
                 attach_opaque_data: attach.clone(),
                 path: f.texts("path").filter(|p| !p.is_empty()).map_or_else(|| name().map(|n| vec![n]), Ok)?,
                 on_conflict: f.on_conflict()?,
@@ -60,19 +55,19 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
                 tags: None,
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        "schema_drop" => call(&|| {
-            Ok(SchemaDropParams {
+            .to_batch()
+        }
+        "schema_drop" => {
+            SchemaDropParams {
                 attach_opaque_data: attach.clone(),
                 path: catalog.schema_path(&name()?)?,
                 ignore_not_found,
                 cascade: f.flag("cascade"),
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        "table_create" => call(&|| {
+            .to_batch()
+        }
+        "table_create" => {
             let columns = with_defaults(statement.columns.as_deref().ok_or_else(|| missing("columns"))?, &f);
             let request = TableCreateRequest {
                 attach_opaque_data: attach.clone(),
@@ -87,10 +82,10 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
                 foreign_key_constraints: Vec::new(),
                 transaction_opaque_data: txn.clone(),
             };
-            Ok(TableCreateParams { request: request.to_blob() }.to_batch())
-        }),
-        "table_drop" | "view_drop" => call(&|| {
-            Ok(ObjectDropParams {
+            TableCreateParams { request: request.to_blob() }.to_batch()
+        }
+        "table_drop" | "view_drop" => {
+            ObjectDropParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
                 name: name()?,
@@ -98,20 +93,20 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
                 cascade: f.flag("cascade"),
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        "macro_drop" => call(&|| {
-            Ok(MacroDropParams {
+            .to_batch()
+        }
+        "macro_drop" => {
+            MacroDropParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
                 name: name()?,
                 ignore_not_found,
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        "table_rename" | "view_rename" => call(&|| {
-            Ok(ObjectRenameParams {
+            .to_batch()
+        }
+        "table_rename" | "view_rename" => {
+            ObjectRenameParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
                 name: name()?,
@@ -119,10 +114,10 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
                 ignore_not_found,
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        "table_comment_set" | "view_comment_set" => call(&|| {
-            Ok(ObjectCommentParams {
+            .to_batch()
+        }
+        "table_comment_set" | "view_comment_set" => {
+            ObjectCommentParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
                 name: name()?,
@@ -130,10 +125,10 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
                 ignore_not_found,
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        "view_create" => call(&|| {
-            Ok(ViewCreateParams {
+            .to_batch()
+        }
+        "view_create" => {
+            ViewCreateParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
                 name: name()?,
@@ -141,11 +136,11 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
                 on_conflict: f.on_conflict()?,
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        "table_column_add" => call(&|| {
+            .to_batch()
+        }
+        "table_column_add" => {
             let columns = with_defaults(statement.columns.as_deref().ok_or_else(|| missing("columns"))?, &f);
-            Ok(ColumnAddParams {
+            ColumnAddParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
                 name: name()?,
@@ -154,10 +149,10 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
                 if_column_not_exists: f.flag("if_column_not_exists"),
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        "table_column_drop" => call(&|| {
-            Ok(ColumnDropParams {
+            .to_batch()
+        }
+        "table_column_drop" => {
+            ColumnDropParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
                 name: name()?,
@@ -167,10 +162,10 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
                 cascade: f.flag("cascade"),
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        "table_column_rename" => call(&|| {
-            Ok(ColumnRenameParams {
+            .to_batch()
+        }
+        "table_column_rename" => {
+            ColumnRenameParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
                 name: name()?,
@@ -179,10 +174,10 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
                 ignore_not_found,
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        "table_column_default_set" => call(&|| {
-            Ok(ColumnDefaultSetParams {
+            .to_batch()
+        }
+        "table_column_default_set" => {
+            ColumnDefaultSetParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
                 name: name()?,
@@ -191,10 +186,10 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
                 ignore_not_found,
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        "table_column_default_drop" | "table_not_null_set" | "table_not_null_drop" => call(&|| {
-            Ok(ColumnParams {
+            .to_batch()
+        }
+        "table_column_default_drop" | "table_not_null_set" | "table_not_null_drop" => {
+            ColumnParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
                 name: name()?,
@@ -202,11 +197,11 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
                 ignore_not_found,
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        "table_column_type_change" => call(&|| {
+            .to_batch()
+        }
+        "table_column_type_change" => {
             let columns = statement.columns.as_deref().ok_or_else(|| missing("columns"))?;
-            Ok(ColumnTypeChangeParams {
+            ColumnTypeChangeParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
                 name: name()?,
@@ -215,10 +210,10 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
                 ignore_not_found,
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        "table_column_comment_set" => call(&|| {
-            Ok(ColumnCommentParams {
+            .to_batch()
+        }
+        "table_column_comment_set" => {
+            ColumnCommentParams {
                 attach_opaque_data: attach.clone(),
                 schema_path: schema_path()?,
                 name: name()?,
@@ -227,10 +222,12 @@ pub fn execute(catalog: &AttachedCatalog, transaction: Option<Blob>, statement: 
                 ignore_not_found,
                 transaction_opaque_data: txn.clone(),
             }
-            .to_batch())
-        }),
-        other => Err(Error::new(ErrorKind::NotImplemented, format!("vgi: {other} is not supported on worker catalogs"))),
-    }?;
+            .to_batch()
+        }
+        other => return Err(Error::new(ErrorKind::NotImplemented, format!("vgi: {other} is not supported on worker catalogs"))),
+    };
+    let method = format!("catalog_{}", statement.operation);
+    catalog.with_client(|c| c.call(&method, &params, None))?;
     catalog.invalidate();
     Ok(())
 }

@@ -161,13 +161,8 @@ impl InOutExecution {
 
 impl Drop for InOutExecution {
     fn drop(&mut self) {
-        // Abandoned (error, interrupt, LIMIT upstream): cancel so the connection is reusable.
         if let Some(stream) = self.stream.take() {
-            if !self.cancel.is_cancelled() {
-                if let Ok(client) = stream.cancel() {
-                    Pool::global().put(client);
-                }
-            }
+            crate::scan::abandon(stream, &self.cancel);
         }
     }
 }

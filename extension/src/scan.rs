@@ -788,6 +788,17 @@ impl Drop for WorkerExecution {
     }
 }
 
+/// A stream ended early (LIMIT, error, interrupt): the worker is told to stop so the
+/// connection can be reused; if that fails (or the query was interrupted, when the channel is in
+/// an unknown state) the connection is discarded with the stream.
+pub(crate) fn abandon(stream: Stream, cancel: &CancelHandle) {
+    if !cancel.is_cancelled() {
+        if let Ok(client) = stream.cancel() {
+            Pool::global().put(client);
+        }
+    }
+}
+
 /// DuckDB's per-pipeline batch index space (`BATCH_INCREMENT`): larger indexes break it.
 const MAX_BATCH_INDEX: u64 = 10_000_000_000_000;
 
@@ -1015,14 +1026,8 @@ impl WorkerScan {
 
 impl Drop for WorkerScan {
     fn drop(&mut self) {
-        // Ended early (LIMIT, error, interrupt): stop the worker's stream so the connection
-        // can be reused; if that fails the connection is discarded with the stream.
         if let Some(stream) = self.stream.take() {
-            if !self.cancel.is_cancelled() {
-                if let Ok(client) = stream.cancel() {
-                    Pool::global().put(client);
-                }
-            }
+            abandon(stream, &self.cancel);
         }
     }
 }

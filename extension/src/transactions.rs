@@ -30,10 +30,6 @@ impl WorkerTransaction {
         WorkerTransaction { catalog, state: Mutex::new(State::NotBegun) }
     }
 
-    pub fn catalog(&self) -> &Arc<AttachedCatalog> {
-        &self.catalog
-    }
-
     /// The worker's token for this transaction, beginning it on first use; `None` when the
     /// worker does not support transactions.
     pub fn token(&self) -> Result<Option<Blob>> {

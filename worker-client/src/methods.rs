@@ -506,10 +506,3 @@ record! {
         pub transaction_opaque_data: Option<Blob>,
     }
 }
-
-impl Client {
-    /// A DDL method (`catalog_schema_create`, `catalog_table_drop`, ...): void on success.
-    pub fn ddl<R: Record>(&mut self, method: &str, params: &R) -> Result<()> {
-        self.call(method, &params.to_batch(), None).map(|_| ())
-    }
-}
