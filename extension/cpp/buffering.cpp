@@ -87,6 +87,7 @@ public:
 		result["Worker Function"] = bound->function;
 		result["Input"] = bound->sink_in_order ? "in order, one thread" : "parallel";
 		result["Output"] = bound->source_in_order ? "in order, one stream at a time" : "parallel finalize streams";
+		SetEstimatedCardinality(result, estimated_cardinality);
 		return result;
 	}
 

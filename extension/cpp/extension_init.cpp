@@ -1,6 +1,7 @@
 // Registers everything the extension adds to DuckDB. Each object forwards to Rust.
 #include "adapter.hpp"
 #include "arrow_scan.hpp"
+#include "scalar.hpp"
 
 #include "duckdb/main/config.hpp"
 #include "duckdb/main/extension/extension_loader.hpp"
@@ -47,6 +48,7 @@ static void RegisterSettings(ExtensionLoader &loader) {
 	config.AddExtensionOption(Identifier("vgi_filter_pushdown"),
 	                          "Send query filters to VGI workers that accept them (results are the same either way)",
 	                          LogicalType::BOOLEAN, Value::BOOLEAN(true));
+	RegisterScalarBatching(config);
 }
 
 static void RegisterFunctions(ExtensionLoader &loader) {

@@ -3,6 +3,7 @@
 // exchange stream.
 #include "arrow_scan.hpp"
 #include "catalog.hpp"
+#include "scalar.hpp"
 
 #include "duckdb/common/arrow/arrow_converter.hpp"
 #include "duckdb/execution/expression_executor.hpp"
@@ -21,20 +22,6 @@ struct VgiScalarInfo : public ScalarFunctionInfo {
 	vector<bool> constant;
 	string argument_names;
 	vector<Value> defaults;
-};
-
-struct ScalarBindData : public FunctionData {
-	std::shared_ptr<VgiScalarBinding> binding;
-	std::shared_ptr<ArrowTableSchema> output;
-	vector<LogicalType> input_types;
-	vector<string> input_names;
-
-	unique_ptr<FunctionData> Copy() const override {
-		return make_uniq<ScalarBindData>(*this);
-	}
-	bool Equals(const FunctionData &other) const override {
-		return binding == other.Cast<ScalarBindData>().binding;
-	}
 };
 
 struct ScalarLocalState : public FunctionLocalState {
@@ -89,9 +76,7 @@ void ScalarExecute(DataChunk &args, ExpressionState &state, Vector &result) {
 	auto &context = state.GetContext();
 	ArrowSchemaWrapper schema;
 	ArrowArrayWrapper input;
-	auto properties = LosslessProperties(context);
-	ArrowConverter::ToArrowSchema(&schema.arrow_schema, data.input_types, data.input_names, properties);
-	ArrowConverter::ToArrowArray(args, &input.arrow_array, properties, {});
+	ExportScalarArguments(context, data, args, schema.arrow_schema, input.arrow_array);
 	auto output = make_uniq<ArrowArrayWrapper>();
 	ThrowIfError(vgi_scalar_call(local.execution, &schema.arrow_schema, &input.arrow_array, args.size(),
 	                             &output->arrow_array));
@@ -102,6 +87,13 @@ void ScalarExecute(DataChunk &args, ExpressionState &state, Vector &result) {
 }
 
 } // namespace
+
+void ExportScalarArguments(ClientContext &context, const ScalarBindData &data, DataChunk &args, ArrowSchema &schema,
+                           ArrowArray &array) {
+	auto properties = LosslessProperties(context);
+	ArrowConverter::ToArrowSchema(&schema, data.input_types, data.input_names, properties);
+	ArrowConverter::ToArrowArray(args, &array, properties, {});
+}
 
 ScalarFunction MakeScalarFunction(const std::string &name, CatalogHandlePtr handle, const std::string &schema,
                                   const vector<LogicalType> &parameters, const vector<bool> &constant,

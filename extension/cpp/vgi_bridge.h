@@ -283,6 +283,15 @@ VgiError *vgi_scalar_open(const VgiScalarBinding *binding, VgiInterruptCheck int
 // One chunk of `rows` rows in; `out` is a struct array holding the result column.
 VgiError *vgi_scalar_call(VgiScalar *execution, struct ArrowSchema *input_schema, struct ArrowArray *input,
                           uint64_t rows, struct ArrowArray *out);
+// Batched evaluation: queue a chunk; once `batch_rows` rows wait (0: at once) one worker turn
+// answers them all. Answers come back per pushed chunk, oldest first.
+VgiError *vgi_scalar_push(VgiScalar *execution, struct ArrowSchema *input_schema, struct ArrowArray *input,
+                          uint64_t rows, uint64_t batch_rows);
+// End of input: send whatever is queued.
+VgiError *vgi_scalar_flush(VgiScalar *execution);
+// The next answer (struct array) if its turn has run, else out->release == NULL; `remaining`:
+// answers ready after it.
+VgiError *vgi_scalar_pop(VgiScalar *execution, struct ArrowArray *out, uint64_t *remaining);
 void vgi_scalar_free(VgiScalar *execution);
 
 // ---- aggregate functions: DuckDB states are int64 group ids; the worker holds the values --------

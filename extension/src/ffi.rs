@@ -1198,6 +1198,48 @@ pub unsafe extern "C" fn vgi_scalar_call(
     })
 }
 
+/// Batched evaluation: queues one chunk of `rows` rows; once `batch_rows` rows wait (0: at
+/// once), one worker turn answers them all. Take the answers with `vgi_scalar_pop`.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_scalar_push(
+    execution: *mut VgiScalar,
+    input_schema: *mut FFI_ArrowSchema,
+    input: *mut FFI_ArrowArray,
+    rows: u64,
+    batch_rows: u64,
+) -> *mut VgiError {
+    guard(|| {
+        let mut batch = import_batch(input_schema, input)?;
+        if batch.num_columns() == 0 {
+            let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows as usize));
+            batch = RecordBatch::try_new_with_options(batch.schema(), vec![], &options)?;
+        }
+        (*execution).0.push(batch, batch_rows as usize)
+    })
+}
+
+/// Sends the queued chunks now (the input has ended).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_scalar_flush(execution: *mut VgiScalar) -> *mut VgiError {
+    guard(|| (*execution).0.flush())
+}
+
+/// The answer (struct array of the result column) for the oldest pushed chunk whose turn has
+/// run; `out->release == NULL` when none is ready. `remaining`: answers ready after this one.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_scalar_pop(execution: *mut VgiScalar, out: *mut FFI_ArrowArray, remaining: *mut u64) -> *mut VgiError {
+    ptr::write(out, FFI_ArrowArray::empty());
+    *remaining = 0;
+    guard(|| {
+        let (answer, left) = (*execution).0.pop();
+        if let Some(answer) = answer {
+            ptr::write(out, FFI_ArrowArray::new(&StructArray::from(answer).to_data()));
+        }
+        *remaining = left as u64;
+        Ok(())
+    })
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn vgi_scalar_free(execution: *mut VgiScalar) {
     guard_void(|| drop(Box::from_raw(execution)));

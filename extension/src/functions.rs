@@ -225,7 +225,16 @@ impl ScalarBinding {
         let client = Pool::global().get(&self.catalog.location, &self.catalog.connect)?;
         let stream = open_or_return(client, &init, StreamKind::Exchange(self.input_schema.clone()), cancel.clone())
             .map_err(|e| self.with_secrets_hint(e))?;
-        Ok(ScalarExecution { binding: self.clone(), stream: Some(stream), cancel, chunks: 0, misses: 0 })
+        Ok(ScalarExecution {
+            binding: self.clone(),
+            stream: Some(stream),
+            cancel,
+            chunks: 0,
+            misses: 0,
+            queued: Vec::new(),
+            queued_rows: 0,
+            answers: std::collections::VecDeque::new(),
+        })
     }
 
     /// The worker's error, followed by the hint when the bind asked for secrets DuckDB lacks.
@@ -245,17 +254,63 @@ pub struct ScalarExecution {
     /// Chunks evaluated, and consecutive checked chunks without a repeated row.
     chunks: u64,
     misses: u64,
+    /// Batched evaluation (`push`/`pop`): chunks waiting for the next worker turn, their rows,
+    /// and the answers not yet taken, one per pushed chunk, oldest first.
+    queued: Vec<RecordBatch>,
+    queued_rows: usize,
+    answers: std::collections::VecDeque<RecordBatch>,
 }
 
 /// After this many chunks in a row without repeats, only every DEDUP_SAMPLE_EVERY-th chunk is
 /// checked (the check costs about as much as a small worker call saves).
 const DEDUP_MISSES_BEFORE_SAMPLING: u64 = 4;
 const DEDUP_SAMPLE_EVERY: u64 = 64;
+/// Rows of a larger batch checked for repeats before the whole batch is (one DuckDB vector).
+const DEDUP_PROBE_ROWS: usize = 2048;
 
 impl ScalarExecution {
     /// Evaluates one chunk: the result has exactly one row per input row.
     pub fn call(&mut self, input: &RecordBatch) -> Result<RecordBatch> {
         self.call_deduplicated(input).map_err(|e| self.binding.with_secrets_hint(e))
+    }
+
+    /// Queues one chunk; once `batch_rows` rows wait, one worker turn answers them all (a
+    /// worker turn costs far more than the rows it carries). `batch_rows` 0: answer at once.
+    pub fn push(&mut self, input: RecordBatch, batch_rows: usize) -> Result<()> {
+        self.queued_rows += input.num_rows();
+        self.queued.push(input);
+        if self.queued_rows >= batch_rows {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Sends whatever is queued; its answers are split back into the pushed chunks.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.queued.is_empty() {
+            return Ok(());
+        }
+        let chunks = std::mem::take(&mut self.queued);
+        self.queued_rows = 0;
+        let sizes: Vec<usize> = chunks.iter().map(RecordBatch::num_rows).collect();
+        let input = match chunks.len() {
+            1 => chunks.into_iter().next().expect("one chunk"),
+            _ => arrow_select::concat::concat_batches(&chunks[0].schema(), &chunks)?,
+        };
+        let output = self.call(&input)?;
+        let mut offset = 0;
+        for rows in sizes {
+            self.answers.push_back(output.slice(offset, rows));
+            offset += rows;
+        }
+        Ok(())
+    }
+
+    /// The answer for the oldest pushed chunk not yet taken, if its turn has run, and how many
+    /// answers remain after it.
+    pub fn pop(&mut self) -> (Option<RecordBatch>, usize) {
+        let answer = self.answers.pop_front();
+        (answer, self.answers.len())
     }
 
     fn call_deduplicated(&mut self, input: &RecordBatch) -> Result<RecordBatch> {
@@ -313,7 +368,18 @@ fn distinct_rows(input: &RecordBatch) -> Option<(RecordBatch, arrow_array::UInt3
     if input.num_rows() < 2 {
         return None;
     }
-    let fields = input.schema().fields().iter().map(|f| arrow_row::SortField::new(f.data_type().clone())).collect();
+    let fields: Vec<_> = input.schema().fields().iter().map(|f| arrow_row::SortField::new(f.data_type().clone())).collect();
+    // A batched call holds many chunks: its first chunk's worth of rows decides whether the
+    // whole batch is worth hashing.
+    if input.num_rows() > DEDUP_PROBE_ROWS {
+        let probe = input.slice(0, DEDUP_PROBE_ROWS);
+        let converter = arrow_row::RowConverter::new(fields.clone()).ok()?;
+        let rows = converter.convert_columns(probe.columns()).ok()?;
+        let mut seen = std::collections::HashSet::with_capacity(DEDUP_PROBE_ROWS);
+        if (0..probe.num_rows()).all(|i| seen.insert(rows.row(i))) {
+            return None;
+        }
+    }
     let converter = arrow_row::RowConverter::new(fields).ok()?;
     let rows = converter.convert_columns(input.columns()).ok()?;
     let mut seen: std::collections::HashMap<arrow_row::Row<'_>, u32> = std::collections::HashMap::with_capacity(input.num_rows());

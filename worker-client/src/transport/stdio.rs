@@ -37,8 +37,20 @@ pub fn spawn(command: &str, options: &ConnectOptions) -> Result<PipeConnection> 
     let stdin = File::from(OwnedFd::from(child.stdin.take().expect("piped stdin")));
     let stdout = File::from(OwnedFd::from(child.stdout.take().expect("piped stdout")));
     let stderr = StderrTail::drain(child.stderr.take().expect("piped stderr"), options.stderr_passthrough);
+    enlarge_pipe(&stdin);
+    enlarge_pipe(&stdout);
     let process = WorkerProcess { child: Some(child), stderr, command: command.to_string(), broken: false };
     Ok(PipeConnection::new(stdin, stdout, Box::new(process)))
+}
+
+/// Large batches cross a 64 KiB pipe in many wake-ups of both processes; a 1 MiB pipe (the
+/// default limit for unprivileged processes) needs few. Best effort: the default still works.
+fn enlarge_pipe(pipe: &File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20);
+    }
 }
 
 /// A worker process we started and must reap.

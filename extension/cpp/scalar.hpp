@@ -1,0 +1,32 @@
+// A bound worker scalar call, shared by the per-chunk path (scalar.cpp) and the batching
+// operator (scalar_batch.cpp).
+#pragma once
+
+#include "adapter.hpp"
+#include "duckdb/function/table/arrow.hpp"
+
+namespace vgi {
+
+struct ScalarBindData : public duckdb::FunctionData {
+	std::shared_ptr<VgiScalarBinding> binding;
+	std::shared_ptr<duckdb::ArrowTableSchema> output;
+	duckdb::vector<duckdb::LogicalType> input_types;
+	duckdb::vector<std::string> input_names;
+
+	duckdb::unique_ptr<duckdb::FunctionData> Copy() const override {
+		return duckdb::make_uniq<ScalarBindData>(*this);
+	}
+	bool Equals(const duckdb::FunctionData &other) const override {
+		return binding == other.Cast<ScalarBindData>().binding;
+	}
+};
+
+// Exports one chunk of a call's column arguments (all columns of `args`) in the layout the
+// worker was bound to.
+void ExportScalarArguments(duckdb::ClientContext &context, const ScalarBindData &data, duckdb::DataChunk &args,
+                           ArrowSchema &schema, ArrowArray &array);
+
+// Registers the optimizer rule that moves worker scalar calls into batching operators.
+void RegisterScalarBatching(duckdb::DBConfig &config);
+
+} // namespace vgi
