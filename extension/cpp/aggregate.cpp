@@ -3,6 +3,7 @@
 // worker, which holds the real states for the query's execution.
 #include "arrow_scan.hpp"
 #include "catalog.hpp"
+#include "scalar.hpp"
 
 #include "duckdb/common/arrow/arrow_converter.hpp"
 #include "duckdb/function/aggregate_function.hpp"
@@ -60,8 +61,8 @@ unique_ptr<FunctionData> AggregateBind(BindAggregateFunctionInput &input) {
 	VgiAggregate *aggregate = nullptr;
 	ThrowIfError(vgi_aggregate_bind(info.handle->rust, MakeSessionCall(context, *info.handle)->Get(), info.schema.c_str(), info.function.c_str(),
 	                                &args_schema.arrow_schema, &args.arrow_array, &input_schema.arrow_schema,
-	                                info.argument_names.empty() ? nullptr : info.argument_names.c_str(), &aggregate,
-	                                &output_schema.arrow_schema));
+	                                info.argument_names.empty() ? nullptr : info.argument_names.c_str(),
+	                                BatchRows(context), &aggregate, &output_schema.arrow_schema));
 	data->aggregate = std::shared_ptr<VgiAggregate>(aggregate, RustDeleter<VgiAggregate, vgi_aggregate_free>());
 	ArrowTableFunction::PopulateArrowTableSchema(context, data->output, output_schema.arrow_schema);
 	bound.SetReturnType(data->output.GetTypes()[0]);

@@ -26,6 +26,10 @@ struct ScalarBindData : public duckdb::FunctionData {
 void ExportScalarArguments(duckdb::ClientContext &context, const ScalarBindData &data, duckdb::DataChunk &args,
                            ArrowSchema &schema, ArrowArray &array);
 
+// Rows a worker function call may carry (SET vgi_batch_rows); at most one DuckDB vector means
+// one call per chunk.
+duckdb::idx_t BatchRows(duckdb::ClientContext &context);
+
 // Registers the optimizer rule that moves worker scalar calls into batching operators.
 void RegisterScalarBatching(duckdb::DBConfig &config);
 

@@ -4,7 +4,7 @@
 // rule moves each worker call out of projections and aggregate inputs into an operator of its
 // own (VGI_SCALAR) that appends the call's result column to its input. Where the pipeline lets
 // rows be held back (DuckDB's rule for its caching operators), the operator queues chunks and
-// Rust answers up to `vgi_scalar_batch_rows` rows in one turn; elsewhere it answers chunk by
+// Rust answers up to `vgi_batch_rows` rows in one turn; elsewhere it answers chunk by
 // chunk. Calls under CASE, AND/OR, COALESCE or TRY stay where they are: those evaluate only
 // some rows.
 #include "arrow_scan.hpp"
@@ -31,7 +31,8 @@ using namespace duckdb;
 
 namespace {
 
-constexpr const char *BATCH_ROWS_SETTING = "vgi_scalar_batch_rows";
+constexpr const char *BATCH_ROWS_SETTING = "vgi_batch_rows";
+constexpr idx_t DEFAULT_BATCH_ROWS = 65536;
 
 // One moved call: the worker binding and where its arguments sit among the operator's
 // expressions.
@@ -245,13 +246,8 @@ public:
 	}
 	PhysicalOperator &CreatePlan(ClientContext &context, PhysicalPlanGenerator &planner) override {
 		auto &input = planner.CreatePlan(*children[0]);
-		Value setting;
-		idx_t batch_rows = 0;
-		if (context.TryGetCurrentSetting(BATCH_ROWS_SETTING, setting) && !setting.IsNull()) {
-			batch_rows = setting.GetValue<uint64_t>();
-		}
 		auto &op = planner.Make<WorkerScalars>(types, estimated_cardinality, calls, std::move(expressions),
-		                                       input.types.size(), batch_rows);
+		                                       input.types.size(), BatchRows(context));
 		op.children.push_back(input);
 		return op;
 	}
@@ -397,9 +393,7 @@ void MoveWorkerCalls(unique_ptr<LogicalOperator> &op, Binder &binder) {
 }
 
 void OptimizeWorkerCalls(OptimizerExtensionInput &input, unique_ptr<LogicalOperator> &plan) {
-	Value setting;
-	if (input.context.TryGetCurrentSetting(BATCH_ROWS_SETTING, setting) && !setting.IsNull() &&
-	    setting.GetValue<uint64_t>() <= STANDARD_VECTOR_SIZE) {
+	if (BatchRows(input.context) <= STANDARD_VECTOR_SIZE) {
 		return; // batching off: calls stay in their expressions
 	}
 	MoveWorkerCalls(plan, input.optimizer.binder);
@@ -407,11 +401,19 @@ void OptimizeWorkerCalls(OptimizerExtensionInput &input, unique_ptr<LogicalOpera
 
 } // namespace
 
+idx_t BatchRows(ClientContext &context) {
+	Value setting;
+	if (context.TryGetCurrentSetting(BATCH_ROWS_SETTING, setting) && !setting.IsNull()) {
+		return setting.GetValue<uint64_t>();
+	}
+	return DEFAULT_BATCH_ROWS;
+}
+
 void RegisterScalarBatching(DBConfig &config) {
 	config.AddExtensionOption(Identifier(BATCH_ROWS_SETTING),
-	                          "Rows a worker scalar function receives per call when row order allows holding rows "
-	                          "back (at most one DuckDB vector, 2048: one call per chunk)",
-	                          LogicalType::UBIGINT, Value::UBIGINT(65536));
+	                          "Rows one call to a worker scalar or aggregate function may carry (scalars: where row "
+	                          "order allows holding rows back); at most 2048, one DuckDB vector: a call per chunk",
+	                          LogicalType::UBIGINT, Value::UBIGINT(DEFAULT_BATCH_ROWS));
 	OptimizerExtension extension;
 	extension.optimize_function = OptimizeWorkerCalls;
 	OptimizerExtension::Register(config, std::move(extension));

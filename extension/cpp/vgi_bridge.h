@@ -298,8 +298,8 @@ void vgi_scalar_free(VgiScalar *execution);
 typedef struct VgiAggregate VgiAggregate;
 VgiError *vgi_aggregate_bind(const VgiCatalog *catalog, const VgiCallContext *call, const char *schema, const char *function,
                              struct ArrowSchema *args_schema, struct ArrowArray *args,
-                             struct ArrowSchema *input_schema, const char *argument_names, VgiAggregate **out,
-                             struct ArrowSchema *out_schema);
+                             struct ArrowSchema *input_schema, const char *argument_names, uint64_t batch_rows,
+                             VgiAggregate **out, struct ArrowSchema *out_schema);
 // Reserves `count` consecutive group ids; returns the first.
 int64_t vgi_aggregate_group_ids(uint64_t count);
 VgiError *vgi_aggregate_update(const VgiAggregate *aggregate, const int64_t *group_ids, size_t n,

@@ -1260,6 +1260,7 @@ pub unsafe extern "C" fn vgi_aggregate_bind(
     args: *mut FFI_ArrowArray,
     input_schema: *mut FFI_ArrowSchema,
     argument_names: *const c_char,
+    batch_rows: u64,
     out: *mut *mut VgiAggregate,
     out_schema: *mut FFI_ArrowSchema,
 ) -> *mut VgiError {
@@ -1267,7 +1268,7 @@ pub unsafe extern "C" fn vgi_aggregate_bind(
         let call = function_call(catalog, call, schema, function, args_schema, args, input_schema)?;
         let names = argument_names_arg(argument_names)?;
         let binding =
-            AggregateBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, names, &call.context)?;
+            AggregateBinding::bind(call.catalog, call.schema_path, &call.function, &call.arguments, call.input, names, &call.context, batch_rows as usize)?;
         ptr::write(out_schema, FFI_ArrowSchema::try_from(binding.output_schema().as_ref())?);
         *out = Box::into_raw(Box::new(VgiAggregate(binding)));
         Ok(())

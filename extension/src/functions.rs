@@ -423,6 +423,16 @@ pub struct AggregateBinding {
     output_schema: SchemaRef,
     /// Window partitions sent with `aggregate_window_init` (each freed at the end).
     window_partitions: std::sync::Mutex<Vec<i64>>,
+    /// Update rows not yet sent: one worker call carries up to `batch_rows` of them, as the
+    /// worker's cost is per call and per group in it, not per row.
+    pending: std::sync::Mutex<PendingUpdates>,
+    batch_rows: usize,
+}
+
+#[derive(Default)]
+struct PendingUpdates {
+    batches: Vec<RecordBatch>,
+    rows: usize,
 }
 
 /// Group ids are unique in the process, so states of any execution never collide.
@@ -445,6 +455,7 @@ impl AggregateBinding {
         input_schema: SchemaRef,
         argument_names: Option<Vec<String>>,
         call: &CallContext<'_>,
+        batch_rows: usize,
     ) -> Result<Self> {
         use worker_client::records::AggregateBindRequest;
         let mut client = Pool::global().get(&catalog.location, &catalog.connect)?;
@@ -475,6 +486,8 @@ impl AggregateBinding {
             output_schema_blob: response.output_schema,
             output_schema,
             window_partitions: std::sync::Mutex::new(Vec::new()),
+            pending: std::sync::Mutex::new(PendingUpdates::default()),
+            batch_rows,
         })
     }
 
@@ -498,7 +511,7 @@ impl AggregateBinding {
         Ok(RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), arrays)?)
     }
 
-    /// Accumulates rows into their groups.
+    /// Accumulates rows into their groups: queued until `batch_rows` rows wait, then sent.
     pub fn update(&self, group_ids: &[i64], values: &RecordBatch) -> Result<()> {
         let mut fields = vec![Arc::new(arrow_schema::Field::new("__vgi_group_id", arrow_schema::DataType::Int64, false))];
         fields.extend(values.schema().fields().iter().cloned());
@@ -506,6 +519,34 @@ impl AggregateBinding {
         columns.extend(values.columns().iter().cloned());
         let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(group_ids.len()));
         let batch = RecordBatch::try_new_with_options(Arc::new(arrow_schema::Schema::new(fields)), columns, &options)?;
+        let full = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.rows += batch.num_rows();
+            pending.batches.push(batch);
+            pending.rows >= self.batch_rows
+        };
+        if full {
+            self.send_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the queued update rows, in the order they came (DuckDB's threads queue
+    /// concurrently; the client lock is taken first, so batches leave in queue order).
+    fn send_pending(&self) -> Result<()> {
+        let mut guard = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        let batches = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.rows = 0;
+            std::mem::take(&mut pending.batches)
+        };
+        if batches.is_empty() {
+            return Ok(());
+        }
+        let batch = match batches.len() {
+            1 => batches.into_iter().next().expect("one batch"),
+            _ => arrow_select::concat::concat_batches(&batches[0].schema(), &batches)?,
+        };
         let request = worker_client::records::AggregateUpdateRequest {
             function_name: self.function.clone(),
             execution_id: self.execution_id.clone(),
@@ -513,11 +554,14 @@ impl AggregateBinding {
             attach_opaque_data: Some(self.attach.clone()),
             schema_path: Some(self.schema_path.clone()),
         };
-        self.with_client(|c| c.aggregate_update(&request)).map(|_| ())
+        let client = guard.as_mut().ok_or_else(|| Error::internal("aggregate used after its destructor"))?;
+        client.aggregate_update(&request)?;
+        Ok(())
     }
 
     /// Merges source groups into target groups (DuckDB's thread-local -> global combine).
     pub fn combine(&self, sources: &[i64], targets: &[i64]) -> Result<()> {
+        self.send_pending()?;
         let merge = Self::id_batch(&[("source_group_id", sources), ("target_group_id", targets)])?;
         let request = worker_client::records::AggregateCombineRequest {
             function_name: self.function.clone(),
@@ -587,6 +631,7 @@ impl AggregateBinding {
 
     /// The final values of `group_ids`, one row each, in order.
     pub fn finalize(&self, group_ids: &[i64]) -> Result<RecordBatch> {
+        self.send_pending()?;
         let mut parts = Vec::new();
         for chunk in group_ids.chunks(FINALIZE_CHUNK) {
             let request = worker_client::records::AggregateFinalizeRequest {
