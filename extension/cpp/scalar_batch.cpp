@@ -1,12 +1,12 @@
 // Worker scalar calls batched across chunks. DuckDB evaluates a scalar function one 2048-row
 // chunk at a time and needs each answer before it goes on, so every chunk would cost a worker
 // turn, and a turn costs far more than the rows it carries. After DuckDB's optimizers, this
-// rule moves each worker call out of projections and aggregate inputs into an operator of its
-// own (VGI_SCALAR) that appends the call's result column to its input. Where the pipeline lets
-// rows be held back (DuckDB's rule for its caching operators), the operator queues chunks and
-// Rust answers up to `vgi_batch_rows` rows in one turn; elsewhere it answers chunk by
-// chunk. Calls under CASE, AND/OR, COALESCE or TRY stay where they are: those evaluate only
-// some rows.
+// rule moves each worker call out of projections, aggregate inputs and single-predicate
+// filters into an operator of its own (VGI_SCALAR) that appends the call's result column to
+// its input. Where the pipeline lets rows be held back (DuckDB's rule for its caching
+// operators), the operator queues chunks and Rust answers up to `vgi_batch_rows` rows in one
+// turn; elsewhere it answers chunk by chunk. Calls under CASE, AND/OR, COALESCE or TRY stay
+// where they are: those evaluate only some rows.
 #include "arrow_scan.hpp"
 #include "catalog.hpp"
 #include "scalar.hpp"
@@ -23,6 +23,7 @@
 #include "duckdb/planner/expression_iterator.hpp"
 #include "duckdb/planner/operator/logical_aggregate.hpp"
 #include "duckdb/planner/operator/logical_extension_operator.hpp"
+#include "duckdb/planner/operator/logical_filter.hpp"
 
 #include <deque>
 
@@ -325,6 +326,10 @@ vector<reference<unique_ptr<Expression>>> PerRowExpressions(LogicalOperator &op)
 		for (auto &expr : op.expressions) {
 			result.push_back(expr);
 		}
+	} else if (op.type == LogicalOperatorType::LOGICAL_FILTER && op.expressions.size() == 1) {
+		// One predicate sees every row; of several, DuckDB evaluates each on the rows the
+		// others left (in an order it adapts at run time).
+		result.push_back(op.expressions[0]);
 	} else if (op.type == LogicalOperatorType::LOGICAL_AGGREGATE_AND_GROUP_BY) {
 		auto &aggregate = op.Cast<LogicalAggregate>();
 		for (auto &group : aggregate.groups) {
@@ -388,6 +393,15 @@ void MoveWorkerCalls(unique_ptr<LogicalOperator> &op, Binder &binder) {
 			scalars->SetEstimatedCardinality(scalars->children[0]->estimated_cardinality);
 		}
 		scalars->ResolveOperatorTypes();
+		if (op->type == LogicalOperatorType::LOGICAL_FILTER) {
+			// A filter passes its input's columns on: keep the result columns out of its output.
+			auto &filter = op->Cast<LogicalFilter>();
+			if (filter.projection_map.empty()) {
+				for (idx_t i = 0; i < scalars->children[0]->types.size(); i++) {
+					filter.projection_map.emplace_back(i);
+				}
+			}
+		}
 		op->children[0] = std::move(scalars);
 	}
 }
