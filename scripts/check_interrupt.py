@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks what sqllogictest cannot express: interrupting a running query (Ctrl-C, or
-`interrupt()` from another thread) stops a worker scan promptly and leaves DuckDB usable.
+`interrupt()` from another thread) stops a worker scan, or batched scalar calls, promptly and
+leaves DuckDB usable.
 Usage: check_interrupt.py EXTENSION LOCATION   (prints `N passed, N failed`)"""
 import sys
 import tempfile
@@ -10,13 +11,8 @@ import time
 import duckdb_host
 
 
-def main() -> int:
-    extension, location = sys.argv[1], sys.argv[2]
-    con = duckdb_host.connect(extension)
-    con.execute(f"ATTACH 'example' AS ex (TYPE vgi, LOCATION '{location}')")
-    probe = tempfile.NamedTemporaryFile(prefix="vgi-cancel-probe-", delete=False).name
-    # ~200 batches of 200 ms each: 40 s if nothing stops it.
-    sql = f"SELECT count(*) FROM ex.main.slow_cancellable('{probe}', count := 1000000, sleep_ms := 200)"
+def interrupt_check(con, name: str, sql: str) -> dict:
+    """Starts `sql`, interrupts it after 2 s; the named checks and whether each held."""
     outcome = {}
 
     def run() -> None:
@@ -35,13 +31,27 @@ def main() -> int:
     interrupted_at = time.monotonic()
     con.interrupt()
     thread.join(timeout=30)
-    checks = {
-        "query was interrupted": outcome.get("result") == "interrupted",
-        "within 2 s of interrupt()": outcome.get("at", 1e18) - interrupted_at < 2.0,
-        "DuckDB still answers": con.execute("SELECT count(*) FROM ex.main.sequence(10)").fetchone()[0] == 10,
+    return {
+        (f"{name}: query was interrupted", str(outcome)): outcome.get("result") == "interrupted",
+        (f"{name}: within 2 s of interrupt()", str(outcome)): outcome.get("at", 1e18) - interrupted_at < 2.0,
     }
+
+
+def main() -> int:
+    extension, location = sys.argv[1], sys.argv[2]
+    con = duckdb_host.connect(extension)
+    con.execute(f"ATTACH 'example' AS ex (TYPE vgi, LOCATION '{location}')")
+    con.execute("SET threads = 2")
+    probe = tempfile.NamedTemporaryFile(prefix="vgi-cancel-probe-", delete=False).name
+    checks = {}
+    # A scan: ~200 batches of 200 ms each, 40 s if nothing stops it.
+    checks.update(interrupt_check(con, "scan", f"SELECT count(*) FROM ex.main.slow_cancellable('{probe}', count := 1000000, sleep_ms := 200)"))
+    checks[("scan: DuckDB still answers", "")] = con.execute("SELECT count(*) FROM ex.main.sequence(10)").fetchone()[0] == 10
+    # Batched scalar calls (many chunks per worker turn): minutes if nothing stops them.
+    checks.update(interrupt_check(con, "scalar", "SELECT count(DISTINCT ex.main.sha256_hex(range::VARCHAR)) FROM range(200000000)"))
+    checks[("scalar: DuckDB still answers", "")] = con.execute("SELECT sum(ex.main.multiply(range, 3)) FROM range(100000)").fetchone()[0] == 3 * 4999950000
     failed = [name for name, ok in checks.items() if not ok]
-    for name in failed:
+    for name, outcome in failed:
         print(f"FAILED check_interrupt: {name} ({outcome})")
     print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
