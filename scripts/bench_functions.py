@@ -72,6 +72,16 @@ def main() -> None:
     repeated = results["dedup   sha256_hex 10 values"][0]
     distinct = results["dedup   sha256_hex all distinct"][0]
     print(f"  repeated inputs: {distinct / repeated:.1f}x faster than all-distinct inputs (each distinct row is sent once)")
+    # Rows returned to the client: DuckDB keeps their order (its sink needs batch indexes), so
+    # calls go chunk by chunk unless preserve_insertion_order is off.
+    for preserve in ("true", "false"):
+        con.execute(f"SET preserve_insertion_order = {preserve}")
+        for name, sql in (("extension", "SELECT ex.main.multiply(x, 3) FROM numbers"), ("Python UDF", "SELECT py_multiply(x, 3) FROM numbers")):
+            started = time.perf_counter()
+            table = con.sql(sql).to_arrow_table()
+            seconds = time.perf_counter() - started
+            print(f"  rows to client, preserve_insertion_order={preserve:5s} {name:10s} {seconds:6.2f} s  {table.num_rows:,} rows")
+    con.execute("RESET preserve_insertion_order")
     values = {r[1][0][0] for k, r in results.items() if k.startswith(("scalar ", "table "))}
     assert len(values) == 1, f"scalar results disagree: {values}"
 
