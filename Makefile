@@ -38,7 +38,10 @@ release: setup
 	@echo "==> smoke test in a host that exports no DuckDB symbols"
 	@test "$$(nm -D --defined-only $(EMBED_TARGET_DIR)/release/vgi-static-host | grep -c duckdb)" = 0
 	source $(VGI_CACHE_DIR)/env.sh && $(EMBED_TARGET_DIR)/release/vgi-static-host $(RELEASE_EXTENSION) \
-		"SELECT vgi_version()" "SELECT name FROM vgi_catalogs('$$VGI_FIXTURE_WORKER')"
+		"SELECT vgi_version()" "SELECT name FROM vgi_catalogs('$$VGI_FIXTURE_WORKER')" \
+		"ATTACH 'example' AS ex (TYPE vgi, LOCATION '$$VGI_FIXTURE_WORKER')" "SET threads = 2" \
+		"SELECT CASE WHEN count(*) = 100000 THEN 'ok' ELSE error('worker scan lost rows') END FROM ex.main.sequence(100000)" \
+		"SELECT CASE WHEN sum(ex.main.multiply(range, 3)) = sum(range * 3) AND ex.main.vgi_sum(range) = sum(range) THEN 'ok' ELSE error('worker functions disagree with SQL') END FROM range(1000000)"
 
 clean:
 	rm -rf build
