@@ -53,7 +53,9 @@ struct WorkerScalarsState : public OperatorState {
 		for (auto &argument : arguments) {
 			types.push_back(argument->GetReturnType());
 		}
-		args.Initialize(Allocator::Get(context), types);
+		if (!types.empty()) { // zero-argument calls need no argument columns
+			args.Initialize(Allocator::Get(context), types);
+		}
 	}
 	~WorkerScalarsState() override {
 		for (auto execution : executions) {
@@ -165,8 +167,10 @@ private:
 
 	// Evaluates the arguments of one input chunk and hands them to each call's stream.
 	void Send(ExecutionContext &context, WorkerScalarsState &state, DataChunk &input) const {
-		state.args.Reset();
-		state.executor.Execute(input, state.args);
+		if (!arguments.empty()) {
+			state.args.Reset();
+			state.executor.Execute(input, state.args);
+		}
 		for (idx_t i = 0; i < calls.size(); i++) {
 			auto &call = calls[i];
 			DataChunk sent;
