@@ -72,7 +72,6 @@ struct WorkerScalarsState : public OperatorState {
 	idx_t batch_rows = 0;
 	//! The current input chunk has been sent (DuckDB presents it again while we return output).
 	bool input_sent = false;
-	bool flushed = false;
 	//! Copies of the chunks sent but not yet answered, oldest first (batched mode only).
 	std::deque<unique_ptr<DataChunk>> held;
 };
@@ -137,11 +136,9 @@ public:
 		if (!state.started || state.batch_rows == 0) {
 			return OperatorFinalizeResultType::FINISHED;
 		}
-		if (!state.flushed) {
-			for (auto execution : state.executions) {
-				ThrowIfError(vgi_scalar_flush(execution));
-			}
-			state.flushed = true;
+		// The input has ended: send what is queued (nothing, on the calls after the first).
+		for (auto execution : state.executions) {
+			ThrowIfError(vgi_scalar_flush(execution));
 		}
 		DataChunk none;
 		return Emit(context, state, none, chunk) ? OperatorFinalizeResultType::HAVE_MORE_OUTPUT

@@ -153,6 +153,16 @@ unsafe fn import_batch(schema: *mut FFI_ArrowSchema, array: *mut FFI_ArrowArray)
     Ok(RecordBatch::from(StructArray::from(data)))
 }
 
+/// Takes one chunk of function arguments; a chunk without columns keeps its `rows` rows.
+unsafe fn import_rows(schema: *mut FFI_ArrowSchema, array: *mut FFI_ArrowArray, rows: u64) -> Result<RecordBatch> {
+    let batch = import_batch(schema, array)?;
+    if batch.num_columns() > 0 {
+        return Ok(batch);
+    }
+    let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows as usize));
+    Ok(RecordBatch::try_new_with_options(batch.schema(), vec![], &options)?)
+}
+
 /// Takes a schema the adapter exported.
 unsafe fn import_schema(schema: *mut FFI_ArrowSchema) -> Result<SchemaRef> {
     let ffi = ptr::replace(schema, FFI_ArrowSchema::empty());
@@ -1187,12 +1197,7 @@ pub unsafe extern "C" fn vgi_scalar_call(
 ) -> *mut VgiError {
     ptr::write(out, FFI_ArrowArray::empty());
     guard(|| {
-        let mut batch = import_batch(input_schema, input)?;
-        if batch.num_columns() == 0 {
-            let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows as usize));
-            batch = RecordBatch::try_new_with_options(batch.schema(), vec![], &options)?;
-        }
-        let result = (*execution).0.call(&batch)?;
+        let result = (*execution).0.call(&import_rows(input_schema, input, rows)?)?;
         ptr::write(out, FFI_ArrowArray::new(&StructArray::from(result).to_data()));
         Ok(())
     })
@@ -1208,14 +1213,7 @@ pub unsafe extern "C" fn vgi_scalar_push(
     rows: u64,
     batch_rows: u64,
 ) -> *mut VgiError {
-    guard(|| {
-        let mut batch = import_batch(input_schema, input)?;
-        if batch.num_columns() == 0 {
-            let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows as usize));
-            batch = RecordBatch::try_new_with_options(batch.schema(), vec![], &options)?;
-        }
-        (*execution).0.push(batch, batch_rows as usize)
-    })
+    guard(|| (*execution).0.push(import_rows(input_schema, input, rows)?, batch_rows as usize))
 }
 
 /// Sends the queued chunks now (the input has ended).

@@ -231,8 +231,7 @@ impl ScalarBinding {
             cancel,
             chunks: 0,
             misses: 0,
-            queued: Vec::new(),
-            queued_rows: 0,
+            queued: RowQueue::default(),
             answers: std::collections::VecDeque::new(),
         })
     }
@@ -254,10 +253,9 @@ pub struct ScalarExecution {
     /// Chunks evaluated, and consecutive checked chunks without a repeated row.
     chunks: u64,
     misses: u64,
-    /// Batched evaluation (`push`/`pop`): chunks waiting for the next worker turn, their rows,
-    /// and the answers not yet taken, one per pushed chunk, oldest first.
-    queued: Vec<RecordBatch>,
-    queued_rows: usize,
+    /// Batched evaluation (`push`/`pop`): chunks waiting for the next worker turn, and the
+    /// answers not yet taken, one per pushed chunk, oldest first.
+    queued: RowQueue,
     answers: std::collections::VecDeque<RecordBatch>,
 }
 
@@ -277,9 +275,7 @@ impl ScalarExecution {
     /// Queues one chunk; once `batch_rows` rows wait, one worker turn answers them all (a
     /// worker turn costs far more than the rows it carries). `batch_rows` 0: answer at once.
     pub fn push(&mut self, input: RecordBatch, batch_rows: usize) -> Result<()> {
-        self.queued_rows += input.num_rows();
-        self.queued.push(input);
-        if self.queued_rows >= batch_rows {
+        if self.queued.push(input) >= batch_rows {
             self.flush()?;
         }
         Ok(())
@@ -287,16 +283,7 @@ impl ScalarExecution {
 
     /// Sends whatever is queued; its answers are split back into the pushed chunks.
     pub fn flush(&mut self) -> Result<()> {
-        if self.queued.is_empty() {
-            return Ok(());
-        }
-        let chunks = std::mem::take(&mut self.queued);
-        self.queued_rows = 0;
-        let sizes: Vec<usize> = chunks.iter().map(RecordBatch::num_rows).collect();
-        let input = match chunks.len() {
-            1 => chunks.into_iter().next().expect("one chunk"),
-            _ => arrow_select::concat::concat_batches(&chunks[0].schema(), &chunks)?,
-        };
+        let Some((input, sizes)) = self.queued.take()? else { return Ok(()) };
         let output = self.call(&input)?;
         let mut offset = 0;
         for rows in sizes {
@@ -362,25 +349,54 @@ impl ScalarExecution {
     }
 }
 
+/// Batches waiting to go to the worker as one: a worker call costs far more than the rows it
+/// carries (scalar chunks, aggregate updates).
+#[derive(Default)]
+struct RowQueue {
+    batches: Vec<RecordBatch>,
+    rows: usize,
+}
+
+impl RowQueue {
+    /// Queues a batch; returns the rows now waiting.
+    fn push(&mut self, batch: RecordBatch) -> usize {
+        self.rows += batch.num_rows();
+        self.batches.push(batch);
+        self.rows
+    }
+
+    /// Everything queued as one batch, with the row count of each queued batch; `None` when
+    /// nothing waits.
+    fn take(&mut self) -> Result<Option<(RecordBatch, Vec<usize>)>> {
+        self.rows = 0;
+        let batches = std::mem::take(&mut self.batches);
+        let sizes = batches.iter().map(RecordBatch::num_rows).collect();
+        let batch = match batches.len() {
+            0 => return Ok(None),
+            1 => batches.into_iter().next().expect("one batch"),
+            _ => arrow_select::concat::concat_batches(&batches[0].schema(), &batches)?,
+        };
+        Ok(Some((batch, sizes)))
+    }
+}
+
 /// The distinct rows of `input` (first occurrences, in order) and, for every input row, the
 /// position of its distinct row; `None` when every row is distinct (or rows cannot be compared).
 fn distinct_rows(input: &RecordBatch) -> Option<(RecordBatch, arrow_array::UInt32Array)> {
     if input.num_rows() < 2 {
         return None;
     }
-    let fields: Vec<_> = input.schema().fields().iter().map(|f| arrow_row::SortField::new(f.data_type().clone())).collect();
+    let fields = input.schema().fields().iter().map(|f| arrow_row::SortField::new(f.data_type().clone())).collect();
+    let converter = arrow_row::RowConverter::new(fields).ok()?;
     // A batched call holds many chunks: its first chunk's worth of rows decides whether the
     // whole batch is worth hashing.
     if input.num_rows() > DEDUP_PROBE_ROWS {
-        let probe = input.slice(0, DEDUP_PROBE_ROWS);
-        let converter = arrow_row::RowConverter::new(fields.clone()).ok()?;
-        let rows = converter.convert_columns(probe.columns()).ok()?;
+        let probe = converter.convert_columns(input.slice(0, DEDUP_PROBE_ROWS).columns()).ok()?;
         let mut seen = std::collections::HashSet::with_capacity(DEDUP_PROBE_ROWS);
-        if (0..probe.num_rows()).all(|i| seen.insert(rows.row(i))) {
+        if (0..DEDUP_PROBE_ROWS).all(|i| seen.insert(probe.row(i))) {
             return None;
         }
     }
-    let converter = arrow_row::RowConverter::new(fields).ok()?;
     let rows = converter.convert_columns(input.columns()).ok()?;
     let mut seen: std::collections::HashMap<arrow_row::Row<'_>, u32> = std::collections::HashMap::with_capacity(input.num_rows());
     let mut firsts: Vec<u32> = Vec::new();
@@ -425,14 +441,8 @@ pub struct AggregateBinding {
     window_partitions: std::sync::Mutex<Vec<i64>>,
     /// Update rows not yet sent: one worker call carries up to `batch_rows` of them, as the
     /// worker's cost is per call and per group in it, not per row.
-    pending: std::sync::Mutex<PendingUpdates>,
+    pending: std::sync::Mutex<RowQueue>,
     batch_rows: usize,
-}
-
-#[derive(Default)]
-struct PendingUpdates {
-    batches: Vec<RecordBatch>,
-    rows: usize,
 }
 
 /// Group ids are unique in the process, so states of any execution never collide.
@@ -486,7 +496,7 @@ impl AggregateBinding {
             output_schema_blob: response.output_schema,
             output_schema,
             window_partitions: std::sync::Mutex::new(Vec::new()),
-            pending: std::sync::Mutex::new(PendingUpdates::default()),
+            pending: std::sync::Mutex::new(RowQueue::default()),
             batch_rows,
         })
     }
@@ -519,13 +529,8 @@ impl AggregateBinding {
         columns.extend(values.columns().iter().cloned());
         let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(group_ids.len()));
         let batch = RecordBatch::try_new_with_options(Arc::new(arrow_schema::Schema::new(fields)), columns, &options)?;
-        let full = {
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            pending.rows += batch.num_rows();
-            pending.batches.push(batch);
-            pending.rows >= self.batch_rows
-        };
-        if full {
+        let queued = self.pending.lock().unwrap_or_else(|p| p.into_inner()).push(batch);
+        if queued >= self.batch_rows {
             self.send_pending()?;
         }
         Ok(())
@@ -535,18 +540,8 @@ impl AggregateBinding {
     /// concurrently; the client lock is taken first, so batches leave in queue order).
     fn send_pending(&self) -> Result<()> {
         let mut guard = self.client.lock().unwrap_or_else(|p| p.into_inner());
-        let batches = {
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            pending.rows = 0;
-            std::mem::take(&mut pending.batches)
-        };
-        if batches.is_empty() {
-            return Ok(());
-        }
-        let batch = match batches.len() {
-            1 => batches.into_iter().next().expect("one batch"),
-            _ => arrow_select::concat::concat_batches(&batches[0].schema(), &batches)?,
-        };
+        let taken = self.pending.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        let Some((batch, _)) = taken else { return Ok(()) };
         let request = worker_client::records::AggregateUpdateRequest {
             function_name: self.function.clone(),
             execution_id: self.execution_id.clone(),
