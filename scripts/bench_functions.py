@@ -9,6 +9,7 @@
 
 Usage: bench_functions.py EXTENSION WORKER [ROWS] [THREADS]
 """
+import statistics
 import sys
 import time
 
@@ -19,9 +20,15 @@ import duckdb_host
 
 
 def timed(con, sql):
-    started = time.perf_counter()
-    result = con.execute(sql).fetchall()
-    return time.perf_counter() - started, result
+    """The median wall time of up to 7 runs (fewer once 5 s are spent; single runs of a query
+    this short vary by tens of percent on this VM), and the result."""
+    times, spent = [], 0.0
+    while len(times) < 7 and spent < 5.0:
+        started = time.perf_counter()
+        result = con.execute(sql).fetchall()
+        times.append(time.perf_counter() - started)
+        spent += times[-1]
+    return statistics.median(times), result
 
 
 def main() -> None:
@@ -77,9 +84,12 @@ def main() -> None:
     for preserve in ("true", "false"):
         con.execute(f"SET preserve_insertion_order = {preserve}")
         for name, sql in (("extension", "SELECT ex.main.multiply(x, 3) FROM numbers"), ("Python UDF", "SELECT py_multiply(x, 3) FROM numbers")):
-            started = time.perf_counter()
-            table = con.sql(sql).to_arrow_table()
-            seconds = time.perf_counter() - started
+            runs = []
+            for _ in range(5):
+                started = time.perf_counter()
+                table = con.sql(sql).to_arrow_table()
+                runs.append(time.perf_counter() - started)
+            seconds = statistics.median(runs)
             print(f"  rows to client, preserve_insertion_order={preserve:5s} {name:10s} {seconds:6.2f} s  {table.num_rows:,} rows")
     con.execute("RESET preserve_insertion_order")
     values = {r[1][0][0] for k, r in results.items() if k.startswith(("scalar ", "table "))}
