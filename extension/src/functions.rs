@@ -233,6 +233,7 @@ impl ScalarBinding {
             misses: 0,
             queued: RowQueue::default(),
             answers: std::collections::VecDeque::new(),
+            in_flight: None,
         })
     }
 
@@ -257,6 +258,7 @@ pub struct ScalarExecution {
     /// answers not yet taken, one per pushed chunk, oldest first.
     queued: RowQueue,
     answers: std::collections::VecDeque<RecordBatch>,
+    in_flight: Option<Turn>,
 }
 
 /// After this many chunks in a row without repeats, only every DEDUP_SAMPLE_EVERY-th chunk is
@@ -269,28 +271,35 @@ const DEDUP_PROBE_ROWS: usize = 2048;
 impl ScalarExecution {
     /// Evaluates one chunk: the result has exactly one row per input row.
     pub fn call(&mut self, input: &RecordBatch) -> Result<RecordBatch> {
-        self.call_deduplicated(input).map_err(|e| self.binding.with_secrets_hint(e))
+        self.finish_turn()?;
+        let (send, spread) = self.deduplicate(input);
+        let stream = self.stream.as_mut().ok_or_else(|| Error::internal("scalar call after close"))?;
+        let output = exchange_rows(stream, &self.binding, &send);
+        spread_back(output, spread).map_err(|e| self.binding.with_secrets_hint(e))
     }
 
     /// Queues one chunk; once `batch_rows` rows wait, one worker turn answers them all (a
     /// worker turn costs far more than the rows it carries). `batch_rows` 0: answer at once.
+    /// A batched turn runs on a helper thread while DuckDB fills the next batch; its answers
+    /// are ready once the next turn starts (or at `flush`).
     pub fn push(&mut self, input: RecordBatch, batch_rows: usize) -> Result<()> {
-        if self.queued.push(input) >= batch_rows {
-            self.flush()?;
+        if self.queued.push(input) < batch_rows {
+            return Ok(());
         }
+        if batch_rows > 0 {
+            return self.start_turn();
+        }
+        // Chunk by chunk: DuckDB needs this answer now, so a helper thread would only add cost.
+        let Some((input, _)) = self.queued.take()? else { return Ok(()) };
+        let output = self.call(&input)?;
+        self.answers.push_back(output);
         Ok(())
     }
 
-    /// Sends whatever is queued; its answers are split back into the pushed chunks.
+    /// The input has ended: sends whatever is queued and waits for every answer.
     pub fn flush(&mut self) -> Result<()> {
-        let Some((input, sizes)) = self.queued.take()? else { return Ok(()) };
-        let output = self.call(&input)?;
-        let mut offset = 0;
-        for rows in sizes {
-            self.answers.push_back(output.slice(offset, rows));
-            offset += rows;
-        }
-        Ok(())
+        self.start_turn()?;
+        self.finish_turn()
     }
 
     /// The answer for the oldest pushed chunk not yet taken, if its turn has run, and how many
@@ -300,53 +309,103 @@ impl ScalarExecution {
         (answer, self.answers.len())
     }
 
-    fn call_deduplicated(&mut self, input: &RecordBatch) -> Result<RecordBatch> {
-        // Each distinct input row goes to the worker once; the answers are spread back. A
-        // stream whose chunks keep having no repeats checks only now and then.
+    /// Sends the queued chunks as one turn, after the turn in flight has answered (answers
+    /// come back in push order).
+    fn start_turn(&mut self) -> Result<()> {
+        let Some((input, sizes)) = self.queued.take()? else { return Ok(()) };
+        self.finish_turn()?;
+        let (send, spread) = self.deduplicate(&input);
+        let mut stream = self.stream.take().ok_or_else(|| Error::internal("scalar call after close"))?;
+        let binding = self.binding.clone();
+        let worker = std::thread::Builder::new()
+            .name("vgi-scalar-turn".into())
+            .spawn(move || {
+                let output = exchange_rows(&mut stream, &binding, &send);
+                (stream, output)
+            })
+            .map_err(|e| Error::internal(format!("cannot start a scalar turn thread: {e}")))?;
+        self.in_flight = Some(Turn { worker, spread, sizes });
+        Ok(())
+    }
+
+    /// Waits for the turn in flight, if any, and splits its answer back into the pushed chunks.
+    fn finish_turn(&mut self) -> Result<()> {
+        let Some(turn) = self.in_flight.take() else { return Ok(()) };
+        let (stream, output) = turn.worker.join().map_err(|_| Error::internal("a scalar turn thread panicked"))?;
+        self.stream = Some(stream);
+        let output = spread_back(output, turn.spread).map_err(|e| self.binding.with_secrets_hint(e))?;
+        let mut offset = 0;
+        for rows in turn.sizes {
+            self.answers.push_back(output.slice(offset, rows));
+            offset += rows;
+        }
+        Ok(())
+    }
+
+    /// What to send for `input`: each distinct row once when rows repeat, with the positions
+    /// that spread the answers back. A stream whose chunks keep having no repeats checks only
+    /// now and then.
+    fn deduplicate(&mut self, input: &RecordBatch) -> (RecordBatch, Option<arrow_array::UInt32Array>) {
         self.chunks += 1;
         let check = self.binding.deduplicate && (self.misses < DEDUP_MISSES_BEFORE_SAMPLING || self.chunks % DEDUP_SAMPLE_EVERY == 0);
         let distinct = if check { distinct_rows(input) } else { None };
         if check {
             self.misses = if distinct.is_some() { 0 } else { self.misses + 1 };
         }
-        let Some((unique, positions)) = distinct else { return self.call_rows(input) };
-        let output = self.call_rows(&unique)?;
-        let column = arrow_select::take::take(output.column(0).as_ref(), &positions, None)?;
-        Ok(RecordBatch::try_new(output.schema(), vec![column])?)
+        match distinct {
+            Some((unique, positions)) => (unique, Some(positions)),
+            None => (input.clone(), None),
+        }
     }
+}
 
-    fn call_rows(&mut self, input: &RecordBatch) -> Result<RecordBatch> {
-        let stream = self.stream.as_mut().ok_or_else(|| Error::internal("scalar call after close"))?;
-        let (mut output, _) = stream.exchange(input, &[])?;
-        let expected_rows = input.num_rows();
-        if input.num_columns() == 0 && output.num_rows() == 1 && expected_rows > 1 {
-            // A zero-argument call over HTTP loses the row count of its column-less input
-            // (the worker answers one row): evaluate it once per row instead.
-            let one_row = RecordBatch::try_new_with_options(
-                input.schema(),
-                vec![],
-                &arrow_array::RecordBatchOptions::new().with_row_count(Some(1)),
-            )?;
-            let mut rows = vec![output];
-            for _ in 1..expected_rows {
-                rows.push(stream.exchange(&one_row, &[])?.0);
-            }
-            output = arrow_select::concat::concat_batches(&rows[0].schema(), &rows)?;
+/// A batched turn in flight: the thread running it (it hands the stream back), how to spread
+/// its answer over repeated rows, and the row counts of the chunks it answers.
+struct Turn {
+    worker: std::thread::JoinHandle<(Stream, Result<RecordBatch>)>,
+    spread: Option<arrow_array::UInt32Array>,
+    sizes: Vec<usize>,
+}
+
+/// Spreads the answers for distinct rows back over the rows they stood for.
+fn spread_back(output: Result<RecordBatch>, positions: Option<arrow_array::UInt32Array>) -> Result<RecordBatch> {
+    let output = output?;
+    let Some(positions) = positions else { return Ok(output) };
+    let column = arrow_select::take::take(output.column(0).as_ref(), &positions, None)?;
+    Ok(RecordBatch::try_new(output.schema(), vec![column])?)
+}
+
+/// One exchange turn: the worker's answer, one row per input row, in the bound layout.
+fn exchange_rows(stream: &mut Stream, binding: &ScalarBinding, input: &RecordBatch) -> Result<RecordBatch> {
+    let (mut output, _) = stream.exchange(input, &[])?;
+    let expected_rows = input.num_rows();
+    if input.num_columns() == 0 && output.num_rows() == 1 && expected_rows > 1 {
+        // A zero-argument call over HTTP loses the row count of its column-less input
+        // (the worker answers one row): evaluate it once per row instead.
+        let one_row = RecordBatch::try_new_with_options(
+            input.schema(),
+            vec![],
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(1)),
+        )?;
+        let mut rows = vec![output];
+        for _ in 1..expected_rows {
+            rows.push(stream.exchange(&one_row, &[])?.0);
         }
-        if output.num_rows() != expected_rows || output.schema().fields() != self.binding.output_schema.fields() {
-            return Err(Error::new(
-                ErrorKind::Io,
-                format!(
-                    "the worker's scalar result has {} rows of {:?}, expected {} rows of {:?}",
-                    output.num_rows(),
-                    output.schema().fields().iter().map(|f| f.data_type().to_string()).collect::<Vec<_>>(),
-                    expected_rows,
-                    self.binding.output_schema.fields().iter().map(|f| f.data_type().to_string()).collect::<Vec<_>>()
-                ),
-            ));
-        }
-        Ok(output)
+        output = arrow_select::concat::concat_batches(&rows[0].schema(), &rows)?;
     }
+    if output.num_rows() != expected_rows || output.schema().fields() != binding.output_schema.fields() {
+        return Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "the worker's scalar result has {} rows of {:?}, expected {} rows of {:?}",
+                output.num_rows(),
+                output.schema().fields().iter().map(|f| f.data_type().to_string()).collect::<Vec<_>>(),
+                expected_rows,
+                binding.output_schema.fields().iter().map(|f| f.data_type().to_string()).collect::<Vec<_>>()
+            ),
+        ));
+    }
+    Ok(output)
 }
 
 /// Batches waiting to go to the worker as one: a worker call costs far more than the rows it
@@ -417,6 +476,13 @@ fn distinct_rows(input: &RecordBatch) -> Option<(RecordBatch, arrow_array::UInt3
 
 impl Drop for ScalarExecution {
     fn drop(&mut self) {
+        // A turn in flight still owns the stream: take it back (the turn ends by the worker's
+        // answer, the call timeout or DuckDB's interrupt).
+        if let Some(turn) = self.in_flight.take() {
+            if let Ok((stream, _)) = turn.worker.join() {
+                self.stream = Some(stream);
+            }
+        }
         if let Some(stream) = self.stream.take() {
             let done = if self.cancel.is_cancelled() { stream.cancel() } else { stream.finish() };
             if let Ok(client) = done {
