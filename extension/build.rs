@@ -4,30 +4,53 @@
 //! 1. `DEP_DUCKDB_INCLUDE` — published by `libduckdb-sys` when it builds the bundled DuckDB
 //!    (feature `embed-duckdb`), so adapter and embedded DuckDB always agree;
 //! 2. `DUCKDB_CPP_INCLUDE_DIR` — an explicit override;
-//! 3. `duckdb/src/include` extracted from `libduckdb-sys-1.20000.1/duckdb.tar.gz` in the cargo
-//!    registry (the same sources; the optional dependency keeps it in `Cargo.lock` and
-//!    `cargo fetch` puts it on disk).
-use std::{env, fs, path::Path, path::PathBuf};
+//! 3. `duckdb/src/include` extracted from `duckdb.tar.gz` of the locked `libduckdb-sys` (the
+//!    sources pip `duckdb==2.0.0` was built from). Its location comes from `cargo metadata`,
+//!    cargo's public interface, which also downloads and unpacks the crate (checked against
+//!    `Cargo.lock`) when the optional dependency was never built: nothing has to exist before
+//!    the first `cargo build`, and nothing here knows cargo's cache layout.
+use std::{env, fs, path::Path, path::PathBuf, process::Command};
 
-const DUCKDB_SYS: &str = "libduckdb-sys-1.20000.1";
+const DUCKDB_SYS: &str = "libduckdb-sys";
+const DUCKDB_SYS_VERSION: &str = "1.20000.1";
 
-fn cargo_home() -> PathBuf {
-    env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env::var_os("HOME").expect("HOME or CARGO_HOME")).join(".cargo"))
+/// One line that says what is missing and how to get it (build scripts report by panicking).
+fn missing(what: &str) -> ! {
+    panic!(
+        "DuckDB v2.0.0 C++ headers: {what}; needs network access to crates.io once (or `cargo fetch` beforehand), \
+         or set DUCKDB_CPP_INCLUDE_DIR to a DuckDB v2.0.0 `src/include`"
+    )
 }
 
 fn find_duckdb_tarball() -> PathBuf {
-    let registry = cargo_home().join("registry/src");
-    fs::read_dir(&registry)
+    let workspace = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("../Cargo.toml");
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["metadata", "--format-version", "1", "--locked", "--manifest-path"]).arg(&workspace);
+    // An outer `--offline`/`--frozen` reaches build scripts only as this variable; keep it.
+    if env::var("CARGO_NET_OFFLINE").is_ok_and(|v| v == "true") {
+        cmd.arg("--offline");
+    }
+    let output = cmd.output().unwrap_or_else(|e| missing(&format!("cannot run `cargo metadata`: {e}")));
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("no output").trim().to_string();
+        missing(&format!("`cargo metadata` failed to get {DUCKDB_SYS} {DUCKDB_SYS_VERSION} ({last})"));
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| missing(&format!("unreadable `cargo metadata` output: {e}")));
+    let manifest = metadata["packages"]
+        .as_array()
         .into_iter()
         .flatten()
-        .flatten()
-        .map(|d| d.path().join(DUCKDB_SYS).join("duckdb.tar.gz"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("{DUCKDB_SYS}/duckdb.tar.gz not found under {}; run `cargo fetch`", registry.display())
-        })
+        .find(|p| p["name"] == DUCKDB_SYS && p["version"] == DUCKDB_SYS_VERSION)
+        .and_then(|p| p["manifest_path"].as_str())
+        .unwrap_or_else(|| missing(&format!("{DUCKDB_SYS} {DUCKDB_SYS_VERSION} is not in Cargo.lock")));
+    let tarball = Path::new(manifest).with_file_name("duckdb.tar.gz");
+    if !tarball.is_file() {
+        missing(&format!("{} not found", tarball.display()));
+    }
+    tarball
 }
 
 /// What the adapter includes from the source tarball: DuckDB's headers and the `fmt` headers
