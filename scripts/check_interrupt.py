@@ -11,6 +11,12 @@ import time
 import duckdb_host
 
 
+# Correctness, not speed: an interrupted query must stop long before it would have finished
+# on its own (the queries below run 40 s to minutes), however busy the machine is. The latency
+# itself is printed as a figure; its goal is met in scripts/bench_cancel.py, not here.
+DEADLINE_S = 15.0
+
+
 def interrupt_check(con, name: str, sql: str) -> dict:
     """Starts `sql`, interrupts it after 2 s; the named checks and whether each held."""
     outcome = {}
@@ -30,10 +36,12 @@ def interrupt_check(con, name: str, sql: str) -> dict:
     time.sleep(2.0)
     interrupted_at = time.monotonic()
     con.interrupt()
-    thread.join(timeout=30)
+    thread.join(timeout=DEADLINE_S + 60)
+    latency = outcome.get("at", float("inf")) - interrupted_at
+    print(f"check_interrupt: {name} returned {latency * 1000:.0f} ms after interrupt()")
     return {
         (f"{name}: query was interrupted", str(outcome)): outcome.get("result") == "interrupted",
-        (f"{name}: within 2 s of interrupt()", str(outcome)): outcome.get("at", 1e18) - interrupted_at < 2.0,
+        (f"{name}: returned within {DEADLINE_S:.0f} s of interrupt()", str(outcome)): latency < DEADLINE_S,
     }
 
 

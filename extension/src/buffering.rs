@@ -185,8 +185,8 @@ impl BufferingExecution {
         let mut init = self.binding.init_request(TableInOutFunctionInitPhase::TableBufferingFinalize);
         init.execution_id = Some(self.execution_id.clone());
         init.finalize_state_id = Some(id);
-        let stream = open(&self.binding.catalog, &init, cancel.clone())?;
-        Ok(Some(BufferingSource { stream: Some(stream), output_schema: self.binding.output_schema.clone(), cancel }))
+        let stream = open(&self.binding.catalog, &init, cancel)?;
+        Ok(Some(BufferingSource { stream: Some(stream), output_schema: self.binding.output_schema.clone() }))
     }
 }
 
@@ -211,7 +211,6 @@ impl Drop for BufferingExecution {
 pub struct BufferingSource {
     stream: Option<Stream>,
     output_schema: SchemaRef,
-    cancel: CancelHandle,
 }
 
 impl BufferingSource {
@@ -248,7 +247,7 @@ impl BufferingSource {
 impl Drop for BufferingSource {
     fn drop(&mut self) {
         if let Some(stream) = self.stream.take() {
-            crate::scan::abandon(stream, &self.cancel);
+            crate::scan::abandon(stream);
         }
     }
 }

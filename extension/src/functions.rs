@@ -162,7 +162,7 @@ impl InOutExecution {
 impl Drop for InOutExecution {
     fn drop(&mut self) {
         if let Some(stream) = self.stream.take() {
-            crate::scan::abandon(stream, &self.cancel);
+            crate::scan::abandon(stream);
         }
     }
 }
@@ -484,8 +484,9 @@ impl Drop for ScalarExecution {
             }
         }
         if let Some(stream) = self.stream.take() {
-            let done = if self.cancel.is_cancelled() { stream.cancel() } else { stream.finish() };
-            if let Ok(client) = done {
+            if self.cancel.is_cancelled() {
+                crate::scan::abandon(stream);
+            } else if let Ok(client) = stream.finish() {
                 Pool::global().put(client);
             }
         }

@@ -781,22 +781,16 @@ impl Drop for WorkerExecution {
     fn drop(&mut self) {
         // A primary stream no thread took (e.g. LIMIT 0): stop it like any other.
         if let Some(stream) = self.primary.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
-            if let Ok(client) = stream.cancel() {
-                Pool::global().put(client);
-            }
+            Pool::global().recycle(stream);
         }
     }
 }
 
-/// A stream ended early (LIMIT, error, interrupt): the worker is told to stop so the
-/// connection can be reused; if that fails (or the query was interrupted, when the channel is in
-/// an unknown state) the connection is discarded with the stream.
-pub(crate) fn abandon(stream: Stream, cancel: &CancelHandle) {
-    if !cancel.is_cancelled() {
-        if let Ok(client) = stream.cancel() {
-            Pool::global().put(client);
-        }
-    }
+/// A stream ended early (LIMIT, error, interrupt). The caller never waits for the worker:
+/// the pool cancels and drains it in the background and reuses the connection, or drops it
+/// at once when a turn was cut off mid-message (the worker is then stopped).
+pub(crate) fn abandon(stream: Stream) {
+    Pool::global().recycle(stream);
 }
 
 /// DuckDB's per-pipeline batch index space (`BATCH_INCREMENT`): larger indexes break it.
@@ -1027,7 +1021,7 @@ impl WorkerScan {
 impl Drop for WorkerScan {
     fn drop(&mut self) {
         if let Some(stream) = self.stream.take() {
-            abandon(stream, &self.cancel);
+            abandon(stream);
         }
     }
 }

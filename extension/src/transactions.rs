@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use worker_client::methods::TransactionScope;
 use worker_client::wire::Blob;
+use worker_client::Pool;
 
 use crate::catalog::AttachedCatalog;
 use crate::error::{Error, ErrorKind, Result};
@@ -58,7 +59,21 @@ impl WorkerTransaction {
             return Ok(());
         };
         let scope = TransactionScope { attach_opaque_data: self.catalog.attach_data(), transaction_opaque_data: token };
-        self.catalog.with_client(|c| c.transaction_end(commit, &scope))
+        let (location, connect) = (&self.catalog.location, &self.catalog.connect);
+        if commit || Pool::global().has_idle(location, connect) {
+            return self.catalog.with_client(|c| c.transaction_end(commit, &scope));
+        }
+        // A rollback with no idle connection: the query was interrupted or its worker died,
+        // which dropped the connection. Starting a worker takes about a second and DuckDB needs
+        // no answer, so the interrupted query returns now and the rollback follows on a loan
+        // (the next call waits for that connection rather than start yet another worker).
+        let catalog = self.catalog.clone();
+        let spawned = std::thread::Builder::new().name("vgi-rollback".into()).spawn(move || {
+            if let Ok(mut client) = Pool::global().lend(&catalog.location, &catalog.connect) {
+                let _ = client.transaction_end(false, &scope);
+            }
+        });
+        spawned.map(drop).map_err(|e| Error::new(ErrorKind::Io, format!("vgi: cannot start the rollback: {e}")))
     }
 }
 

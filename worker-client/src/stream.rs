@@ -416,14 +416,30 @@ impl Stream {
         }
     }
 
+    /// Where this stream's connection would be pooled, if it is still reusable (a turn cut
+    /// off mid-message, by an interrupt or a timeout, leaves it broken).
+    pub fn reusable_key(&mut self) -> Option<crate::pool::PoolKey> {
+        let client = self.client.as_mut()?;
+        client.is_healthy().then(|| crate::pool::PoolKey { location: client.location().clone(), options: client.options().clone() })
+    }
+
     /// Cancels the stream (the worker runs its cancel hook) and returns the connection.
     pub fn cancel(mut self) -> Result<Client> {
+        let timeout = self.client().timeout();
+        self.cancel_within(timeout)
+    }
+
+    /// [`Stream::cancel`] with its own deadline (background cancels give up sooner than calls).
+    pub fn cancel_within(mut self, timeout: std::time::Duration) -> Result<Client> {
         if self.finished {
             return self.finish();
         }
+        if self.reusable_key().is_none() {
+            // Nothing to drain on a broken channel: dropping the stream stops the worker.
+            return Err(Error::protocol("the stream's connection is broken"));
+        }
         let logs = self.client().logs().clone();
         // Cancelling must work even when the caller's cancel flag is what got us here.
-        let timeout = self.client().timeout();
         let watch = Watch::new(timeout, None);
         let mut client = self.client.take().expect("stream still owns its connection");
         let cancel_batch = RecordBatch::new_empty(self.input_schema.clone());
