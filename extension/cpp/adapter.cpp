@@ -23,9 +23,22 @@ void ThrowIfError(VgiError *error) {
 		throw InterruptException();
 	case VGI_ERROR_INTERNAL:
 		throw InternalException(message);
+	case VGI_ERROR_PERMISSION:
+		throw PermissionException(message);
 	default:
 		throw IOException(message);
 	}
+}
+
+void CheckLocationAllowed(ClientContext &context, const char *what, const string &location) {
+	Value external_access, allowed;
+	bool external = !context.TryGetCurrentSetting("enable_external_access", external_access) ||
+	                external_access.IsNull() || external_access.GetValue<bool>();
+	string allowed_text;
+	if (context.TryGetCurrentSetting("vgi_allowed_locations", allowed) && !allowed.IsNull()) {
+		allowed_text = allowed.ToString();
+	}
+	ThrowIfError(vgi_check_location(what, location.c_str(), external, allowed_text.c_str()));
 }
 
 BindingPtr AdoptBinding(VgiBinding *binding) {

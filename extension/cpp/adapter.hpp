@@ -12,6 +12,9 @@ namespace vgi {
 
 // Throws the DuckDB exception matching a Rust error (and frees it); no-op on success.
 void ThrowIfError(VgiError *error);
+// Refuses a worker LOCATION the database's sandbox forbids (enable_external_access,
+// vgi_allowed_locations), before anything is started or dialled.
+void CheckLocationAllowed(duckdb::ClientContext &context, const char *what, const std::string &location);
 
 // Owns a Rust handle and frees it with the matching Rust function.
 template <class T, void (*FREE)(T *)>

@@ -1159,6 +1159,11 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 		values.push_back(option.second);
 	}
 	options.options.clear();
+	auto location_it = std::find(names.begin(), names.end(), "location");
+	auto location = location_it == names.end() ? string() : values[location_it - names.begin()].ToString();
+	if (!location.empty()) {
+		CheckLocationAllowed(context, "ATTACH", location);
+	}
 	auto properties = context.GetClientProperties();
 	ArrowSchemaWrapper schema;
 	ArrowArrayWrapper array;
@@ -1176,8 +1181,6 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 	RegisterWorkerSettingsAndSecrets(context, *handle);
 	AttachCompanions(context, *handle);
 	RegisterGlobalFunctions(context, handle);
-	auto location_it = std::find(names.begin(), names.end(), "location");
-	auto location = location_it == names.end() ? string() : values[location_it - names.begin()].ToString();
 	return make_uniq<VgiCatalogAdapter>(db, std::move(handle), location);
 }
 

@@ -22,6 +22,7 @@ static unique_ptr<FunctionData> LocationBind(ClientContext &context, TableFuncti
 		throw BinderException("%s: the worker location must not be NULL", input.table_function.GetName());
 	}
 	auto location = input.inputs[0].GetValue<string>();
+	CheckLocationAllowed(context, input.table_function.GetName().c_str(), location);
 	VgiBinding *binding = nullptr;
 	ArrowSchema schema;
 	schema.release = nullptr;
@@ -48,6 +49,11 @@ static void RegisterSettings(ExtensionLoader &loader) {
 	config.AddExtensionOption(Identifier("vgi_filter_pushdown"),
 	                          "Send query filters to VGI workers that accept them (results are the same either way)",
 	                          LogicalType::BOOLEAN, Value::BOOLEAN(true));
+	// Read at each ATTACH and discovery call (sandbox.rs); lock_configuration fixes it.
+	config.AddExtensionOption(Identifier("vgi_allowed_locations"),
+	                          "Worker LOCATION forms (command, launch, unix, http, https) or prefixes that ATTACH and "
+	                          "vgi_catalogs accept, comma-separated; empty = any",
+	                          LogicalType::VARCHAR, Value(""));
 	RegisterScalarBatching(config);
 }
 

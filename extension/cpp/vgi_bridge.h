@@ -50,6 +50,7 @@ enum VgiErrorKind {
 	VGI_ERROR_NOT_IMPLEMENTED = 5,
 	VGI_ERROR_INTERRUPT = 6,      // the query was cancelled
 	VGI_ERROR_INTERNAL = 7,       // a bug (e.g. a caught panic)
+	VGI_ERROR_PERMISSION = 8,     // refused by the sandbox (enable_external_access, vgi_allowed_locations)
 };
 typedef struct VgiError VgiError;
 int32_t vgi_error_kind(const VgiError *error);
@@ -151,6 +152,9 @@ void vgi_scan_cancel(VgiScan *scan);
 void vgi_scan_free(VgiScan *scan);
 
 // vgi_catalogs(location): the catalogs a worker offers. Fills the output schema.
+// Whether a worker LOCATION may be used (sandbox.rs): `what` names the caller for the message,
+// `allowed` is vgi_allowed_locations.
+VgiError *vgi_check_location(const char *what, const char *location, bool external_access, const char *allowed);
 VgiError *vgi_catalogs_bind(const char *location, VgiBinding **out_binding, struct ArrowSchema *out_schema);
 // vgi_protocols(location): the protocols (and versions) a worker hosts.
 VgiError *vgi_protocols_bind(const char *location, VgiBinding **out_binding, struct ArrowSchema *out_schema);

@@ -90,7 +90,7 @@ impl AttachedCatalog {
         let catalogs = client.catalogs()?;
         let info = catalogs.iter().find(|c| c.name == name).ok_or_else(|| {
             let names: Vec<_> = catalogs.iter().map(|c| c.name.as_str()).collect();
-            Error::new(ErrorKind::Catalog, format!("the worker at '{location}' has no catalog '{name}' (it offers: {})", names.join(", ")))
+            Error::new(ErrorKind::Catalog, format!("the worker at '{}' has no catalog '{name}' (it offers: {})", worker_client::transport::redacted(&location), names.join(", ")))
         })?;
         let specs = worker_client::records::decode_all::<AttachOptionSpec>(&info.attach_option_specs)?;
         let worker_options = validate_options(name, &specs, user)?;

@@ -12,6 +12,7 @@ pub enum ErrorKind {
     NotImplemented = 5,
     Interrupt = 6,
     Internal = 7,
+    Permission = 8,
 }
 
 #[derive(Debug)]
@@ -31,6 +32,9 @@ impl Error {
     }
     pub fn binder(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Binder, message)
+    }
+    pub fn permission(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Permission, message)
     }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, message)

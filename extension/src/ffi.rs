@@ -443,6 +443,21 @@ pub unsafe extern "C" fn vgi_scan_free(scan: *mut VgiScan) {
 // ---- table functions -------------------------------------------------------------------------
 
 #[no_mangle]
+pub unsafe extern "C" fn vgi_check_location(
+    what: *const c_char,
+    location: *const c_char,
+    external_access: bool,
+    allowed: *const c_char,
+) -> *mut VgiError {
+    guard(|| {
+        let what = str_arg(what, "what")?;
+        let location = str_arg(location, "location")?;
+        let allowed = if allowed.is_null() { "" } else { str_arg(allowed, "vgi_allowed_locations")? };
+        crate::sandbox::check_location(what, location, external_access, allowed)
+    })
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn vgi_catalogs_bind(
     location: *const c_char,
     out: *mut *mut VgiBinding,

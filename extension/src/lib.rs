@@ -30,6 +30,7 @@ pub mod error;
 pub mod ffi;
 pub mod functions;
 pub mod pushdown;
+pub mod sandbox;
 pub mod scan;
 pub mod transactions;
 pub mod writes;

@@ -60,7 +60,7 @@ impl HttpTransport {
             .timeout_global(Some(remaining))
             .build()
             .send(body)
-            .map_err(|e| map_ureq_error(&url, e))?;
+            .map_err(|e| map_ureq_error(&super::redacted(&url), e))?;
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let encoding = header("X-VGI-Content-Encoding").or_else(|| header("Content-Encoding"));
@@ -76,7 +76,7 @@ impl HttpTransport {
         if !content_type.starts_with(ARROW_STREAM) && status != 200 {
             let mut text = String::new();
             let _ = body.take(4096).read_to_string(&mut text);
-            return Err(Error::Http { status, message: format!("{url}: {}", text.trim()) });
+            return Err(Error::Http { status, message: format!("{}: {}", super::redacted(&url), text.trim()) });
         }
         match encoding.as_deref() {
             Some("zstd") => Ok(Box::new(zstd::stream::read::Decoder::new(body)?)),

@@ -67,6 +67,17 @@ impl Transport {
     }
 }
 
+/// A location with any `user:password@` of a URL removed: what error messages show.
+pub fn redacted(location: &str) -> String {
+    let Some(scheme_end) = location.find("://") else { return location.to_string() };
+    let rest = &location[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}://***@{}", &location[..scheme_end], &rest[at + 1..]),
+        None => location.to_string(),
+    }
+}
+
 /// How a `LOCATION` string selects a transport.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Location {
