@@ -1159,11 +1159,6 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 		values.push_back(option.second);
 	}
 	options.options.clear();
-	auto location_it = std::find(names.begin(), names.end(), "location");
-	auto location = location_it == names.end() ? string() : values[location_it - names.begin()].ToString();
-	if (!location.empty()) {
-		CheckLocationAllowed(context, "ATTACH", location);
-	}
 	auto properties = context.GetClientProperties();
 	ArrowSchemaWrapper schema;
 	ArrowArrayWrapper array;
@@ -1175,9 +1170,22 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 	}
 	chunk.SetCardinality(1);
 	ArrowConverter::ToArrowArray(chunk, &array.arrow_array, properties, {});
+	// The location may come from the path ('catalog?location=...'): Rust resolves it, then
+	// checks it against the sandbox before starting anything.
+	bool external_access;
+	string allowed_locations;
+	ReadLocationPolicy(context, external_access, allowed_locations);
 	VgiCatalog *rust = nullptr;
-	ThrowIfError(vgi_catalog_attach(info.path.c_str(), &schema.arrow_schema, &array.arrow_array, &rust));
+	ThrowIfError(vgi_catalog_attach(info.path.c_str(), &schema.arrow_schema, &array.arrow_array, external_access,
+	                                allowed_locations.c_str(), &rust));
 	auto handle = std::make_shared<CatalogHandle>(rust);
+	string location = vgi_catalog_location(rust);
+	// Without AS, DuckDB derived the alias from the path; registration uses db's name.
+	auto derived = AttachedDatabase::ExtractDatabaseName(info.path, FileSystem::GetFileSystem(context));
+	auto alias = vgi_catalog_alias(rust, derived == Identifier(name));
+	if (alias) {
+		db.SetName(Identifier(alias));
+	}
 	RegisterWorkerSettingsAndSecrets(context, *handle);
 	AttachCompanions(context, *handle);
 	RegisterGlobalFunctions(context, handle);

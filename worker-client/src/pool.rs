@@ -221,14 +221,26 @@ impl Pool {
         drop(evicted);
     }
 
-    /// Drops every idle connection for a location (DETACH).
+    /// Drops every idle shared connection for a location (DETACH); workers dedicated to
+    /// other catalogs stay theirs.
     pub fn evict(&self, location: &str) {
         let Ok(location) = Location::parse(location) else { return };
+        self.evict_where(|k| k.location == location && k.options.dedicated_to.is_none());
+    }
+
+    /// Drops the idle connections of exactly one key (DETACH of a catalog with dedicated workers).
+    pub fn evict_key(&self, location: &str, options: &ConnectOptions) {
+        let Ok(location) = Location::parse(location) else { return };
+        self.evict_where(|k| k.location == location && &k.options == options);
+    }
+
+    fn evict_where(&self, matches: impl Fn(&PoolKey) -> bool) {
         let removed: Vec<_> = {
             let mut slots = self.lock();
-            let keys: Vec<_> = slots.idle.keys().filter(|k| k.location == location).cloned().collect();
+            let keys: Vec<_> = slots.idle.keys().filter(|k| matches(k)).cloned().collect();
             keys.into_iter().filter_map(|k| slots.idle.remove(&k)).collect()
         };
+        // Dropping a connection stops its worker: done outside the lock.
         drop(removed);
     }
 
