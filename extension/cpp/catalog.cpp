@@ -297,6 +297,12 @@ static unique_ptr<CatalogEntry> MakeView(ClientContext &context, Catalog &catalo
 	Parser parser(context);
 	info.query = CreateViewInfo::ParseSelect(parser, vgi_entries_sql(entries.list, i));
 	info.binding_mode = CreateViewBindingMode::SKIP_BINDING;
+	ArrowSchemaWrapper comments;
+	entries.Columns(i, comments);
+	for (idx_t c = 0; comments.arrow_schema.release && c < idx_t(comments.arrow_schema.n_children); c++) {
+		auto &field = *comments.arrow_schema.children[c];
+		info.column_comments_map[Identifier(field.name)] = Value(ArrowSchemaMetadata(field.metadata).GetOption("comment"));
+	}
 	return make_uniq<ViewCatalogEntry>(catalog, schema, info);
 }
 

@@ -795,7 +795,15 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                             })
                         })
                         .collect::<Result<_>>()?,
-                    ENTRY_VIEWS => s.views.iter().map(|v| EntryItem { sql: Some(c_string(&v.definition)), ..item(&v.name, &v.comment, &v.tags) }).collect(),
+                    ENTRY_VIEWS => s
+                        .views
+                        .iter()
+                        .map(|v| EntryItem {
+                            sql: Some(c_string(&v.definition)),
+                            columns: Some(crate::metadata::view_column_comments(v)),
+                            ..item(&v.name, &v.comment, &v.tags)
+                        })
+                        .collect(),
                     ENTRY_MACROS => s
                         .macros
                         .iter()

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use arrow_schema::{Field, Metadata, Schema, SchemaRef};
-use worker_client::records::{CatalogAttachResult, ForeignKeyInfo, FunctionInfo, TableInfo};
+use worker_client::records::{CatalogAttachResult, ForeignKeyInfo, FunctionInfo, TableInfo, ViewInfo};
 
 use crate::catalog::Contents;
 use crate::error::Result;
@@ -91,6 +91,20 @@ pub fn with_foreign_keys(columns: SchemaRef, table: &TableInfo, contents: &Conte
     let mut metadata = columns.metadata().clone();
     metadata.insert(FOREIGN_KEYS_METADATA, encoded.join("\x1e"));
     Ok(Arc::new(Schema::new_with_metadata(columns.fields().clone(), metadata)))
+}
+
+/// A view's column comments, as the adapter reads them: one field per commented column, its
+/// comment in the field's `comment` metadata (as a table column's).
+pub fn view_column_comments(view: &ViewInfo) -> SchemaRef {
+    let fields: Vec<Field> = view
+        .column_comments
+        .iter()
+        .map(|(column, comment)| {
+            Field::new(column, arrow_schema::DataType::Utf8, true)
+                .with_metadata([("comment".to_string(), comment.clone())].into_iter().collect::<std::collections::HashMap<_, _>>())
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
 }
 
 /// The names of the columns a table stores (those DuckDB does not compute), in order.
