@@ -165,6 +165,9 @@ typedef struct VgiCatalog VgiCatalog;
 VgiError *vgi_catalog_attach(const char *name, struct ArrowSchema *options_schema, struct ArrowArray *options,
                              VgiCatalog **out_catalog);
 const char *vgi_catalog_default_schema(const VgiCatalog *catalog);
+// The catalog as duckdb_databases() shows it: one entry with its comment and tags.
+typedef struct VgiEntries VgiEntries;
+VgiError *vgi_catalog_describe(const VgiCatalog *catalog, VgiEntries **out);
 // At transaction start: revalidates cached metadata (catalog_version); `generation` changes
 // when cached entries must be rebuilt.
 VgiError *vgi_catalog_refresh(const VgiCatalog *catalog, uint64_t *generation);
@@ -203,9 +206,13 @@ VgiError *vgi_catalog_ddl(const VgiCatalog *catalog, const VgiCallContext *call,
 // Catalog metadata lists (copied into DuckDB catalog entries, then freed).
 enum VgiEntryKind {
 	VGI_ENTRY_SCHEMAS = 0,          // schema: ignored
-	VGI_ENTRY_TABLES = 1,           // columns: the table's columns (nullable flag, metadata)
+	VGI_ENTRY_TABLES = 1,           // columns: the table's columns (nullable flag, metadata:
+	                                // comment, default, generated_expression; schema metadata
+	                                // vgi.primary_key/unique/check/foreign_keys, see catalog.rs)
 	VGI_ENTRY_VIEWS = 2,            // sql: the view's definition
-	VGI_ENTRY_TABLE_FUNCTIONS = 3,  // columns: the parameters (vgi_arg/vgi_type/... metadata)
+	VGI_ENTRY_TABLE_FUNCTIONS = 3,  // columns: the parameters (vgi_arg/vgi_type/... metadata;
+	                                // schema metadata vgi.description/examples/categories/
+	                                // stability, see metadata.rs)
 	VGI_ENTRY_SCALAR_FUNCTIONS = 4, // columns: the parameters; output: the declared result
 	VGI_ENTRY_AGGREGATE_FUNCTIONS = 5,
 	VGI_ENTRY_MACROS = 6,           // sql: definition; columns: parameters (default metadata),
@@ -213,7 +220,6 @@ enum VgiEntryKind {
 	VGI_ENTRY_GLOBAL_FUNCTIONS = 7, // schema: ignored; name: published name; sql: the worker's name;
 	                                // columns metadata vgi.function_type, vgi.schema
 };
-typedef struct VgiEntries VgiEntries;
 VgiError *vgi_catalog_entries(const VgiCatalog *catalog, const char *schema, int32_t kind, VgiEntries **out);
 size_t vgi_entries_count(const VgiEntries *entries);
 const char *vgi_entries_name(const VgiEntries *entries, size_t i);
@@ -221,6 +227,9 @@ const char *vgi_entries_comment(const VgiEntries *entries, size_t i); // NULL wh
 const char *vgi_entries_sql(const VgiEntries *entries, size_t i);     // NULL when none
 VgiError *vgi_entries_columns(const VgiEntries *entries, size_t i, struct ArrowSchema *out);
 VgiError *vgi_entries_output(const VgiEntries *entries, size_t i, struct ArrowSchema *out);
+// The entry's tags: how many, and tag `t`'s key (`value` 0) or value (`value` 1).
+size_t vgi_entries_tag_count(const VgiEntries *entries, size_t i);
+const char *vgi_entries_tag(const VgiEntries *entries, size_t i, size_t t, int32_t value);
 void vgi_entries_free(VgiEntries *entries);
 
 // How a table reads when the worker serves it from several scan branches: no entry for an

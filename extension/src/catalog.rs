@@ -52,6 +52,7 @@ pub struct SchemaContents {
     pub name: String,
     pub path: Vec<String>,
     pub comment: Option<String>,
+    pub tags: worker_client::wire::StringMap,
     pub tables: Vec<TableInfo>,
     pub views: Vec<ViewInfo>,
     pub functions: Vec<FunctionInfo>,
@@ -360,7 +361,7 @@ impl Contents {
 
 impl SchemaContents {
     fn from_info(info: SchemaInfo) -> Self {
-        SchemaContents { name: info.path.join("."), path: info.path, comment: info.comment, ..Default::default() }
+        SchemaContents { name: info.path.join("."), path: info.path, comment: info.comment, tags: info.tags, ..Default::default() }
     }
 
     pub fn table(&self, name: &str) -> Option<&TableInfo> {

@@ -511,6 +511,23 @@ pub unsafe extern "C" fn vgi_catalog_default_schema(catalog: *const VgiCatalog) 
     (*catalog).default_schema.as_ptr()
 }
 
+/// The attached catalog as `duckdb_databases()` shows it: one entry with its comment and tags.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_describe(catalog: *const VgiCatalog, out: *mut *mut VgiEntries) -> *mut VgiError {
+    guard(|| {
+        let catalog = &(*catalog).catalog;
+        let tags = crate::metadata::catalog_tags(&catalog.attach);
+        let item = EntryItem {
+            name: c_string(&catalog.name),
+            comment: catalog.attach.comment.as_deref().map(c_string),
+            tags: c_tags(tags.iter().map(|(k, v)| (k, v))),
+            ..Default::default()
+        };
+        *out = Box::into_raw(Box::new(VgiEntries(vec![item])));
+        Ok(())
+    })
+}
+
 /// At transaction start: revalidates cached metadata against the worker's catalog version;
 /// `generation` changes when the adapter must rebuild its entries.
 #[no_mangle]
@@ -662,7 +679,7 @@ pub unsafe extern "C" fn vgi_catalog_secret_types(catalog: *const VgiCatalog, ou
                 comment: Some(c_string(&spec.description)),
                 sql: Some(c_string(&redact.join("\x1f"))),
                 columns: Some(parameters.clone()),
-                output: None,
+                ..Default::default()
             });
         }
         *out = Box::into_raw(Box::new(VgiEntries(items)));
@@ -690,8 +707,7 @@ pub unsafe extern "C" fn vgi_catalog_branch_view(
                 name: c_string(table),
                 comment: Some(c_string(&view.required_extensions.join("\x1f"))),
                 sql: Some(c_string(&view.sql)),
-                columns: None,
-                output: None,
+                ..Default::default()
             }],
             None => Vec::new(),
         };
@@ -723,6 +739,7 @@ pub unsafe extern "C" fn vgi_catalog_companions(catalog: *const VgiCatalog, out:
                 sql: Some(c_string(&companion.target)),
                 columns: Some(Arc::new(arrow_schema::Schema::new(options))),
                 output: required,
+                ..Default::default()
             });
         }
         *out = Box::into_raw(Box::new(VgiEntries(items)));
@@ -740,6 +757,7 @@ const ENTRY_AGGREGATE_FUNCTIONS: i32 = 5;
 const ENTRY_MACROS: i32 = 6;
 const ENTRY_GLOBAL_FUNCTIONS: i32 = 7;
 
+#[derive(Default)]
 struct EntryItem {
     name: CString,
     comment: Option<CString>,
@@ -747,6 +765,8 @@ struct EntryItem {
     columns: Option<SchemaRef>,
     /// Functions: the declared output schema.
     output: Option<SchemaRef>,
+    /// The object's tags (key, value), in order.
+    tags: Vec<(CString, CString)>,
 }
 
 pub struct VgiEntries(Vec<EntryItem>);
@@ -755,20 +775,23 @@ fn c_string(s: &str) -> CString {
     CString::new(s.replace('\0', " ")).expect("NULs were replaced")
 }
 
+fn c_tags<'a>(tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> Vec<(CString, CString)> {
+    tags.into_iter().map(|(k, v)| (c_string(k), c_string(v))).collect()
+}
+
 /// Lists a catalog's schemas (`schema` NULL) or the entries of one kind in a schema.
 #[no_mangle]
 pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema: *const c_char, kind: i32, out: *mut *mut VgiEntries) -> *mut VgiError {
     guard(|| {
         let contents = (*catalog).catalog.contents()?;
-        let item = |name: &str, comment: &Option<String>| EntryItem {
+        let item = |name: &str, comment: &Option<String>, tags: &worker_client::wire::StringMap| EntryItem {
             name: c_string(name),
             comment: comment.as_deref().map(c_string),
-            sql: None,
-            columns: None,
-            output: None,
+            tags: c_tags(tags),
+            ..Default::default()
         };
         let items = if kind == ENTRY_SCHEMAS {
-            contents.schemas.iter().map(|s| item(&s.name, &s.comment)).collect()
+            contents.schemas.iter().map(|s| item(&s.name, &s.comment, &s.tags)).collect()
         } else if kind == ENTRY_GLOBAL_FUNCTIONS {
             global_function_items(&(*catalog).catalog)?
         } else {
@@ -781,13 +804,21 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                         .iter()
                         .map(|t| {
                             Ok(EntryItem {
-                                columns: Some(crate::catalog::table_columns(t)?),
+                                columns: Some(crate::metadata::with_foreign_keys(crate::catalog::table_columns(t)?, t, &contents)?),
                                 output: crate::catalog::table_row_id(t)?,
-                                ..item(&t.name, &t.comment)
+                                ..item(&t.name, &t.comment, &t.tags)
                             })
                         })
                         .collect::<Result<_>>()?,
-                    ENTRY_VIEWS => s.views.iter().map(|v| EntryItem { sql: Some(c_string(&v.definition)), ..item(&v.name, &v.comment) }).collect(),
+                    ENTRY_VIEWS => s
+                        .views
+                        .iter()
+                        .map(|v| EntryItem {
+                            sql: Some(c_string(&v.definition)),
+                            columns: Some(crate::metadata::view_column_comments(v)),
+                            ..item(&v.name, &v.comment, &v.tags)
+                        })
+                        .collect(),
                     ENTRY_MACROS => s
                         .macros
                         .iter()
@@ -795,7 +826,7 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                             Ok(EntryItem {
                                 sql: Some(c_string(&m.definition)),
                                 columns: Some(crate::catalog::macro_parameters(m)?),
-                                ..item(&m.name, &m.comment)
+                                ..item(&m.name, &m.comment, &m.tags)
                             })
                         })
                         .collect::<Result<_>>()?,
@@ -825,12 +856,13 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                             if f.function_type == worker_client::records::FunctionType::TableBuffering {
                                 metadata.insert("vgi.buffering".to_string(), "true".to_string());
                             }
+                            crate::metadata::document_function(f, &mut metadata);
                             let arguments = arrow_schema::Schema::new_with_metadata(arguments.fields().clone(), metadata);
                             let output = worker_client::framing::decode_schema(&f.output_schema.0 .0)?;
                             Ok(EntryItem {
                                 columns: Some(Arc::new(arguments)),
                                 output: Some(Arc::new(output)),
-                                ..item(&f.name, &f.comment)
+                                ..item(&f.name, &f.comment, &f.tags)
                             })
                         })
                         .collect::<Result<_>>()?,
@@ -856,6 +888,7 @@ fn global_function_items(catalog: &AttachedCatalog) -> Result<Vec<EntryItem>> {
             let mut metadata = arguments.metadata().clone();
             metadata.insert("vgi.function_type".to_string(), f.function_type.wire_name().to_string());
             metadata.insert("vgi.schema".to_string(), f.schema_path.join("."));
+            crate::metadata::document_function(&f, &mut metadata);
             let output = worker_client::framing::decode_schema(&f.output_schema.0 .0)?;
             Ok(EntryItem {
                 name: c_string(&published),
@@ -863,6 +896,7 @@ fn global_function_items(catalog: &AttachedCatalog) -> Result<Vec<EntryItem>> {
                 sql: Some(c_string(&f.name)),
                 columns: Some(Arc::new(arrow_schema::Schema::new_with_metadata(arguments.fields().clone(), metadata))),
                 output: Some(Arc::new(output)),
+                tags: c_tags(&f.tags),
             })
         })
         .collect()
@@ -891,6 +925,20 @@ pub unsafe extern "C" fn vgi_entries_comment(entries: *const VgiEntries, i: usiz
 #[no_mangle]
 pub unsafe extern "C" fn vgi_entries_sql(entries: *const VgiEntries, i: usize) -> *const c_char {
     entry(entries, i).and_then(|e| e.sql.as_ref()).map_or(ptr::null(), |c| c.as_ptr())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_entries_tag_count(entries: *const VgiEntries, i: usize) -> usize {
+    entry(entries, i).map_or(0, |e| e.tags.len())
+}
+
+/// Tag `t` of entry `i`: its key (`value` 0) or value (`value` 1); NULL out of range.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_entries_tag(entries: *const VgiEntries, i: usize, t: usize, value: i32) -> *const c_char {
+    match entry(entries, i).and_then(|e| e.tags.get(t)) {
+        Some((k, v)) => if value != 0 { v.as_ptr() } else { k.as_ptr() },
+        None => ptr::null(),
+    }
 }
 
 /// The entry's columns (tables) or parameters (functions) with their field metadata.
@@ -948,9 +996,10 @@ pub unsafe extern "C" fn vgi_catalog_table_at(
             Some(t) => vec![EntryItem {
                 name: c_string(&t.name),
                 comment: t.comment.as_deref().map(c_string),
-                sql: None,
-                columns: Some(crate::catalog::table_columns(&t)?),
+                columns: Some(crate::metadata::with_foreign_keys(crate::catalog::table_columns(&t)?, &t, catalog.contents()?.as_ref())?),
                 output: crate::catalog::table_row_id(&t)?,
+                tags: c_tags(&t.tags),
+                ..Default::default()
             }],
             None => Vec::new(),
         };

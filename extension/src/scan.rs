@@ -263,14 +263,16 @@ impl WorkerBinding {
     fn with_table_columns(mut self, table: &Schema, name: &str) -> Result<Self> {
         let mut fields = Vec::new();
         let mut output_index = Vec::new();
+        // Generated columns are DuckDB's to compute: the scan produces the stored ones.
+        let stored: Vec<&arrow_schema::FieldRef> = table.fields().iter().filter(|c| !crate::metadata::is_generated(c)).collect();
         // A table may name its columns differently from the function that serves it (the
         // `numbers` fixture declares `value` over `sequence`'s `n`): when the names do not all
         // match but the data columns line up one to one, they pair by position.
-        let by_name = table.fields().iter().all(|c| self.schema.column_with_name(c.name()).is_some());
+        let by_name = stored.iter().all(|c| self.schema.column_with_name(c.name()).is_some());
         let data_columns: Vec<usize> =
             (0..self.schema.fields().len()).filter(|&i| !crate::catalog::is_row_id(self.schema.field(i))).collect();
-        let by_position = !by_name && data_columns.len() == table.fields().len();
-        for (position, column) in table.fields().iter().enumerate() {
+        let by_position = !by_name && data_columns.len() == stored.len();
+        for (position, column) in stored.into_iter().enumerate() {
             let index = if by_position {
                 data_columns[position]
             } else {
