@@ -1176,6 +1176,7 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 	RegisterWorkerSettingsAndSecrets(context, *handle);
 	AttachCompanions(context, *handle);
 	RegisterGlobalFunctions(context, handle);
+	RegisterCopyFormats(context, name, handle);
 	auto location_it = std::find(names.begin(), names.end(), "location");
 	auto location = location_it == names.end() ? string() : values[location_it - names.begin()].ToString();
 	return make_uniq<VgiCatalogAdapter>(db, std::move(handle), location);
