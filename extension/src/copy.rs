@@ -284,3 +284,68 @@ impl CopyToExecution {
         self.execution.combine()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::{BooleanArray, Int32Array, StringArray};
+    use std::collections::HashMap;
+
+    fn format() -> CopyFormat {
+        let options = Schema::new(vec![
+            Field::new("null_string", DataType::Utf8, true),
+            Field::new("header", DataType::Boolean, true),
+            Field::new("header_repeat", DataType::Int64, true),
+        ]);
+        let info = CopyFromFormatInfo {
+            format_name: "example_lines_out".into(),
+            handler: "example_lines_writer".into(),
+            options: Blob(encode_schema(&options)),
+            direction: "to".into(),
+            ..Default::default()
+        };
+        CopyFormat { name: "acme.example_lines_out".into(), info, options: Arc::new(options) }
+    }
+
+    fn row(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+        RecordBatch::try_from_iter(columns).unwrap()
+    }
+
+    #[test]
+    fn options_become_named_arguments_of_the_declared_types() {
+        let options = row(vec![
+            ("NULL_STRING", Arc::new(StringArray::from(vec!["NA"])) as ArrayRef),
+            ("header", Arc::new(BooleanArray::from(vec![true]))),
+            ("header_repeat", Arc::new(StringArray::from(vec!["3"]))),
+        ]);
+        let args = format().arguments(&options).unwrap();
+        let names: Vec<&str> = args.named.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["null_string", "header", "header_repeat"]);
+        assert_eq!(args.named[2].1.as_primitive::<arrow_array::types::Int64Type>().value(0), 3);
+    }
+
+    #[test]
+    fn unknown_and_ill_typed_options_are_rejected() {
+        let unknown = row(vec![("bogus", Arc::new(Int32Array::from(vec![1])) as ArrayRef)]);
+        let e = format().arguments(&unknown).unwrap_err();
+        assert_eq!(e.kind, crate::error::ErrorKind::Binder);
+        assert!(e.message.starts_with("Unsupported option 'bogus' for COPY FORMAT 'acme.example_lines_out'"), "{}", e.message);
+        let bad = row(vec![("header_repeat", Arc::new(StringArray::from(vec!["many"])) as ArrayRef)]);
+        let e = format().arguments(&bad).unwrap_err();
+        assert_eq!(e.message, "COPY option 'header_repeat' of FORMAT 'acme.example_lines_out' expects a BIGINT value, not 'many'");
+    }
+
+    #[test]
+    fn booleans_of_the_target_are_plain_arrow_booleans() {
+        let bool8 = HashMap::from([(EXTENSION_NAME.to_string(), "arrow.bool8".to_string())]);
+        let flag = Field::new("flag", DataType::Int8, true).with_metadata(bool8.clone());
+        let item = Field::new("item", DataType::Int8, true).with_metadata(bool8);
+        let schema = Schema::new(vec![flag, Field::new("flags", DataType::List(Arc::new(item)), true), Field::new("n", DataType::Int8, true)]);
+        let plain = plain_booleans(&schema);
+        assert_eq!(plain.field(0).data_type(), &DataType::Boolean);
+        assert!(plain.field(0).metadata().is_empty());
+        assert!(matches!(plain.field(1).data_type(), DataType::List(i) if i.data_type() == &DataType::Boolean));
+        assert_eq!(plain.field(2).data_type(), &DataType::Int8);
+    }
+}
