@@ -1358,6 +1358,7 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 	RegisterWorkerSettingsAndSecrets(context, *handle);
 	AttachCompanions(context, *handle);
 	RegisterGlobalFunctions(context, handle);
+	RegisterCopyFormats(context, name, handle);
 	return make_uniq<VgiCatalogAdapter>(db, std::move(handle), location);
 }
 

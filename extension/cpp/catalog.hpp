@@ -45,6 +45,10 @@ std::unique_ptr<SessionCall> MakeSessionCall(duckdb::ClientContext &context, con
 // DuckDB's secret manager (each once per database).
 void RegisterWorkerSettingsAndSecrets(duckdb::ClientContext &context, CatalogHandle &handle);
 
+// At ATTACH: registers the worker's COPY formats as DuckDB copy functions `<alias>.<format>`
+// (copy.cpp).
+void RegisterCopyFormats(duckdb::ClientContext &context, const std::string &alias, const CatalogHandlePtr &handle);
+
 // What a worker function entry needs at bind time.
 struct VgiFunctionInfo : public duckdb::TableFunctionInfo {
 	CatalogHandlePtr handle;

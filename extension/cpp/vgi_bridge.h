@@ -382,6 +382,49 @@ VgiError *vgi_write_send(VgiWrite *write, struct ArrowSchema *input_schema, stru
 VgiError *vgi_write_finish(VgiWrite *write, VgiBatches **returned, int64_t *count);
 void vgi_write_free(VgiWrite *write);
 
+// ---- COPY ... FROM / COPY ... TO through the formats a worker declares ----------------------
+// Each format is a DuckDB copy function named `<attach alias>.<format>` (lower case).
+typedef struct VgiCopyFormat VgiCopyFormat;
+typedef struct VgiCopyFormats VgiCopyFormats;
+// The formats of the catalog attached as `alias` (an empty list when the worker has none).
+VgiError *vgi_catalog_copy_formats(const VgiCatalog *catalog, const char *alias, VgiCopyFormats **out);
+size_t vgi_copy_formats_count(const VgiCopyFormats *formats);
+// Takes format i out of the list (NULL when taken already): the DuckDB copy function owns it.
+VgiCopyFormat *vgi_copy_formats_take(VgiCopyFormats *formats, size_t i);
+void vgi_copy_formats_free(VgiCopyFormats *formats);
+const char *vgi_copy_format_name(const VgiCopyFormat *format);
+const char *vgi_copy_format_comment(const VgiCopyFormat *format); // NULL when none
+// Bit 0: serves COPY FROM; bit 1: serves COPY TO; bit 2: the writer needs the rows in order.
+int32_t vgi_copy_format_flags(const VgiCopyFormat *format);
+void vgi_copy_format_free(VgiCopyFormat *format);
+
+// `options`: one row of the statement's options (name -> value, as DuckDB bound them).
+// COPY FROM: a scan producing the target's columns `expected` (consumed), like vgi_table_function_bind.
+VgiError *vgi_copy_from_bind(const VgiCatalog *catalog, const VgiCallContext *call, const VgiCopyFormat *format,
+                             const char *file_path, struct ArrowSchema *options_schema, struct ArrowArray *options,
+                             struct ArrowSchema *expected, VgiBinding **out_binding, struct ArrowSchema *out_schema);
+// COPY TO: the worker bound as the sink of rows of `input_schema`.
+typedef struct VgiCopyToBinding VgiCopyToBinding;
+typedef struct VgiCopyTo VgiCopyTo;
+typedef struct VgiCopyToRows VgiCopyToRows;
+VgiError *vgi_copy_to_bind(const VgiCatalog *catalog, const VgiCallContext *call, const VgiCopyFormat *format,
+                           const char *file_path, struct ArrowSchema *options_schema, struct ArrowArray *options,
+                           struct ArrowSchema *input_schema, VgiCopyToBinding **out);
+void vgi_copy_to_binding_free(VgiCopyToBinding *binding);
+// One run writing `file_path` (DuckDB's path: a temporary sibling when it replaces a file).
+VgiError *vgi_copy_to_start(const VgiCopyToBinding *binding, const VgiCallContext *call, const char *file_path,
+                            VgiInterruptCheck interrupted, void *context, VgiCopyTo **out);
+// A thread's rows: chunks (struct arrays, consumed) kept until vgi_copy_to_send ships them in
+// one worker call (thread-safe) and forgets them.
+VgiCopyToRows *vgi_copy_to_rows_new(void);
+VgiError *vgi_copy_to_rows_append(VgiCopyToRows *rows, struct ArrowSchema *schema, struct ArrowArray *chunk);
+VgiError *vgi_copy_to_send(const VgiCopyTo *execution, VgiCopyToRows *rows);
+void vgi_copy_to_rows_free(VgiCopyToRows *rows);
+// End of input: the worker writes and closes the destination.
+VgiError *vgi_copy_to_finish(const VgiCopyTo *execution);
+// Runs the worker's destructor.
+void vgi_copy_to_free(VgiCopyTo *execution);
+
 // ---- implemented in C++ ---------------------------------------------------------------------
 #ifdef __cplusplus
 }

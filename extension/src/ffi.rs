@@ -1644,3 +1644,196 @@ pub unsafe extern "C" fn vgi_aggregate_window_batch(
         Ok(())
     })
 }
+
+// ---- COPY ... FROM / COPY ... TO through worker formats ----------------------------------------
+
+pub struct VgiCopyFormat {
+    format: crate::copy::CopyFormat,
+    name: CString,
+    comment: Option<CString>,
+}
+pub struct VgiCopyFormats(Vec<Option<Box<VgiCopyFormat>>>);
+pub struct VgiCopyToBinding(crate::copy::CopyToBinding);
+pub struct VgiCopyTo(crate::copy::CopyToExecution);
+/// One thread's rows waiting to go to the worker in one call.
+pub struct VgiCopyToRows(Vec<RecordBatch>);
+
+/// The formats the catalog attached as `alias` declares.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_copy_formats(catalog: *const VgiCatalog, alias: *const c_char, out: *mut *mut VgiCopyFormats) -> *mut VgiError {
+    *out = ptr::null_mut();
+    guard(|| {
+        let alias = str_arg(alias, "the catalog alias")?;
+        let formats = crate::copy::copy_formats(&(*catalog).catalog, alias)?
+            .into_iter()
+            .map(|format| {
+                let name = c_string(&format.name);
+                let comment = format.info.comment.as_deref().map(c_string);
+                Some(Box::new(VgiCopyFormat { format, name, comment }))
+            })
+            .collect();
+        *out = Box::into_raw(Box::new(VgiCopyFormats(formats)));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_formats_count(formats: *const VgiCopyFormats) -> usize {
+    (*formats).0.len()
+}
+
+/// Takes format `i` out of the list (NULL when already taken).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_formats_take(formats: *mut VgiCopyFormats, i: usize) -> *mut VgiCopyFormat {
+    let formats = &mut *formats;
+    formats.0.get_mut(i).and_then(Option::take).map_or(ptr::null_mut(), Box::into_raw)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_formats_free(formats: *mut VgiCopyFormats) {
+    guard_void(|| drop(Box::from_raw(formats)));
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_format_name(format: *const VgiCopyFormat) -> *const c_char {
+    (*format).name.as_ptr()
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_format_comment(format: *const VgiCopyFormat) -> *const c_char {
+    (*format).comment.as_ref().map_or(ptr::null(), |c| c.as_ptr())
+}
+
+/// Bit 0: COPY FROM; bit 1: COPY TO; bit 2: the worker needs the rows in order.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_format_flags(format: *const VgiCopyFormat) -> i32 {
+    let f = &(*format).format;
+    i32::from(f.reads()) | (i32::from(f.writes()) << 1) | (i32::from(f.ordered()) << 2)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_format_free(format: *mut VgiCopyFormat) {
+    guard_void(|| drop(Box::from_raw(format)));
+}
+
+/// COPY ... FROM: the format's reader bound as a scan of the target's columns (`expected`).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_from_bind(
+    catalog: *const VgiCatalog,
+    call: *const VgiCallContext,
+    format: *const VgiCopyFormat,
+    file_path: *const c_char,
+    options_schema: *mut FFI_ArrowSchema,
+    options: *mut FFI_ArrowArray,
+    expected: *mut FFI_ArrowSchema,
+    out: *mut *mut VgiBinding,
+    out_schema: *mut FFI_ArrowSchema,
+) -> *mut VgiError {
+    guard(|| {
+        let options = import_batch(options_schema, options)?;
+        let expected = import_schema(expected)?;
+        let context = call_context(call)?;
+        let binding = crate::copy::bind_copy_from(
+            (*catalog).catalog.clone(),
+            &(*format).format,
+            str_arg(file_path, "the file path")?,
+            &options,
+            &expected,
+            &context,
+        )?;
+        export_binding(Box::new(binding), out, out_schema)
+    })
+}
+
+/// COPY ... TO: the format's writer bound as the sink of rows of `input_schema`.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_bind(
+    catalog: *const VgiCatalog,
+    call: *const VgiCallContext,
+    format: *const VgiCopyFormat,
+    file_path: *const c_char,
+    options_schema: *mut FFI_ArrowSchema,
+    options: *mut FFI_ArrowArray,
+    input_schema: *mut FFI_ArrowSchema,
+    out: *mut *mut VgiCopyToBinding,
+) -> *mut VgiError {
+    guard(|| {
+        let options = import_batch(options_schema, options)?;
+        let input = import_schema(input_schema)?;
+        let context = call_context(call)?;
+        let binding = crate::copy::CopyToBinding::bind(
+            (*catalog).catalog.clone(),
+            &(*format).format,
+            str_arg(file_path, "the file path")?,
+            &options,
+            input,
+            &context,
+        )?;
+        *out = Box::into_raw(Box::new(VgiCopyToBinding(binding)));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_binding_free(binding: *mut VgiCopyToBinding) {
+    guard_void(|| drop(Box::from_raw(binding)));
+}
+
+/// Starts writing `file_path` (DuckDB's path for this run).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_start(
+    binding: *const VgiCopyToBinding,
+    call: *const VgiCallContext,
+    file_path: *const c_char,
+    interrupted: Option<unsafe extern "C" fn(*mut c_void) -> i32>,
+    context: *mut c_void,
+    out: *mut *mut VgiCopyTo,
+) -> *mut VgiError {
+    *out = ptr::null_mut();
+    guard(|| {
+        let call = call_context(call)?;
+        let execution = (*binding).0.start(str_arg(file_path, "the file path")?, &call, interrupt_handle(interrupted, context))?;
+        *out = Box::into_raw(Box::new(VgiCopyTo(execution)));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn vgi_copy_to_rows_new() -> *mut VgiCopyToRows {
+    Box::into_raw(Box::new(VgiCopyToRows(Vec::new())))
+}
+
+/// Keeps one chunk (a struct array of `schema`, both consumed) for the next send.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_rows_append(rows: *mut VgiCopyToRows, schema: *mut FFI_ArrowSchema, chunk: *mut FFI_ArrowArray) -> *mut VgiError {
+    guard(|| {
+        (*rows).0.push(import_batch(schema, chunk)?);
+        Ok(())
+    })
+}
+
+/// Sends the rows kept so far to the worker as one batch (thread-safe) and forgets them.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_send(execution: *const VgiCopyTo, rows: *mut VgiCopyToRows) -> *mut VgiError {
+    guard(|| {
+        let batches = std::mem::take(&mut (*rows).0);
+        (*execution).0.sink(&batches)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_rows_free(rows: *mut VgiCopyToRows) {
+    guard_void(|| drop(Box::from_raw(rows)));
+}
+
+/// End of input: the worker writes and closes the destination.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_finish(execution: *const VgiCopyTo) -> *mut VgiError {
+    guard(|| (*execution).0.finish())
+}
+
+/// Ends the run: the worker's destructor runs (also after errors and cancellation).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_free(execution: *mut VgiCopyTo) {
+    guard_void(|| drop(Box::from_raw(execution)));
+}

@@ -200,7 +200,7 @@ impl ScalarBinding {
             FunctionType::Scalar,
             Some(schema_path),
             constants,
-            BindOptions { input_schema: Some(&input_schema), at: None, argument_names, call: Some(call) },
+            BindOptions { input_schema: Some(&input_schema), argument_names, call: Some(call), ..Default::default() },
         )?;
         if output_schema.fields().len() != 1 {
             return Err(Error::new(ErrorKind::Io, format!("scalar function {function} must return one column, its bind returned {}", output_schema.fields().len())));

@@ -9,6 +9,7 @@
 //! - [`catalog`]: ATTACH (options, `catalog_attach`), cached metadata, time travel lookups;
 //! - [`metadata`]: what DuckDB's catalog views show of the declarations (tags, function
 //!   documentation and stability, foreign keys, generated columns);
+//! - [`copy`]: COPY ... FROM / TO through the formats a worker declares;
 //! - [`scan`]: catalog-table and table-function scans (streams, batch indexes, partitions,
 //!   statistics, cardinality);
 //! - [`pushdown`]: what a scan tells the worker (filters as Filter Encoding v2 snapshots and
@@ -26,6 +27,7 @@ pub mod branches;
 pub mod buffering;
 pub mod call_context;
 pub mod catalog;
+pub mod copy;
 pub mod ddl;
 pub mod discovery;
 pub mod error;

@@ -225,13 +225,18 @@ impl WorkerBinding {
         at: Option<(String, String)>,
         call: &CallContext<'_>,
     ) -> Result<Self> {
-        let (request, response, schema) = catalog.bind_function(
-            function,
-            FunctionType::Table,
-            schema_path,
-            arguments,
-            BindOptions { at, call: Some(call), ..Default::default() },
-        )?;
+        Self::bind_with(catalog, function, schema_path, arguments, BindOptions { at, call: Some(call), ..Default::default() })
+    }
+
+    /// `bind` on the worker with any of the optional bind parts (e.g. a COPY FROM context).
+    pub fn bind_with(
+        catalog: Arc<AttachedCatalog>,
+        function: &str,
+        schema_path: Option<Vec<String>>,
+        arguments: &Arguments,
+        options: BindOptions<'_>,
+    ) -> Result<Self> {
+        let (request, response, schema) = catalog.bind_function(function, FunctionType::Table, schema_path, arguments, options)?;
         let output_index = (0..schema.fields().len()).collect();
         // Best effort: a worker without the method (or an error) just leaves it unknown.
         let cardinality_request = worker_client::records::TableFunctionCardinalityRequest {

@@ -155,6 +155,16 @@ impl Client {
         decode_all(&r.items)
     }
 
+    /// `catalog_copy_from_formats`: the COPY formats (both directions, despite the name) the
+    /// catalog serves; none when the worker does not implement the method.
+    pub fn copy_formats(&mut self, scope: &AttachScope) -> Result<Vec<CopyFromFormatInfo>> {
+        match self.call_record::<CopyFromFormatsResponse>("catalog_copy_from_formats", &scope.to_batch(), None) {
+            Ok(r) => r.formats(),
+            Err(Error::Worker(w)) if w.is_not_implemented() => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `catalog_table_get`: one table (or none).
     pub fn table(&mut self, scope: &TableAtScope) -> Result<Option<TableInfo>> {
         let r: TablesResponse = self.call_record("catalog_table_get", &scope.to_batch(), None)?;
