@@ -295,11 +295,25 @@ static unique_ptr<FunctionData> WorkerFunctionBind(ClientContext &context, Table
 	return std::move(data);
 }
 
-// The DuckDB overloads of a worker table (or table-in-out) function: `worker_name` in
-// `worker_schema` at the worker, `name` in DuckDB.
-static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entries &entries, idx_t i,
-                                           const CatalogHandlePtr &handle, const string &worker_schema,
-                                           const string &worker_name, const string &name) {
+// The DuckDB type of a declared parameter: `vgi_type` table/any, and an untyped (Arrow null)
+// parameter accepts any value, as a Python `Any` declares it.
+static LogicalType ParameterType(ClientContext &context, ArrowSchema &field) {
+	auto kind = ArrowSchemaMetadata(field.metadata).GetOption("vgi_type");
+	if (kind == "table") {
+		return LogicalType::TABLE;
+	}
+	if (kind == "any" || string(field.format) == "n") {
+		return LogicalType::ANY;
+	}
+	return ArrowFieldType(context, field);
+}
+
+// Adds the DuckDB overloads of one worker table (or table-in-out) function signature to `set`:
+// `worker_name` in `worker_schema` at the worker, `name` in DuckDB. A worker may declare several
+// signatures under one name; they all go into one set and DuckDB's binder picks among them.
+static void AddTableFunctionOverloads(TableFunctionSet &set, ClientContext &context, const Entries &entries, idx_t i,
+                                      const CatalogHandlePtr &handle, const string &worker_schema,
+                                      const string &worker_name, const string &name) {
 	ArrowSchemaWrapper params;
 	entries.Columns(i, params);
 	// The worker's parameters: positional (trailing ones may have defaults), named
@@ -315,11 +329,8 @@ static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entrie
 	for (idx_t p = 0; p < idx_t(params.arrow_schema.n_children); p++) {
 		auto &field = *params.arrow_schema.children[p];
 		ArrowSchemaMetadata metadata(field.metadata);
-		auto kind = metadata.GetOption("vgi_type");
-		Param param {field.name, kind == "table" ? LogicalType::TABLE
-		                         : kind == "any" ? LogicalType::ANY
-		                                         : ArrowFieldType(context, field)};
-		if (kind == "table") {
+		Param param {field.name, ParameterType(context, field)};
+		if (param.type.id() == LogicalTypeId::TABLE) {
 			table_input = true;
 		}
 		if (metadata.GetOption("vgi_arg") == "named") {
@@ -341,7 +352,6 @@ static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entrie
 	    ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.has_finalize") == "true";
 	auto buffering = ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.buffering") == "true";
 	// Trailing positional parameters with defaults may be omitted: one overload per arity.
-	TableFunctionSet set {Identifier(name)};
 	for (idx_t arity = required; arity <= positional.size(); arity++) {
 		auto function = table_input && buffering ? MakeBufferingFunction(name, function_info)
 		                : table_input ? MakeInOutFunction(name, function_info, function_info->has_finalize)
@@ -368,17 +378,29 @@ static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entrie
 		function.function_info = function_info;
 		set.AddFunction(std::move(function));
 	}
+}
+
+static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entries &entries, idx_t i,
+                                           const CatalogHandlePtr &handle, const string &worker_schema,
+                                           const string &worker_name, const string &name) {
+	TableFunctionSet set {Identifier(name)};
+	AddTableFunctionOverloads(set, context, entries, i, handle, worker_schema, worker_name, name);
 	return set;
 }
 
+// One catalog entry for every signature the worker declares under one name (`overloads`:
+// their indexes in `entries`).
 static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalog &catalog,
-                                                  SchemaCatalogEntry &schema, const Entries &entries, idx_t i,
-                                                  const CatalogHandlePtr &handle) {
-	auto name = entries.Name(i);
-	CreateTableFunctionInfo info(
-	    BuildTableFunctions(context, entries, i, handle, schema.name.GetIdentifierName(), name, name));
+                                                  SchemaCatalogEntry &schema, const Entries &entries,
+                                                  const vector<idx_t> &overloads, const CatalogHandlePtr &handle) {
+	auto name = entries.Name(overloads[0]);
+	TableFunctionSet set {Identifier(name)};
+	for (auto i : overloads) {
+		AddTableFunctionOverloads(set, context, entries, i, handle, schema.name.GetIdentifierName(), name, name);
+	}
+	CreateTableFunctionInfo info(std::move(set));
 	info.SetQualification(catalog.GetName(), schema.name);
-	info.comment = entries.Comment(i);
+	info.comment = entries.Comment(overloads[0]);
 	return make_uniq<TableFunctionCatalogEntry>(catalog, schema, info);
 }
 
@@ -440,7 +462,7 @@ static bool ReadSimpleSignature(ClientContext &context, const Entries &entries, 
 		    out.varargs.id() != LogicalTypeId::INVALID) {
 			return false;
 		}
-		auto type = metadata.GetOption("vgi_type") == "any" ? LogicalType::ANY : ArrowFieldType(context, field);
+		auto type = ParameterType(context, field);
 		if (metadata.GetOption("vgi_varargs") == "true") {
 			out.varargs = type;
 			continue;
@@ -834,10 +856,19 @@ private:
 			break;
 		case CatalogType::TABLE_FUNCTION_ENTRY:
 			LoadEntries(*handle, &schema_name, VGI_ENTRY_TABLE_FUNCTIONS, entries);
-			for (idx_t i = 0; i < entries.Count(); i++) {
-				auto entry = MakeTableFunction(context, catalog, *this, entries, i, handle);
-				if (entry) {
-					map[entries.Name(i)] = std::move(entry);
+			{
+				// The worker lists each signature on its own; DuckDB wants one entry per name.
+				vector<string> names;
+				case_insensitive_map_t<vector<idx_t>> overloads;
+				for (idx_t i = 0; i < entries.Count(); i++) {
+					auto &indexes = overloads[entries.Name(i)];
+					if (indexes.empty()) {
+						names.push_back(entries.Name(i));
+					}
+					indexes.push_back(i);
+				}
+				for (auto &fn : names) {
+					map[fn] = MakeTableFunction(context, catalog, *this, entries, overloads[fn], handle);
 				}
 			}
 			break;

@@ -1171,6 +1171,12 @@ pub unsafe extern "C" fn vgi_scalar_binding_free(binding: *mut VgiScalarBinding)
     guard_void(|| drop(Box::from_raw(binding)));
 }
 
+/// 1 when each DuckDB chunk must be its own worker call (see `ScalarBinding::per_chunk`).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_scalar_binding_per_chunk(binding: *const VgiScalarBinding) -> i32 {
+    (*binding).0.per_chunk() as i32
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn vgi_scalar_open(
     binding: *const VgiScalarBinding,
