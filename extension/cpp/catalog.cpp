@@ -261,10 +261,11 @@ void ExportRow(ClientContext &context, const vector<string> &names, const vector
 	ArrowConverter::ToArrowArray(chunk, &array, properties, {});
 }
 
-void ExportArguments(ClientContext &context, TableFunctionBindInput &input, ArrowSchema &schema, ArrowArray &array) {
+void ExportArguments(ClientContext &context, TableFunctionBindInput &input, ArrowSchema &schema, ArrowArray &array,
+                     bool positional) {
 	vector<string> names;
 	vector<Value> values;
-	for (auto &value : input.inputs) {
+	for (auto &value : positional ? input.inputs : vector<Value>()) {
 		if (value.type().id() == LogicalTypeId::TABLE) {
 			continue; // the input relation of a table-in-out call is not an argument
 		}
@@ -351,11 +352,16 @@ static void AddTableFunctionOverloads(TableFunctionSet &set, ClientContext &cont
 	function_info->has_finalize =
 	    ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.has_finalize") == "true";
 	auto buffering = ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.buffering") == "true";
+	function_info->blended = ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.input_from_args") == "true";
+	for (auto &param : positional) {
+		function_info->input_names.push_back(param.name);
+	}
 	// Trailing positional parameters with defaults may be omitted: one overload per arity.
 	for (idx_t arity = required; arity <= positional.size(); arity++) {
 		auto function = table_input && buffering ? MakeBufferingFunction(name, function_info)
-		                : table_input ? MakeInOutFunction(name, function_info, function_info->has_finalize)
-		                              : TableFunction(Identifier(name), vector<LogicalType>(), nullptr, WorkerFunctionBind);
+		                : table_input || function_info->blended
+		                    ? MakeInOutFunction(name, function_info, function_info->has_finalize)
+		                    : TableFunction(Identifier(name), vector<LogicalType>(), nullptr, WorkerFunctionBind);
 		auto &signature = function.GetSignature();
 		for (idx_t p = 0; p < arity; p++) {
 			signature.AddPositionalOnly(Identifier(positional[p].name), positional[p].type);
@@ -371,7 +377,7 @@ static void AddTableFunctionOverloads(TableFunctionSet &set, ClientContext &cont
 				}
 			});
 		}
-		if (!table_input) {
+		if (!table_input && !function_info->blended) {
 			SetArrowScanCallbacks(function);
 			SetWorkerScanPushdown(function);
 		}

@@ -804,6 +804,10 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                             if f.has_finalize {
                                 metadata.insert("vgi.has_finalize".to_string(), "true".to_string());
                             }
+                            // Blended ("UNNEST-style"): the positional arguments are the input rows.
+                            if f.input_from_args {
+                                metadata.insert("vgi.input_from_args".to_string(), "true".to_string());
+                            }
                             if f.supports_window {
                                 metadata.insert("vgi.supports_window".to_string(), "true".to_string());
                             }
