@@ -384,10 +384,11 @@ void ExportRow(ClientContext &context, const vector<string> &names, const vector
 	ArrowConverter::ToArrowArray(chunk, &array, properties, {});
 }
 
-void ExportArguments(ClientContext &context, TableFunctionBindInput &input, ArrowSchema &schema, ArrowArray &array) {
+void ExportArguments(ClientContext &context, TableFunctionBindInput &input, ArrowSchema &schema, ArrowArray &array,
+                     bool positional) {
 	vector<string> names;
 	vector<Value> values;
-	for (auto &value : input.inputs) {
+	for (auto &value : positional ? input.inputs : vector<Value>()) {
 		if (value.type().id() == LogicalTypeId::TABLE) {
 			continue; // the input relation of a table-in-out call is not an argument
 		}
@@ -418,11 +419,25 @@ static unique_ptr<FunctionData> WorkerFunctionBind(ClientContext &context, Table
 	return std::move(data);
 }
 
-// The DuckDB overloads of a worker table (or table-in-out) function: `worker_name` in
-// `worker_schema` at the worker, `name` in DuckDB.
-static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entries &entries, idx_t i,
-                                           const CatalogHandlePtr &handle, const string &worker_schema,
-                                           const string &worker_name, const string &name) {
+// The DuckDB type of a declared parameter: `vgi_type` table/any, and an untyped (Arrow null)
+// parameter accepts any value, as a Python `Any` declares it.
+static LogicalType ParameterType(ClientContext &context, ArrowSchema &field) {
+	auto kind = ArrowSchemaMetadata(field.metadata).GetOption("vgi_type");
+	if (kind == "table") {
+		return LogicalType::TABLE;
+	}
+	if (kind == "any" || string(field.format) == "n") {
+		return LogicalType::ANY;
+	}
+	return ArrowFieldType(context, field);
+}
+
+// Adds the DuckDB overloads of one worker table (or table-in-out) function signature to `set`:
+// `worker_name` in `worker_schema` at the worker, `name` in DuckDB. A worker may declare several
+// signatures under one name; they all go into one set and DuckDB's binder picks among them.
+static void AddTableFunctionOverloads(TableFunctionSet &set, ClientContext &context, const Entries &entries, idx_t i,
+                                      const CatalogHandlePtr &handle, const string &worker_schema,
+                                      const string &worker_name, const string &name) {
 	ArrowSchemaWrapper params;
 	entries.Columns(i, params);
 	// The worker's parameters: positional (trailing ones may have defaults), named
@@ -438,11 +453,8 @@ static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entrie
 	for (idx_t p = 0; p < idx_t(params.arrow_schema.n_children); p++) {
 		auto &field = *params.arrow_schema.children[p];
 		ArrowSchemaMetadata metadata(field.metadata);
-		auto kind = metadata.GetOption("vgi_type");
-		Param param {field.name, kind == "table" ? LogicalType::TABLE
-		                         : kind == "any" ? LogicalType::ANY
-		                                         : ArrowFieldType(context, field)};
-		if (kind == "table") {
+		Param param {field.name, ParameterType(context, field)};
+		if (param.type.id() == LogicalTypeId::TABLE) {
 			table_input = true;
 		}
 		if (metadata.GetOption("vgi_arg") == "named") {
@@ -463,12 +475,16 @@ static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entrie
 	function_info->has_finalize =
 	    ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.has_finalize") == "true";
 	auto buffering = ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.buffering") == "true";
+	function_info->blended = ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.input_from_args") == "true";
+	for (auto &param : positional) {
+		function_info->input_names.push_back(param.name);
+	}
 	// Trailing positional parameters with defaults may be omitted: one overload per arity.
-	TableFunctionSet set {Identifier(name)};
 	for (idx_t arity = required; arity <= positional.size(); arity++) {
 		auto function = table_input && buffering ? MakeBufferingFunction(name, function_info)
-		                : table_input ? MakeInOutFunction(name, function_info, function_info->has_finalize)
-		                              : TableFunction(Identifier(name), vector<LogicalType>(), nullptr, WorkerFunctionBind);
+		                : table_input || function_info->blended
+		                    ? MakeInOutFunction(name, function_info, function_info->has_finalize)
+		                    : TableFunction(Identifier(name), vector<LogicalType>(), nullptr, WorkerFunctionBind);
 		auto &signature = function.GetSignature();
 		for (idx_t p = 0; p < arity; p++) {
 			signature.AddPositionalOnly(Identifier(positional[p].name), positional[p].type);
@@ -484,43 +500,58 @@ static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entrie
 				}
 			});
 		}
-		if (!table_input) {
+		if (!table_input && !function_info->blended) {
 			SetArrowScanCallbacks(function);
 			SetWorkerScanPushdown(function);
 		}
 		function.function_info = function_info;
 		set.AddFunction(std::move(function));
 	}
+}
+
+static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entries &entries, idx_t i,
+                                           const CatalogHandlePtr &handle, const string &worker_schema,
+                                           const string &worker_name, const string &name) {
+	TableFunctionSet set {Identifier(name)};
+	AddTableFunctionOverloads(set, context, entries, i, handle, worker_schema, worker_name, name);
 	return set;
 }
 
-// The descriptions of the table function overloads in `info` (DuckDB matches them by the
+// The descriptions of the table functions `set.functions[from..]` (DuckDB matches them by the
 // types of the positional parameters).
-static void AddTableFunctionDescriptions(const FunctionDocs &docs, CreateFunctionInfo &info) {
-	auto &set = info.Cast<CreateTableFunctionInfo>().functions;
-	for (auto &function : set.functions) {
-		auto &signature = function->GetSignature();
+static void AddTableFunctionDescriptions(const FunctionDocs &docs, const TableFunctionSet &set, idx_t from,
+                                         vector<FunctionDescription> &descriptions) {
+	for (idx_t f = from; f < set.functions.size(); f++) {
+		auto &signature = set.functions[f]->GetSignature();
 		vector<LogicalType> types;
 		vector<string> names;
 		for (idx_t p = 0; p < signature.GetPositionalParameterCount(); p++) {
 			types.push_back(signature.GetParameter(p).GetType());
 			names.push_back(signature.GetParameter(p).GetName().GetIdentifierName());
 		}
-		info.descriptions.push_back(DescribeOverload(docs, std::move(types), std::move(names)));
+		descriptions.push_back(DescribeOverload(docs, std::move(types), std::move(names)));
 	}
 }
 
+// One catalog entry for every signature the worker declares under one name (`overloads`:
+// their indexes in `entries`).
 static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalog &catalog,
-                                                  SchemaCatalogEntry &schema, const Entries &entries, idx_t i,
-                                                  const CatalogHandlePtr &handle) {
-	auto name = entries.Name(i);
-	CreateTableFunctionInfo info(
-	    BuildTableFunctions(context, entries, i, handle, schema.name.GetIdentifierName(), name, name));
+                                                  SchemaCatalogEntry &schema, const Entries &entries,
+                                                  const vector<idx_t> &overloads, const CatalogHandlePtr &handle) {
+	auto name = entries.Name(overloads[0]);
+	TableFunctionSet set {Identifier(name)};
+	vector<FunctionDescription> descriptions;
+	for (auto i : overloads) {
+		idx_t from = set.functions.size();
+		AddTableFunctionOverloads(set, context, entries, i, handle, schema.name.GetIdentifierName(), name, name);
+		AddTableFunctionDescriptions(ReadFunctionDocs(entries, i), set, from, descriptions);
+	}
+	CreateTableFunctionInfo info(std::move(set));
 	info.SetQualification(catalog.GetName(), schema.name);
-	info.comment = entries.Comment(i);
-	AddTableFunctionDescriptions(ReadFunctionDocs(entries, i), info);
+	info.descriptions = std::move(descriptions);
+	info.comment = entries.Comment(overloads[0]);
 	auto entry = make_uniq<TableFunctionCatalogEntry>(catalog, schema, info);
-	SetCommentAndTags(*entry, info.comment, entries.Tags(i));
+	SetCommentAndTags(*entry, info.comment, entries.Tags(overloads[0]));
 	return std::move(entry);
 }
 
@@ -585,7 +616,7 @@ static bool ReadSimpleSignature(ClientContext &context, const Entries &entries, 
 		    out.varargs.id() != LogicalTypeId::INVALID) {
 			return false;
 		}
-		auto type = metadata.GetOption("vgi_type") == "any" ? LogicalType::ANY : ArrowFieldType(context, field);
+		auto type = ParameterType(context, field);
 		if (metadata.GetOption("vgi_varargs") == "true") {
 			out.varargs = type;
 			out.varargs_name = field.name;
@@ -734,9 +765,11 @@ static void RegisterGlobalFunctions(ClientContext &context, const CatalogHandleP
 		unique_ptr<CreateFunctionInfo> info;
 		auto docs = ReadFunctionDocs(entries, i);
 		if (kind == "TABLE") {
-			info = make_uniq<CreateTableFunctionInfo>(
-			    BuildTableFunctions(context, entries, i, handle, schema, worker_name, published));
-			AddTableFunctionDescriptions(docs, *info);
+			auto set = BuildTableFunctions(context, entries, i, handle, schema, worker_name, published);
+			vector<FunctionDescription> descriptions;
+			AddTableFunctionDescriptions(docs, set, 0, descriptions);
+			info = make_uniq<CreateTableFunctionInfo>(std::move(set));
+			info->descriptions = std::move(descriptions);
 		} else if (kind == "SCALAR" || kind == "AGGREGATE") {
 			SimpleSignature signature;
 			if (!ReadSimpleSignature(context, entries, i, signature)) {
@@ -1005,10 +1038,19 @@ private:
 			break;
 		case CatalogType::TABLE_FUNCTION_ENTRY:
 			LoadEntries(*handle, &schema_name, VGI_ENTRY_TABLE_FUNCTIONS, entries);
-			for (idx_t i = 0; i < entries.Count(); i++) {
-				auto entry = MakeTableFunction(context, catalog, *this, entries, i, handle);
-				if (entry) {
-					map[entries.Name(i)] = std::move(entry);
+			{
+				// The worker lists each signature on its own; DuckDB wants one entry per name.
+				vector<string> names;
+				case_insensitive_map_t<vector<idx_t>> overloads;
+				for (idx_t i = 0; i < entries.Count(); i++) {
+					auto &indexes = overloads[entries.Name(i)];
+					if (indexes.empty()) {
+						names.push_back(entries.Name(i));
+					}
+					indexes.push_back(i);
+				}
+				for (auto &fn : names) {
+					map[fn] = MakeTableFunction(context, catalog, *this, entries, overloads[fn], handle);
 				}
 			}
 			break;

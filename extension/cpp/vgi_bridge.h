@@ -291,6 +291,9 @@ VgiError *vgi_scalar_bind(const VgiCatalog *catalog, const VgiCallContext *call,
                           struct ArrowSchema *args_schema, struct ArrowArray *args, struct ArrowSchema *input_schema,
                           const char *argument_names, VgiScalarBinding **out_binding, struct ArrowSchema *out_schema);
 void vgi_scalar_binding_free(VgiScalarBinding *binding);
+// 1 when every DuckDB chunk must be its own worker call, answered row for row as sent: the
+// function is volatile, or has no column arguments (its rows differ only by position).
+int32_t vgi_scalar_binding_per_chunk(const VgiScalarBinding *binding);
 VgiError *vgi_scalar_open(const VgiScalarBinding *binding, VgiInterruptCheck interrupted, void *context,
                           VgiScalar **out);
 // One chunk of `rows` rows in; `out` is a struct array holding the result column.

@@ -850,6 +850,10 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                             if f.has_finalize {
                                 metadata.insert("vgi.has_finalize".to_string(), "true".to_string());
                             }
+                            // Blended ("UNNEST-style"): the positional arguments are the input rows.
+                            if f.input_from_args {
+                                metadata.insert("vgi.input_from_args".to_string(), "true".to_string());
+                            }
                             if f.supports_window {
                                 metadata.insert("vgi.supports_window".to_string(), "true".to_string());
                             }
@@ -1233,6 +1237,12 @@ pub unsafe extern "C" fn vgi_scalar_bind(
 #[no_mangle]
 pub unsafe extern "C" fn vgi_scalar_binding_free(binding: *mut VgiScalarBinding) {
     guard_void(|| drop(Box::from_raw(binding)));
+}
+
+/// 1 when each DuckDB chunk must be its own worker call (see `ScalarBinding::per_chunk`).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_scalar_binding_per_chunk(binding: *const VgiScalarBinding) -> i32 {
+    (*binding).0.per_chunk() as i32
 }
 
 #[no_mangle]

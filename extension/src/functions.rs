@@ -8,6 +8,7 @@ use worker_client::arguments::Arguments;
 use worker_client::framing::{decode_schema, encode_schema, meta_get};
 use worker_client::records::{BindRequest, BindResponse, FunctionType, InitRequest, TableInOutFunctionInitPhase};
 use worker_client::wire::{Blob, Record};
+use worker_client::transport::Location;
 use worker_client::{CancelHandle, Client, Pool, Stream, StreamKind};
 
 use worker_client::client::request_batch;
@@ -177,6 +178,14 @@ pub struct ScalarBinding {
     output_schema: SchemaRef,
     /// Repeated input rows of a chunk are sent once (the function is not volatile).
     deduplicate: bool,
+    /// Each DuckDB chunk is its own worker call, as sent: the answer may depend on more than a
+    /// row's own values (a volatile function, or one without column arguments, whose rows
+    /// differ only by their position in the call).
+    per_chunk: bool,
+    /// The call has no column arguments but travels over HTTP, where an exchange without
+    /// columns is taken for a producer's tick and loses its row count: its chunks carry one
+    /// placeholder column of nulls, so the worker still sees how many rows to answer.
+    placeholder: bool,
     /// Added to the worker's errors when the bind asked for secrets DuckDB does not have.
     secrets_hint: Option<String>,
 }
@@ -195,6 +204,8 @@ impl ScalarBinding {
         let volatile = catalog
             .function_named(&schema_path, function, FunctionType::Scalar)
             .is_none_or(|f| f.stability == Some(worker_client::records::FunctionStability::Volatile));
+        let placeholder = input_schema.fields().is_empty() && Location::parse(&catalog.location).is_ok_and(|l| l.is_http());
+        let input_schema = if placeholder { placeholder_schema() } else { input_schema };
         let (request, response, output_schema) = catalog.bind_function(
             function,
             FunctionType::Scalar,
@@ -205,9 +216,16 @@ impl ScalarBinding {
         if output_schema.fields().len() != 1 {
             return Err(Error::new(ErrorKind::Io, format!("scalar function {function} must return one column, its bind returned {}", output_schema.fields().len())));
         }
-        let deduplicate = !volatile && !input_schema.fields().is_empty();
+        let deduplicate = !volatile && !placeholder && !input_schema.fields().is_empty();
+        let per_chunk = volatile || placeholder || input_schema.fields().is_empty();
         let secrets_hint = call.missing_secrets_hint();
-        Ok(ScalarBinding { catalog, request, response, input_schema, output_schema, deduplicate, secrets_hint })
+        Ok(ScalarBinding { catalog, request, response, input_schema, output_schema, deduplicate, per_chunk, placeholder, secrets_hint })
+    }
+
+    /// Whether every DuckDB chunk must be its own worker call (no batching across chunks, no
+    /// constant shortcut).
+    pub fn per_chunk(&self) -> bool {
+        self.per_chunk
     }
 
     pub fn output_schema(&self) -> SchemaRef {
@@ -283,6 +301,7 @@ impl ScalarExecution {
     /// A batched turn runs on a helper thread while DuckDB fills the next batch; its answers
     /// are ready once the next turn starts (or at `flush`).
     pub fn push(&mut self, input: RecordBatch, batch_rows: usize) -> Result<()> {
+        let batch_rows = if self.binding.per_chunk { 0 } else { batch_rows };
         if self.queued.push(input) < batch_rows {
             return Ok(());
         }
@@ -375,24 +394,20 @@ fn spread_back(output: Result<RecordBatch>, positions: Option<arrow_array::UInt3
     Ok(RecordBatch::try_new(output.schema(), vec![column])?)
 }
 
+/// The input layout of a call without column arguments over HTTP (see `placeholder`).
+fn placeholder_schema() -> SchemaRef {
+    Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new("__vgi_rows", arrow_schema::DataType::Null, true)]))
+}
+
 /// One exchange turn: the worker's answer, one row per input row, in the bound layout.
 fn exchange_rows(stream: &mut Stream, binding: &ScalarBinding, input: &RecordBatch) -> Result<RecordBatch> {
-    let (mut output, _) = stream.exchange(input, &[])?;
     let expected_rows = input.num_rows();
-    if input.num_columns() == 0 && output.num_rows() == 1 && expected_rows > 1 {
-        // A zero-argument call over HTTP loses the row count of its column-less input
-        // (the worker answers one row): evaluate it once per row instead.
-        let one_row = RecordBatch::try_new_with_options(
-            input.schema(),
-            vec![],
-            &arrow_array::RecordBatchOptions::new().with_row_count(Some(1)),
-        )?;
-        let mut rows = vec![output];
-        for _ in 1..expected_rows {
-            rows.push(stream.exchange(&one_row, &[])?.0);
-        }
-        output = arrow_select::concat::concat_batches(&rows[0].schema(), &rows)?;
-    }
+    let (output, _) = if binding.placeholder {
+        let rows: arrow_array::ArrayRef = Arc::new(arrow_array::NullArray::new(expected_rows));
+        stream.exchange(&RecordBatch::try_new(binding.input_schema.clone(), vec![rows])?, &[])?
+    } else {
+        stream.exchange(input, &[])?
+    };
     if output.num_rows() != expected_rows || output.schema().fields() != binding.output_schema.fields() {
         return Err(Error::new(
             ErrorKind::Io,

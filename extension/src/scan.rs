@@ -214,7 +214,14 @@ impl WorkerBinding {
         arguments: &Arguments,
         call: &CallContext<'_>,
     ) -> Result<Self> {
-        Self::bind_at(catalog, function, schema_path, arguments, None, call)
+        let binding = Self::bind_at(catalog, function, schema_path, arguments, None, call)?;
+        // DuckDB takes a table function without columns for its own bug (an internal error).
+        if binding.schema.fields().is_empty() {
+            return Err(Error::binder(format!(
+                "table function {function}: the worker's bind returned no columns (a table function must return at least one column)"
+            )));
+        }
+        Ok(binding)
     }
 
     fn bind_at(
