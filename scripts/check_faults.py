@@ -122,6 +122,9 @@ def run_cells(extension: str, location: str, start: int) -> None:
                                               f"wanted /{pattern}/, got {error!r}")
         checks["no panic"] = (error is None or "panic" not in error.lower(), repr(error))
         checks["returns in time"] = (elapsed < CALL_TIMEOUT_S + MARGIN_S, f"{elapsed:.1f} s")
+        if fault == "hang":
+            # One timeout waited out, not two (a second call on the hung connection would).
+            checks["waits out one timeout"] = (CALL_TIMEOUT_S <= elapsed < 2 * CALL_TIMEOUT_S, f"{elapsed:.1f} s")
         try:
             got = con.execute(sql.format(fault="none")).fetchall()
             checks["next query works"] = (got == [(expected,)], f"got {got}")

@@ -17,11 +17,9 @@ pub const PROTOCOL_VERSION: &str = "2.2.0";
 /// The reflection protocol every `vgi-serve` worker hosts.
 pub const REFLECTION_PROTOCOL: &str = "vgi_rpc.Reflection.v1";
 
-/// How much longer than the call timeout the first call to a worker process we just started
-/// may take: it also waits for the process to start (seconds for a Python interpreter, more
-/// on a loaded machine), which is not the call being slow. A short `vgi_call_timeout` would
-/// otherwise fail every query that needs a new worker.
-const STARTUP_GRACE: Duration = Duration::from_secs(20);
+/// How long a just-started worker may take to read its first request (see
+/// `transport::pipe::Startup`) before that call times out anyway.
+const START_LIMIT: Duration = Duration::from_secs(60);
 
 /// One sequential call channel to a worker.
 pub struct Client {
@@ -49,11 +47,16 @@ impl Client {
         })
     }
 
-    /// The deadline and cancel flag of the next call (the first one on a just-started worker
-    /// also covers its start).
+    /// The deadline and cancel flag of the next call (on a just-started worker, the first
+    /// call's timeout counts from when the worker read the request).
     pub(crate) fn call_watch(&mut self, cancel: Option<CancelHandle>) -> Watch {
-        let grace = if std::mem::take(&mut self.starting) { STARTUP_GRACE } else { Duration::ZERO };
-        Watch::new(self.timeout + grace, cancel)
+        match (&self.transport, std::mem::take(&mut self.starting)) {
+            (Transport::Pipe(pipe), true) => {
+                use std::os::fd::AsRawFd;
+                Watch::first_call(self.timeout, cancel, pipe.writer.inner.as_raw_fd(), START_LIMIT)
+            }
+            _ => Watch::new(self.timeout, cancel),
+        }
     }
 
     pub fn location(&self) -> &Location {
