@@ -234,6 +234,8 @@ impl BufferingSource {
             match stream.next_batch(&[])? {
                 Some((batch, _)) => {
                     if batch.schema().fields() != self.output_schema.fields() {
+                        // The channel may hold more of this answer: never reuse it.
+                        stream.poison();
                         return Err(Error::new(
                             ErrorKind::Io,
                             format!(

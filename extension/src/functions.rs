@@ -120,7 +120,14 @@ impl InOutExecution {
             (batch, md) = stream.exchange(&tick, &[(STATUS_KEY, "CONTINUE")])?;
         }
         outputs.push(batch);
-        outputs.into_iter().map(|b| self.check(b)).collect()
+        let checked: Result<Vec<RecordBatch>> = outputs.into_iter().map(|b| self.check(b)).collect();
+        if checked.is_err() {
+            // Output of another schema: the channel may hold more of it; never reuse it.
+            if let Some(stream) = self.stream.as_mut() {
+                stream.poison();
+            }
+        }
+        checked
     }
 
     /// Ends the input; runs the FINALIZE phase when the function has one and returns its
@@ -139,7 +146,13 @@ impl InOutExecution {
         let mut producer = open_or_return(client, &init, StreamKind::Producer, self.cancel.clone())?;
         let mut outputs = Vec::new();
         while let Some((batch, _)) = producer.next_batch(&[])? {
-            outputs.push(self.check(batch)?);
+            match self.check(batch) {
+                Ok(batch) => outputs.push(batch),
+                Err(e) => {
+                    producer.poison();
+                    return Err(e);
+                }
+            }
         }
         Pool::global().put(producer.finish()?);
         Ok(outputs)
@@ -409,6 +422,8 @@ fn exchange_rows(stream: &mut Stream, binding: &ScalarBinding, input: &RecordBat
         stream.exchange(input, &[])?
     };
     if output.num_rows() != expected_rows || output.schema().fields() != binding.output_schema.fields() {
+        // Not an answer to this turn: the channel may hold more of it; never reuse it.
+        stream.poison();
         return Err(Error::new(
             ErrorKind::Io,
             format!(
@@ -513,6 +528,9 @@ impl Drop for ScalarExecution {
 /// are just group ids the client allocates.
 pub struct AggregateBinding {
     client: std::sync::Mutex<Option<Client>>,
+    /// Where a new connection comes from when the bound one broke (for the destructor).
+    location: String,
+    connect: worker_client::ConnectOptions,
     function: String,
     schema_path: Vec<String>,
     attach: Blob,
@@ -571,6 +589,8 @@ impl AggregateBinding {
         let output_schema = Arc::new(decode_schema(&response.output_schema.0)?);
         Ok(AggregateBinding {
             client: std::sync::Mutex::new(Some(client)),
+            location: catalog.location.clone(),
+            connect: catalog.connect.clone(),
             function: function.into(),
             schema_path,
             attach: catalog.attach_data(),
@@ -750,8 +770,17 @@ impl Drop for AggregateBinding {
                 )
             });
         }
-        // The destructor frees every state of the execution; best effort, always sent.
-        let client = self.client.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        // The destructor frees every state of the execution; best effort. A connection that
+        // broke (a crash, a timeout, an answer out of protocol) is never called again: that
+        // would wait out another timeout on a hung worker, or read a stale answer. The
+        // destructor then goes on another connection when one costs nothing (HTTP, an idle
+        // pooled worker); a stdio worker is not started just to free state.
+        let mut client = self.client.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(broken) = client.take_if(|c| !c.is_healthy()) {
+            drop(broken);
+            let free = Location::parse(&self.location).is_ok_and(|l| l.is_http()) || Pool::global().has_idle(&self.location, &self.connect);
+            client = free.then(|| Pool::global().get(&self.location, &self.connect).ok()).flatten();
+        }
         if let Some(mut client) = client {
             let request = Self::id_batch(&[("group_id", &[0])]).and_then(|b| Self::ipc(&b)).map(|ids| worker_client::records::AggregateDestructorRequest {
                 function_name: self.function.clone(),

@@ -1005,12 +1005,21 @@ impl WorkerScan {
                 self.metrics.rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
                 self.metrics.batches.fetch_add(1, Ordering::Relaxed);
                 self.metrics.bytes.fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
-                let batch_index = self.batch_index(&metadata)?;
-                let partition_values = partition_values(&metadata, &self.schema)?;
-                if batch.num_rows() > 0 {
-                    self.partitions.check(partition_values.as_ref())?;
+                let checked = (|| {
+                    let batch_index = self.batch_index(&metadata)?;
+                    let partition_values = partition_values(&metadata, &self.schema)?;
+                    if batch.num_rows() > 0 {
+                        self.partitions.check(partition_values.as_ref())?;
+                    }
+                    Ok(ScanBatch { batch: self.project(batch)?, batch_index, partition_values })
+                })();
+                if checked.is_err() {
+                    // A batch the scan cannot use: never reuse the channel it came on.
+                    if let Some(stream) = self.stream.as_mut() {
+                        stream.poison();
+                    }
                 }
-                Ok(Some(ScanBatch { batch: self.project(batch)?, batch_index, partition_values }))
+                checked.map(Some)
             }
             None => {
                 let stream = self.stream.take().expect("checked above");

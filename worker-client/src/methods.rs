@@ -111,7 +111,7 @@ impl Client {
     /// `catalog_detach`.
     pub fn detach(&mut self, attach_opaque_data: &Blob) -> Result<()> {
         let params = AttachOnly { attach_opaque_data: attach_opaque_data.clone() };
-        self.call("catalog_detach", &params.to_batch(), None).map(|_| ())
+        self.call_void("catalog_detach", &params.to_batch(), None)
     }
 
     /// `catalog_version`.
@@ -278,7 +278,7 @@ impl Client {
     /// `catalog_transaction_commit` / `catalog_transaction_rollback`.
     pub fn transaction_end(&mut self, commit: bool, scope: &TransactionScope) -> Result<()> {
         let method = if commit { "catalog_transaction_commit" } else { "catalog_transaction_rollback" };
-        self.call(method, &scope.to_batch(), None).map(|_| ())
+        self.call_void(method, &scope.to_batch(), None)
     }
 
     /// Checks that the worker hosts the protocol this client speaks, naming both versions
