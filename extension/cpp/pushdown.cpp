@@ -230,8 +230,10 @@ FilterDescription DescribeDynamicFilters(const vector<ScanFilter> &filters, cons
 
 void ApplyFilters(vector<unique_ptr<ExpressionExecutor>> &executors, const vector<reference<ScanFilter>> &filters,
                   DataChunk &output) {
-	SelectionVector selection(STANDARD_VECTOR_SIZE);
 	for (idx_t f = 0; f < filters.size() && output.size() > 0; f++) {
+		// A fresh selection per filter: Slice keeps referencing the buffer it was given, so
+		// reusing it would rewrite the rows an earlier filter selected.
+		SelectionVector selection(STANDARD_VECTOR_SIZE);
 		auto &filter = filters[f].get();
 		DataChunk input;
 		vector<LogicalType> types;
