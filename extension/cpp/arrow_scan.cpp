@@ -32,6 +32,33 @@ unique_ptr<ArrowScanBindData> FinishArrowBind(ClientContext &context, VgiBinding
 	return data;
 }
 
+// The filters' constants as one row of columns c0, c1, ... (false when there are none).
+bool ExportConstants(ClientContext &context, const vector<Value> &values, ArrowSchemaWrapper &schema,
+                     ArrowArrayWrapper &array) {
+	if (values.empty()) {
+		return false;
+	}
+	vector<string> names;
+	for (idx_t i = 0; i < values.size(); i++) {
+		names.push_back("c" + std::to_string(i));
+	}
+	ExportRow(context, names, values, schema.arrow_schema, array.arrow_array);
+	return true;
+}
+
+// DuckDB's column ids with its `rowid` pseudo-column mapped to the bound row id column.
+vector<column_t> ScanColumns(const ArrowScanBindData &bind, const vector<column_t> &column_ids) {
+	vector<column_t> result = column_ids;
+	if (bind.rowid_column >= 0) {
+		for (auto &id : result) {
+			if (id == COLUMN_IDENTIFIER_ROW_ID) {
+				id = column_t(bind.rowid_column);
+			}
+		}
+	}
+	return result;
+}
+
 namespace {
 
 using ExecutionPtr = unique_ptr<VgiExecution, RustDeleter<VgiExecution, vgi_execution_free>>;
@@ -75,33 +102,6 @@ struct ScanLocalState : public ArrowScanLocalState {
 	//! The dynamic filter state last sent on this stream.
 	FilterDescription dynamic_sent;
 };
-
-// The filters' constants as one row of columns c0, c1, ... (false when there are none).
-bool ExportConstants(ClientContext &context, const vector<Value> &values, ArrowSchemaWrapper &schema,
-                     ArrowArrayWrapper &array) {
-	if (values.empty()) {
-		return false;
-	}
-	vector<string> names;
-	for (idx_t i = 0; i < values.size(); i++) {
-		names.push_back("c" + std::to_string(i));
-	}
-	ExportRow(context, names, values, schema.arrow_schema, array.arrow_array);
-	return true;
-}
-
-// DuckDB's column ids with its `rowid` pseudo-column mapped to the bound row id column.
-vector<column_t> ScanColumns(const ArrowScanBindData &bind, const vector<column_t> &column_ids) {
-	vector<column_t> result = column_ids;
-	if (bind.rowid_column >= 0) {
-		for (auto &id : result) {
-			if (id == COLUMN_IDENTIFIER_ROW_ID) {
-				id = column_t(bind.rowid_column);
-			}
-		}
-	}
-	return result;
-}
 
 bool FilterPushdownEnabled(ClientContext &context) {
 	Value enabled;
