@@ -41,6 +41,14 @@ duckdb::unique_ptr<ArrowScanBindData> FinishArrowBind(duckdb::ClientContext &con
                                                       duckdb::vector<duckdb::LogicalType> &return_types,
                                                       duckdb::vector<duckdb::Identifier> &names);
 
+// A filter description's constants as one row of columns c0, c1, ... for Rust (false when
+// there are none).
+bool ExportConstants(duckdb::ClientContext &context, const duckdb::vector<duckdb::Value> &values,
+                     duckdb::ArrowSchemaWrapper &schema, duckdb::ArrowArrayWrapper &array);
+
+// DuckDB's column ids of a scan with its `rowid` pseudo-column mapped to the bound row id column.
+duckdb::vector<duckdb::column_t> ScanColumns(const ArrowScanBindData &bind, const duckdb::vector<duckdb::column_t> &column_ids);
+
 // Client properties for rows sent to a worker: lossless, so UUID, HUGEINT and TIMETZ keep
 // their types as Arrow extension types (an echo comes back as what went in).
 duckdb::ClientProperties LosslessProperties(duckdb::ClientContext &context);

@@ -115,6 +115,20 @@ int32_t vgi_binding_statistics(const VgiBinding *binding, uint64_t column, VgiCo
 // DuckDB's TablePartitionInfo (0 = not partitioned by them).
 int32_t vgi_binding_partition_kind(const VgiBinding *binding, const uint64_t *columns, size_t n);
 
+// Required filters (extension/src/required_filters.rs). `filters` is a scan's filter
+// description (pushed filters and the predicates DuckDB keeps above the scan, NULL = none)
+// with its constants (NULL = none; the Arrow structures are moved).
+// Non-zero when the bound scan reads a table that declares required filters.
+int32_t vgi_binding_has_required_filters(const VgiBinding *binding);
+// Refuses (Binder Error) a scan that leaves one of its table's required filter groups unmet.
+VgiError *vgi_binding_verify_required_filters(const VgiBinding *binding, const char *filters,
+                                              struct ArrowSchema *constants_schema, struct ArrowArray *constants);
+// The same for a scan DuckDB reads itself: `table` and `groups` as the branch view's marker
+// carries them, `names` the scan's columns; `unverified` when the optimizer pass did not run.
+VgiError *vgi_required_filters_check(const char *table, const char *groups, const char *const *names, size_t n_names,
+                                     const char *filters, struct ArrowSchema *constants_schema,
+                                     struct ArrowArray *constants, int32_t unverified);
+
 // How many streams (threads) the execution can use.
 uint64_t vgi_execution_max_threads(const VgiExecution *execution);
 // What happened to filter `slot` of the request: 0 = DuckDB applies it; 1 = sent as a hint,

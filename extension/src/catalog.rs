@@ -157,7 +157,7 @@ impl AttachedCatalog {
         let contents = self.contents()?;
         let Some(info) = contents.schema(schema).and_then(|s| s.table(table)) else { return Ok(None) };
         let path = self.schema_path(schema)?;
-        let view = crate::branches::branch_view(self, duckdb_catalog, &path, &info.name, table_columns(info)?.as_ref())?;
+        let view = crate::branches::branch_view(self, duckdb_catalog, &path, &info.name, table_columns(info)?.as_ref(), &info.required_filters)?;
         self.branch_views.lock().unwrap_or_else(|p| p.into_inner()).insert(key, view.clone());
         Ok(view)
     }

@@ -322,6 +322,65 @@ pub unsafe extern "C" fn vgi_binding_partition_kind(binding: *const VgiBinding, 
     .unwrap_or(0)
 }
 
+/// The filters the optimizer pass saw on one scan: the description and its constants.
+unsafe fn scan_filters(
+    filters: *const c_char,
+    constants_schema: *mut FFI_ArrowSchema,
+    constants: *mut FFI_ArrowArray,
+) -> Result<(Vec<crate::pushdown::TableFilter>, Option<RecordBatch>)> {
+    let constants = if constants.is_null() || constants_schema.is_null() { None } else { Some(import_batch(constants_schema, constants)?) };
+    let filters = if filters.is_null() { Vec::new() } else { parse_filters(str_arg(filters, "filters")?)? };
+    Ok((filters, constants))
+}
+
+/// Non-zero when the bound scan reads a table that declares required filters.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_binding_has_required_filters(binding: *const VgiBinding) -> i32 {
+    catch_unwind(AssertUnwindSafe(|| i32::from((*binding).0.has_required_filters()))).unwrap_or(0)
+}
+
+/// The optimizer pass: refuses the scan when `filters` (every predicate DuckDB applies to its
+/// rows) leave a required filter group of its table unmet.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_binding_verify_required_filters(
+    binding: *const VgiBinding,
+    filters: *const c_char,
+    constants_schema: *mut FFI_ArrowSchema,
+    constants: *mut FFI_ArrowArray,
+) -> *mut VgiError {
+    guard(|| {
+        let (filters, constants) = scan_filters(filters, constants_schema, constants)?;
+        (*binding).0.verify_required_filters(&filters, constants.as_ref())
+    })
+}
+
+/// The same check for a scan DuckDB reads itself (a branch of a multi-branch table): the
+/// table, its groups as the view marker encodes them, the scan's column names. `unverified`:
+/// the optimizer pass did not run (the marker itself executed).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_required_filters_check(
+    table: *const c_char,
+    groups: *const c_char,
+    names: *const *const c_char,
+    n_names: usize,
+    filters: *const c_char,
+    constants_schema: *mut FFI_ArrowSchema,
+    constants: *mut FFI_ArrowArray,
+    unverified: i32,
+) -> *mut VgiError {
+    guard(|| {
+        let required = crate::required_filters::RequiredFilters::new(
+            str_arg(table, "the table name")?,
+            crate::required_filters::RequiredFilters::decode_groups(str_arg(groups, "the required filters")?),
+        );
+        let columns = (0..n_names)
+            .map(|i| str_arg(*names.add(i), "a column name").map(str::to_string))
+            .collect::<Result<Vec<_>>>()?;
+        let (filters, constants) = scan_filters(filters, constants_schema, constants)?;
+        required.check(&filters, &columns, constants.as_ref(), unverified != 0)
+    })
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn vgi_binding_free(binding: *mut VgiBinding) {
     guard_void(|| drop(Box::from_raw(binding)));

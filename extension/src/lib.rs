@@ -14,6 +14,8 @@
 //!   statistics, cardinality);
 //! - [`pushdown`]: what a scan tells the worker (filters as Filter Encoding v2 snapshots and
 //!   deltas, ORDER BY + LIMIT, TABLESAMPLE) and which filters DuckDB must still apply;
+//! - [`required_filters`]: tables' `required_filters`, checked against what a scan is
+//!   filtered by;
 //! - [`functions`]: scalar, aggregate and table-in-out functions;
 //! - [`writes`]: INSERT / UPDATE / DELETE through the tables' write functions;
 //! - [`transactions`]: DuckDB BEGIN/COMMIT/ROLLBACK as the worker's transactions;
@@ -35,6 +37,7 @@ pub mod ffi;
 pub mod functions;
 pub mod metadata;
 pub mod pushdown;
+pub mod required_filters;
 pub mod sandbox;
 pub mod scan;
 pub mod transactions;
