@@ -113,11 +113,26 @@ impl WriteBinding {
             .and_then(|s| s.table(table))
             .cloned()
             .ok_or_else(|| Error::new(ErrorKind::Catalog, format!("table {name} does not exist")))?;
-        let supported = info
-            .write_result_modes
-            .get(kind.verb())
-            .and_then(|m| ResultMode::parse(m))
-            .unwrap_or(ResultMode::Count);
+        // The worker declares each write it supports with its result mode; a missing key means
+        // the table does not support that write at all, refused here before anything runs.
+        let Some(declared) = info.write_result_modes.get(kind.verb()) else {
+            let supported: Vec<String> = ["insert", "update", "delete"]
+                .iter()
+                .filter(|verb| info.write_result_modes.contains_key(**verb))
+                .map(|verb| verb.to_uppercase())
+                .collect();
+            let only = match supported.as_slice() {
+                [] => "it is read-only".to_string(),
+                verbs => format!("it supports only {}", verbs.join(", ")),
+            };
+            return Err(Error::new(
+                ErrorKind::NotImplemented,
+                format!("table {name} does not support {}: {only}", kind.verb().to_uppercase()),
+            ));
+        };
+        let supported = ResultMode::parse(declared).ok_or_else(|| {
+            Error::new(ErrorKind::Io, format!("table {name} declares an unknown result mode '{declared}' for {}", kind.verb().to_uppercase()))
+        })?;
         let mode = if returning {
             if supported < ResultMode::Rows {
                 return Err(Error::new(
