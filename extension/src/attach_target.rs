@@ -11,8 +11,8 @@
 //! a `+` stays a plus sign, as shell commands use it). Spaces may also be written as they are.
 //! An option given both in the path and in the option list is an error rather than a silent
 //! choice: the two would disagree about which worker or version is meant. Secrets
-//! (`bearer_token`, options the worker marks secret) are refused in the path, because
-//! `duckdb_databases()` shows the path to everyone.
+//! (`bearer_token`, options the worker marks secret) are refused in the path: a path is
+//! not redacted where DuckDB shows or logs it.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -20,9 +20,8 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray};
 
 use crate::error::{Error, Result};
 
-/// The option naming the worker, and its alias.
+/// The option naming the worker.
 pub const LOCATION: &str = "location";
-const LOCATION_ALIAS: &str = "path";
 /// The requested data version, and the reference extension's spelling of it.
 pub const DATA_VERSION: &str = "data_version";
 const DATA_VERSION_ALIAS: &str = "data_version_spec";
@@ -92,7 +91,6 @@ impl AttachTarget {
 /// The name an option is known by (its aliases folded in).
 fn canonical(name: &str) -> String {
     match name {
-        LOCATION_ALIAS => LOCATION.into(),
         DATA_VERSION_ALIAS => DATA_VERSION.into(),
         other => other.into(),
     }
@@ -100,7 +98,7 @@ fn canonical(name: &str) -> String {
 
 fn given_twice(name: &str, where_: &str) -> Error {
     let spelled = match name {
-        LOCATION => "LOCATION (or PATH)".to_string(),
+        LOCATION => "LOCATION".to_string(),
         DATA_VERSION => "data_version (or data_version_spec)".to_string(),
         other => format!("'{other}'"),
     };
@@ -110,7 +108,7 @@ fn given_twice(name: &str, where_: &str) -> Error {
 /// The error for a secret option written into the ATTACH path.
 pub fn secret_in_path(name: &str) -> Error {
     Error::binder(format!(
-        "ATTACH option '{name}' is a secret and must not be in the ATTACH path (duckdb_databases() shows the path); \
+        "ATTACH option '{name}' is a secret and must not be in the ATTACH path (a path is not kept secret); \
          pass it in the option list: ATTACH '...' (TYPE vgi, {name} '...')"
     ))
 }
@@ -203,8 +201,8 @@ mod tests {
     fn the_same_option_twice_is_an_error() {
         let err = AttachTarget::resolve("example?location=a", &options(&[("location", "b")])).unwrap_err();
         assert!(err.message.contains("given twice, in the ATTACH path and in the option list"), "{}", err.message);
-        let err = AttachTarget::resolve("example?path=a&location=b", &options(&[])).unwrap_err();
-        assert!(err.message.contains("LOCATION (or PATH) is given twice, in the ATTACH path"), "{}", err.message);
+        let err = AttachTarget::resolve("example?location=a&LOCATION=b", &options(&[])).unwrap_err();
+        assert!(err.message.contains("LOCATION is given twice, in the ATTACH path"), "{}", err.message);
         let err = AttachTarget::resolve("example", &options(&[("data_version", "1"), ("data_version_spec", "2")])).unwrap_err();
         assert!(err.message.contains("data_version (or data_version_spec) is given twice"), "{}", err.message);
     }

@@ -333,6 +333,22 @@ impl AttachedCatalog {
     pub fn function_info(&self, request: &worker_client::records::BindRequest) -> Option<FunctionInfo> {
         let path = request.schema_path.clone().unwrap_or_else(|| vec![self.default_schema().to_string()]);
         self.function_named(&path, &request.function_name, request.function_type)
+            .or_else(|| self.function_by_bare_name(&request.function_name, request.function_type))
+    }
+
+    /// The function a worker binds when the schema it was named in does not hold it: the one
+    /// of that name (the default schema's, when several schemas have one). An inline scan
+    /// function names the table's schema, which need not be the function's (`data.tt_pushdown_fn`
+    /// is served by `main.tt_pushdown_scan`); without this its capabilities would be lost.
+    fn function_by_bare_name(&self, name: &str, kind: worker_client::records::FunctionType) -> Option<FunctionInfo> {
+        let contents = self.contents().ok()?;
+        let mut found = contents.schemas.iter().filter_map(|s| s.functions.iter().find(|f| f.name == name && f.function_type == kind).map(|f| (s, f)));
+        let first = found.next()?;
+        let rest: Vec<_> = found.collect();
+        if rest.is_empty() {
+            return Some(first.1.clone());
+        }
+        std::iter::once(first).chain(rest).find(|(s, _)| s.name.eq_ignore_ascii_case(self.default_schema())).map(|(_, f)| f.clone())
     }
 
     /// The catalog's description of function `name` of `kind` in the schema at `schema_path`.
