@@ -28,12 +28,14 @@ const DATA_VERSION_ALIAS: &str = "data_version_spec";
 /// Options that are secrets whatever the worker declares.
 pub const BEARER_TOKEN: &str = "bearer_token";
 
-/// One option's value, and whether it came from the ATTACH path (shown in duckdb_databases()).
+/// One option's value, and whether it came from the ATTACH path.
+#[derive(Debug)]
 pub struct OptionValue {
     pub value: ArrayRef,
     pub from_path: bool,
 }
 
+#[derive(Debug)]
 pub struct AttachTarget {
     /// The catalog's name at the worker: the ATTACH path up to any `?`.
     pub catalog: String,
