@@ -163,7 +163,25 @@ impl Pool {
     pub fn has_idle(&self, location: &str, options: &ConnectOptions) -> bool {
         let Ok(location) = Location::parse(location) else { return false };
         let key = PoolKey { location, options: options.clone() };
-        self.lock().idle.get(&key).is_some_and(|l| !l.is_empty())
+        // Dead idle connections (a worker killed while it waited) do not count: a caller that
+        // relies on an idle connection would otherwise start a worker synchronously.
+        let mut dead = Vec::new();
+        let alive = {
+            let mut slots = self.lock();
+            let Some(idle) = slots.idle.get_mut(&key) else { return false };
+            let mut kept = Vec::with_capacity(idle.len());
+            for (since, mut client) in idle.drain(..) {
+                if since.elapsed() < self.idle_timeout && client.is_healthy() {
+                    kept.push((since, client));
+                } else {
+                    dead.push(client);
+                }
+            }
+            *idle = kept;
+            !idle.is_empty()
+        };
+        drop(dead);
+        alive
     }
 
     /// Ends a stream nobody reads any more (LIMIT, an error elsewhere, an interrupt) without
