@@ -20,6 +20,8 @@ export VGI_TEST_BRANCH_DIR
 # The companion fixture asks DuckDB to attach this database file beside it.
 export VGI_TEST_COMPANION_TARGET="$VGI_TEST_BRANCH_DIR/companion.duckdb" VGI_TEST_COMPANION_DBTYPE=duckdb
 trap 'rm -rf "$VGI_TEST_BRANCH_DIR"' EXIT
+# The narrow-bind fixture over stdio (with-http-worker.sh points it at its HTTP server).
+export VGI_NARROW_BIND="$VGI_WORKERS_VENV/bin/vgi-serve vgi._test_fixtures.narrow_bind.worker:NarrowBindWorker"
 
 echo "==> cargo tests (real workers over stdio and HTTP)"
 scripts/with-http-worker.sh cargo test --release --workspace --exclude vgi-static-host 2>&1 || failed=1

@@ -2,7 +2,8 @@
 # Runs a command with HTTP fixture workers on free loopback ports:
 #   scripts/with-http-worker.sh <command...>
 # exports VGI_FIXTURE_HTTP_URL (the example worker), VGI_SIMPLE_WRITABLE_HTTP_URL and
-# VGI_MEMORY_CATALOG_HTTP_URL, VGI_SCHEMA_RECONCILE_HTTP_URL and VGI_COMPANION_HTTP_URL for the command and stops the workers afterwards.
+# VGI_MEMORY_CATALOG_HTTP_URL, VGI_SCHEMA_RECONCILE_HTTP_URL and VGI_COMPANION_HTTP_URL (and VGI_NARROW_BIND) for the
+# command and stops the workers afterwards.
 set -euo pipefail
 : "${VGI_WORKERS_VENV:?source the env.sh written by scripts/setup-workers.sh}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -36,4 +37,8 @@ serve VGI_MEMORY_CATALOG_HTTP_URL vgi._test_fixtures.catalog:InMemoryCatalogWork
 # process shows one consistent table; its tests run in the HTTP lane.
 serve VGI_SCHEMA_RECONCILE_HTTP_URL vgi._test_fixtures.schema_reconcile.worker:SchemaReconcileWorker
 serve VGI_COMPANION_HTTP_URL vgi._test_fixtures.companion:CompanionCatalogWorker
+# narrow_bind: a table whose scan binds fewer columns than it declares (error wording tests);
+# VGI_NARROW_BIND names it in either lane (run-tests.sh sets the stdio command).
+serve VGI_NARROW_BIND_HTTP_URL vgi._test_fixtures.narrow_bind.worker:NarrowBindWorker
+export VGI_NARROW_BIND="$VGI_NARROW_BIND_HTTP_URL"
 "$@"

@@ -295,11 +295,16 @@ impl WorkerBinding {
             let index = if by_position {
                 data_columns[position]
             } else {
+                // Refused at bind, as DuckDB refuses a query it cannot plan: reading on would
+                // hand DuckDB batches narrower than the table it planned for.
                 self.schema.column_with_name(column.name()).map(|(i, _)| i).ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Io,
-                        format!("the worker's scan of {name} has no column `{}` (it returns: {})", column.name(), field_names(&self.schema)),
-                    )
+                    Error::binder(format!(
+                        "table {name} declares columns ({}), but its scan function {} binds to ({}), which has no column `{}`",
+                        field_names(table),
+                        self.request.function_name,
+                        field_names(&self.schema),
+                        column.name()
+                    ))
                 })?
             };
             fields.push(self.schema.field(index).clone());
@@ -332,6 +337,7 @@ impl WorkerBinding {
         at: Option<(String, String)>,
         call: &CallContext<'_>,
     ) -> Result<Self> {
+        let schema_path_text = schema_path.join(".");
         let info = match &at {
             Some(at) => catalog.table_at(&schema_path, table, at)?,
             None => catalog.contents()?.schema(&schema_path.join(".")).and_then(|s| s.table(table)).cloned(),
@@ -372,7 +378,7 @@ impl WorkerBinding {
             };
         }
         match columns {
-            Some(columns) => bound.with_table_columns(&columns, table),
+            Some(columns) => bound.with_table_columns(&columns, &format!("{}.{table}", schema_path_text)),
             None => Ok(bound),
         }
     }
