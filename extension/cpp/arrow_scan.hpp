@@ -14,6 +14,10 @@ struct ArrowScanBindData : public duckdb::TableFunctionData {
 	bool projection_pushdown = false;
 	//! The bound column that holds the worker's row id (DuckDB's `rowid`), -1 when none.
 	int64_t rowid_column = -1;
+	//! A catalog table with generated columns: the bound column of each of its columns (by
+	//! DuckDB's column index), INVALID_INDEX for the generated ones (DuckDB computes those).
+	//! Empty: DuckDB's column indexes are the bound columns.
+	duckdb::vector<duckdb::idx_t> table_columns;
 	//! The catalog table this scan reads (binds `rowid`, lets UPDATE/DELETE find their table).
 	duckdb::optional_ptr<duckdb::TableCatalogEntry> table;
 	//! ORDER BY ... LIMIT hint from DuckDB's Top-N (set_scan_order): bound column, -1 = none.

@@ -226,7 +226,14 @@ impl WorkerBinding {
         arguments: &Arguments,
         call: &CallContext<'_>,
     ) -> Result<Self> {
-        Self::bind_at(catalog, function, schema_path, arguments, None, call)
+        let binding = Self::bind_at(catalog, function, schema_path, arguments, None, call)?;
+        // DuckDB takes a table function without columns for its own bug (an internal error).
+        if binding.schema.fields().is_empty() {
+            return Err(Error::binder(format!(
+                "table function {function}: the worker's bind returned no columns (a table function must return at least one column)"
+            )));
+        }
+        Ok(binding)
     }
 
     fn bind_at(
@@ -237,13 +244,18 @@ impl WorkerBinding {
         at: Option<(String, String)>,
         call: &CallContext<'_>,
     ) -> Result<Self> {
-        let (request, response, schema) = catalog.bind_function(
-            function,
-            FunctionType::Table,
-            schema_path,
-            arguments,
-            BindOptions { at, call: Some(call), ..Default::default() },
-        )?;
+        Self::bind_with(catalog, function, schema_path, arguments, BindOptions { at, call: Some(call), ..Default::default() })
+    }
+
+    /// `bind` on the worker with any of the optional bind parts (e.g. a COPY FROM context).
+    pub fn bind_with(
+        catalog: Arc<AttachedCatalog>,
+        function: &str,
+        schema_path: Option<Vec<String>>,
+        arguments: &Arguments,
+        options: BindOptions<'_>,
+    ) -> Result<Self> {
+        let (request, response, schema) = catalog.bind_function(function, FunctionType::Table, schema_path, arguments, options)?;
         let output_index = (0..schema.fields().len()).collect();
         // Best effort: a worker without the method (or an error) just leaves it unknown.
         let cardinality_request = worker_client::records::TableFunctionCardinalityRequest {
@@ -284,14 +296,16 @@ impl WorkerBinding {
     fn with_table_columns(mut self, table: &Schema, name: &str) -> Result<Self> {
         let mut fields = Vec::new();
         let mut output_index = Vec::new();
+        // Generated columns are DuckDB's to compute: the scan produces the stored ones.
+        let stored: Vec<&arrow_schema::FieldRef> = table.fields().iter().filter(|c| !crate::metadata::is_generated(c)).collect();
         // A table may name its columns differently from the function that serves it (the
         // `numbers` fixture declares `value` over `sequence`'s `n`): when the names do not all
         // match but the data columns line up one to one, they pair by position.
-        let by_name = table.fields().iter().all(|c| self.schema.column_with_name(c.name()).is_some());
+        let by_name = stored.iter().all(|c| self.schema.column_with_name(c.name()).is_some());
         let data_columns: Vec<usize> =
             (0..self.schema.fields().len()).filter(|&i| !crate::catalog::is_row_id(self.schema.field(i))).collect();
-        let by_position = !by_name && data_columns.len() == table.fields().len();
-        for (position, column) in table.fields().iter().enumerate() {
+        let by_position = !by_name && data_columns.len() == stored.len();
+        for (position, column) in stored.into_iter().enumerate() {
             let index = if by_position {
                 data_columns[position]
             } else {
@@ -1017,12 +1031,21 @@ impl WorkerScan {
                 self.metrics.rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
                 self.metrics.batches.fetch_add(1, Ordering::Relaxed);
                 self.metrics.bytes.fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
-                let batch_index = self.batch_index(&metadata)?;
-                let partition_values = partition_values(&metadata, &self.schema)?;
-                if batch.num_rows() > 0 {
-                    self.partitions.check(partition_values.as_ref())?;
+                let checked = (|| {
+                    let batch_index = self.batch_index(&metadata)?;
+                    let partition_values = partition_values(&metadata, &self.schema)?;
+                    if batch.num_rows() > 0 {
+                        self.partitions.check(partition_values.as_ref())?;
+                    }
+                    Ok(ScanBatch { batch: self.project(batch)?, batch_index, partition_values })
+                })();
+                if checked.is_err() {
+                    // A batch the scan cannot use: never reuse the channel it came on.
+                    if let Some(stream) = self.stream.as_mut() {
+                        stream.poison();
+                    }
                 }
-                Ok(Some(ScanBatch { batch: self.project(batch)?, batch_index, partition_values }))
+                checked.map(Some)
             }
             None => {
                 let stream = self.stream.take().expect("checked above");

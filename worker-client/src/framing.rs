@@ -42,6 +42,10 @@ pub const REQUEST_VERSION: &str = "1";
 /// Upper bounds that keep a corrupt or hostile peer from making us allocate unbounded memory.
 const MAX_METADATA_BYTES: usize = 64 << 20;
 const MAX_BODY_BYTES: usize = 4 << 30;
+/// Declared lengths are not trusted for allocation: metadata and bodies are read in pieces
+/// that grow with what actually arrives, so a corrupt length field costs at most this much
+/// (or twice what was received) before the short read is noticed.
+const FIRST_READ_BYTES: usize = 1 << 20;
 
 /// Per-batch custom metadata, in wire order.
 pub type Metadata = Vec<(String, String)>;
@@ -237,8 +241,7 @@ impl StreamDecoder {
             if len < 0 || len as usize > MAX_METADATA_BYTES {
                 return Err(Error::protocol(format!("malformed Arrow IPC message (metadata length {len})")));
             }
-            let mut meta = vec![0u8; len as usize];
-            input.read_exact(&mut meta).map_err(eof_is_protocol)?;
+            let meta = read_metadata(input, len as usize)?;
             let message = arrow_ipc::root_as_message(&meta)
                 .map_err(|e| Error::protocol(format!("malformed Arrow IPC message: {e}")))?;
             let body_len = message.bodyLength();
@@ -251,6 +254,7 @@ impl StreamDecoder {
                     let ipc_schema =
                         message.header_as_schema().ok_or_else(|| Error::protocol("schema message without schema"))?;
                     let schema = arrow_ipc::convert::try_fb_to_schema(ipc_schema)?;
+                    check_schema_types(&schema)?;
                     self.schema = Some(Arc::new(schema.clone()));
                     self.dictionaries.clear();
                     return Ok(Some(Message::Schema(schema)));
@@ -259,6 +263,12 @@ impl StreamDecoder {
                     let schema = self.schema.clone().ok_or_else(|| Error::protocol("dictionary before schema"))?;
                     let dict =
                         message.header_as_dictionary_batch().ok_or_else(|| Error::protocol("bad dictionary message"))?;
+                    if let Some(data) = dict.data() {
+                        check_buffer_ranges(&data, body.len())?;
+                        if let Some(values) = dictionary_value_schema(&schema, dict.id()) {
+                            check_buffer_layouts(&data, &values, message.version())?;
+                        }
+                    }
                     let dictionaries = &mut self.dictionaries;
                     guard_decoder(|| {
                         arrow_ipc::reader::read_dictionary(&body, dict, &schema, dictionaries, &message.version())
@@ -268,6 +278,8 @@ impl StreamDecoder {
                     let schema = self.schema.clone().ok_or_else(|| Error::protocol("record batch before schema"))?;
                     let ipc_batch =
                         message.header_as_record_batch().ok_or_else(|| Error::protocol("bad record batch message"))?;
+                    check_buffer_ranges(&ipc_batch, body.len())?;
+                    check_buffer_layouts(&ipc_batch, &schema, message.version())?;
                     let dictionaries = &self.dictionaries;
                     let batch = guard_decoder(|| {
                         arrow_ipc::reader::read_record_batch(&body, ipc_batch, schema, dictionaries, None, &message.version())
@@ -309,6 +321,186 @@ impl StreamDecoder {
     }
 }
 
+/// arrow-rs slices every buffer a message describes out of its body and panics when the range
+/// is outside it: check the descriptors first, so a corrupt one is a protocol error.
+fn check_buffer_ranges(batch: &arrow_ipc::RecordBatch<'_>, body_len: usize) -> Result<()> {
+    for buffer in batch.buffers().iter().flat_map(|b| b.iter()) {
+        let (offset, length) = (buffer.offset(), buffer.length());
+        let inside = offset >= 0 && length >= 0 && offset.checked_add(length).is_some_and(|end| end as u64 <= body_len as u64);
+        if !inside {
+            return Err(Error::protocol(format!(
+                "malformed Arrow IPC record batch (buffer at {offset} of {length} bytes, body of {body_len})"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// arrow-rs trusts a batch's buffer descriptors in ways it does not check: it views offset,
+/// view and value buffers as typed slices (asserting their byte length is a multiple of the
+/// element width) and slices union type ids and dense offsets by the node's row count. Walk
+/// the fields the way it reads a batch, one node per field and its buffers in order, and check
+/// those first, so a corrupt descriptor is a protocol error rather than a panic.
+fn check_buffer_layouts(batch: &arrow_ipc::RecordBatch<'_>, schema: &Schema, version: arrow_ipc::MetadataVersion) -> Result<()> {
+    if batch.compression().is_some() {
+        return Ok(()); // compressed lengths say nothing of the data (and arrow refuses them here)
+    }
+    let mut walk = LayoutWalk {
+        nodes: batch.nodes().map(|n| n.iter().copied().collect()).unwrap_or_default(),
+        buffers: batch.buffers().map(|b| b.iter().copied().collect()).unwrap_or_default(),
+        variadic: batch.variadicBufferCounts().map(|v| v.iter().collect()).unwrap_or_default(),
+        at: (0, 0, 0),
+        old_unions: version < arrow_ipc::MetadataVersion::V5,
+    };
+    for field in schema.fields() {
+        // Running out of nodes or buffers is arrow's to report.
+        if walk.field(field.data_type())?.is_none() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The one-column schema a dictionary batch is read with (the dictionary's value type).
+fn dictionary_value_schema(schema: &Schema, id: i64) -> Option<Schema> {
+    #[allow(deprecated)] // arrow-rs still routes dictionaries by the schema's ids
+    let fields = schema.fields_with_dict_id(id);
+    match fields.first()?.data_type() {
+        arrow_schema::DataType::Dictionary(_, values) => Some(Schema::new(vec![arrow_schema::Field::new("", values.as_ref().clone(), true)])),
+        _ => None,
+    }
+}
+
+/// Types a schema message can declare but arrow-rs cannot lay out without panicking.
+fn check_schema_types(schema: &Schema) -> Result<()> {
+    fn check(data_type: &arrow_schema::DataType) -> Result<()> {
+        use arrow_schema::DataType::*;
+        match data_type {
+            FixedSizeBinary(size) | FixedSizeList(_, size) if *size < 0 => {
+                Err(Error::protocol(format!("malformed Arrow IPC schema (type {data_type} has a negative size)")))
+            }
+            List(f) | LargeList(f) | ListView(f) | LargeListView(f) | FixedSizeList(f, _) | Map(f, _) => check(f.data_type()),
+            Struct(fields) => fields.iter().try_for_each(|f| check(f.data_type())),
+            Union(fields, _) => fields.iter().try_for_each(|(_, f)| check(f.data_type())),
+            RunEndEncoded(a, b) => check(a.data_type()).and_then(|_| check(b.data_type())),
+            Dictionary(key, values) => check(key).and_then(|_| check(values)),
+            _ => Ok(()),
+        }
+    }
+    schema.fields().iter().try_for_each(|f| check(f.data_type()))
+}
+
+struct LayoutWalk {
+    nodes: Vec<arrow_ipc::FieldNode>,
+    buffers: Vec<arrow_ipc::Buffer>,
+    variadic: Vec<i64>,
+    /// Next node, buffer and variadic count.
+    at: (usize, usize, usize),
+    /// Before metadata V5 unions had a validity buffer.
+    old_unions: bool,
+}
+
+fn layout_error(what: String) -> Error {
+    Error::protocol(format!("malformed Arrow IPC record batch ({what})"))
+}
+
+impl LayoutWalk {
+    /// The next buffer, checked to hold whole elements of `width` bytes.
+    fn buffer(&mut self, width: usize) -> Result<Option<arrow_ipc::Buffer>> {
+        let Some(buffer) = self.buffers.get(self.at.1).copied() else { return Ok(None) };
+        self.at.1 += 1;
+        if width > 1 && buffer.length() % width as i64 != 0 {
+            return Err(layout_error(format!("a buffer of {} bytes holding {width}-byte values", buffer.length())));
+        }
+        Ok(Some(buffer))
+    }
+
+    /// Checks the next buffers against their element widths; `None` when they run out.
+    fn buffers(&mut self, widths: &[usize]) -> Result<Option<()>> {
+        for &width in widths {
+            if self.buffer(width)?.is_none() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(()))
+    }
+
+    /// `Ok(None)`: the message ran out of nodes or buffers.
+    fn field(&mut self, data_type: &arrow_schema::DataType) -> Result<Option<()>> {
+        use arrow_schema::DataType::*;
+        let Some(node) = self.nodes.get(self.at.0).copied() else { return Ok(None) };
+        self.at.0 += 1;
+        // Validity buffers and bitmaps hold bits: any byte length is whole (width 1).
+        let fits = match data_type {
+            Null | RunEndEncoded(..) => Some(()),
+            Utf8 | Binary => self.buffers(&[1, 4, 1])?,
+            List(_) | Map(..) => self.buffers(&[1, 4])?,
+            LargeUtf8 | LargeBinary => self.buffers(&[1, 8, 1])?,
+            LargeList(_) => self.buffers(&[1, 8])?,
+            ListView(_) => self.buffers(&[1, 4, 4])?,
+            LargeListView(_) => self.buffers(&[1, 8, 8])?,
+            Utf8View | BinaryView => {
+                let count = self.variadic.get(self.at.2).copied().and_then(|c| usize::try_from(c).ok());
+                self.at.2 += 1;
+                match count {
+                    Some(count) if count <= self.buffers.len() => {
+                        let mut widths = vec![1, 16];
+                        widths.resize(count + 2, 1);
+                        self.buffers(&widths)?
+                    }
+                    _ => None,
+                }
+            }
+            Struct(_) => self.buffers(&[1])?,
+            FixedSizeList(_, size) => {
+                if node.length() < 0 || node.length().checked_mul((*size).into()).is_none() {
+                    return Err(layout_error(format!("{} lists of {size} values", node.length())));
+                }
+                self.buffers(&[1])?
+            }
+            Dictionary(key, _) => self.buffers(&[1, key.primitive_width().unwrap_or(1)])?,
+            Union(_, mode) => {
+                if self.old_unions && self.buffers(&[1])?.is_none() {
+                    return Ok(None);
+                }
+                let rows = node.length();
+                let Some(type_ids) = self.buffer(1)? else { return Ok(None) };
+                if rows < 0 || type_ids.length() < rows {
+                    return Err(layout_error(format!("a union of {rows} rows with {} type ids", type_ids.length())));
+                }
+                if *mode == arrow_schema::UnionMode::Dense {
+                    let Some(offsets) = self.buffer(4)? else { return Ok(None) };
+                    if offsets.offset() % 4 != 0 || offsets.length() / 4 < rows {
+                        return Err(layout_error(format!(
+                            "a dense union of {rows} rows with {} offset bytes at {}",
+                            offsets.length(),
+                            offsets.offset()
+                        )));
+                    }
+                }
+                Some(())
+            }
+            other => self.buffers(&[1, other.primitive_width().unwrap_or(1)])?,
+        };
+        if fits.is_none() {
+            return Ok(None);
+        }
+        let children: Vec<&arrow_schema::DataType> = match data_type {
+            List(f) | LargeList(f) | ListView(f) | LargeListView(f) | FixedSizeList(f, _) | Map(f, _) => vec![f.data_type()],
+            Struct(fields) => fields.iter().map(|f| f.data_type()).collect(),
+            Union(fields, _) => fields.iter().map(|(_, f)| f.data_type()).collect(),
+            RunEndEncoded(a, b) => vec![a.data_type(), b.data_type()],
+            _ => vec![],
+        };
+        for child in children {
+            if self.field(child)?.is_none() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(()))
+    }
+}
+
 /// arrow-rs' IPC reader can panic on malformed buffer descriptors (slicing past a body); a
 /// worker's bytes must never take the host down, so such a panic becomes a protocol error.
 fn guard_decoder<T>(decode: impl FnOnce() -> std::result::Result<T, arrow_schema::ArrowError>) -> Result<T> {
@@ -318,13 +510,31 @@ fn guard_decoder<T>(decode: impl FnOnce() -> std::result::Result<T, arrow_schema
     }
 }
 
-/// Reads a message body straight into a 64-byte aligned buffer (decoded arrays borrow it).
-fn read_body<R: Read + ?Sized>(input: &mut R, len: usize) -> Result<Buffer> {
-    if len == 0 {
-        return Ok(Buffer::from(MutableBuffer::new(0)));
+/// Reads a message's flatbuffer metadata (`len` bytes, allocated as they arrive).
+fn read_metadata<R: Read + ?Sized>(input: &mut R, len: usize) -> Result<Vec<u8>> {
+    let mut meta = Vec::with_capacity(len.min(FIRST_READ_BYTES));
+    input.take(len as u64).read_to_end(&mut meta)?;
+    if meta.len() < len {
+        return Err(eof_is_protocol(std::io::ErrorKind::UnexpectedEof.into()));
     }
-    let mut buf = MutableBuffer::from_len_zeroed(len);
-    input.read_exact(buf.as_slice_mut()).map_err(eof_is_protocol)?;
+    Ok(meta)
+}
+
+/// Reads a message body straight into a 64-byte aligned buffer (decoded arrays borrow it).
+/// The buffer doubles with what has arrived, ending at exactly `len`, so a body length the
+/// peer does not back with bytes is never allocated.
+fn read_body<R: Read + ?Sized>(input: &mut R, len: usize) -> Result<Buffer> {
+    let mut buf = MutableBuffer::with_capacity(len.min(FIRST_READ_BYTES));
+    while buf.len() < len {
+        if buf.len() == buf.capacity() {
+            let mut bigger = MutableBuffer::with_capacity(len.min(buf.len().saturating_mul(2)));
+            bigger.extend_from_slice(buf.as_slice());
+            buf = bigger;
+        }
+        let (start, end) = (buf.len(), buf.capacity().min(len));
+        buf.resize(end, 0);
+        input.read_exact(&mut buf.as_slice_mut()[start..end]).map_err(eof_is_protocol)?;
+    }
     Ok(buf.into())
 }
 

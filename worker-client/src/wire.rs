@@ -405,9 +405,8 @@ impl<R: Record> ListItem for Inline<R> {
         list_of_items(Self::item_type(), items, values.len())
     }
     fn read(array: &dyn Array, row: usize) -> Result<Self> {
-        let structs = array.as_struct_opt().ok_or_else(|| type_error(array, "a struct"))?;
-        let batch = arrow_array::RecordBatch::from(structs.slice(row, 1));
-        Ok(Inline(R::from_batch(&batch, 0)?))
+        // (A null struct in the list is an error: `RecordBatch::from` would panic on it.)
+        <Inline<R> as WireField>::from_array(array, row)
     }
 }
 
@@ -726,5 +725,29 @@ impl<R: Record> WireField for Inline<R> {
             &arrow_array::RecordBatchOptions::new().with_row_count(Some(1)),
         )?;
         Ok(Inline(R::from_batch(&batch, 0)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::CatalogDataVersionRelease;
+
+    /// A list of inline records whose second struct is null (workers may send one).
+    fn releases_with_a_null() -> ArrayRef {
+        let item = <Inline<CatalogDataVersionRelease> as ListItem>::item_type();
+        let DataType::Struct(fields) = item.clone() else { unreachable!() };
+        let one = arrow_array::StructArray::from(CatalogDataVersionRelease { version: "1".into(), ..Default::default() }.to_batch());
+        let two = arrow_select::concat::concat(&[&one, &one]).unwrap();
+        let (_, columns, _) = two.as_struct().clone().into_parts();
+        let structs = arrow_array::StructArray::new(fields, columns, Some(arrow_buffer::NullBuffer::from(vec![true, false])));
+        list_of_items(item, Arc::new(structs), 2)
+    }
+
+    #[test]
+    fn a_null_inline_record_in_a_list_is_an_error_not_a_panic() {
+        let list = releases_with_a_null();
+        let read = <Vec<Inline<CatalogDataVersionRelease>> as WireField>::from_array(list.as_ref(), 0);
+        assert!(read.unwrap_err().to_string().contains("null"));
     }
 }
