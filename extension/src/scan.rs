@@ -305,6 +305,8 @@ impl WorkerBinding {
         let data_columns: Vec<usize> =
             (0..self.schema.fields().len()).filter(|&i| !crate::catalog::is_row_id(self.schema.field(i))).collect();
         let by_position = !by_name && data_columns.len() == stored.len();
+        let declared = stored.iter().map(|c| c.name().as_str()).collect::<Vec<_>>().join(", ");
+        let (bound_count, declared_count) = (data_columns.len(), stored.len());
         for (position, column) in stored.into_iter().enumerate() {
             let index = if by_position {
                 data_columns[position]
@@ -312,9 +314,11 @@ impl WorkerBinding {
                 // Refused at bind, as DuckDB refuses a query it cannot plan: reading on would
                 // hand DuckDB batches narrower than the table it planned for.
                 self.schema.column_with_name(column.name()).map(|(i, _)| i).ok_or_else(|| {
+                    // The counts in the reference extension's words, then the columns themselves.
                     Error::binder(format!(
-                        "table {name} declares columns ({}), but its scan function {} binds to ({}), which has no column `{}`",
-                        field_names(table),
+                        "table {name}: its scan function {} has a bind output_schema with {bound_count} column(s) but the \
+                         catalog advertises {declared_count}: the table declares ({declared}), the scan binds to ({}), \
+                         which has no column `{}`",
                         self.request.function_name,
                         field_names(&self.schema),
                         column.name()
