@@ -350,6 +350,7 @@ impl WorkerBinding {
     /// `AT (VERSION => ...)` / `AT (TIMESTAMP => ...)`).
     pub fn bind_table(
         catalog: Arc<AttachedCatalog>,
+        duckdb_catalog: &str,
         schema_path: Vec<String>,
         table: &str,
         at: Option<(String, String)>,
@@ -380,7 +381,7 @@ impl WorkerBinding {
         let mut bound =
             Self::bind_at(catalog.clone(), &scan.function_name, scan.schema_path.or(Some(schema_path.clone())), &arguments, at, call)?;
         if let Some(info) = &info {
-            bound.required_filters = RequiredFilters::new(format!("{}.{}", schema_path.join("."), table), info.required_filters.clone());
+            bound.required_filters = RequiredFilters::new(format!("{duckdb_catalog}.{schema_path_text}.{table}"), info.required_filters.clone());
             if let Some(estimate) = info.cardinality_estimate {
                 bound.cardinality = Some((estimate.max(0) as u64, info.cardinality_max.map(|m| m.max(0) as u64)));
             }
