@@ -34,6 +34,9 @@ PHASES = {
     "combine": ("SELECT f.main.fault_agg(range, '{fault}', 'combine') FROM range(5000)", 12497500, "faults"),
     "finalize": ("SELECT f.main.fault_agg(range, '{fault}', 'finalize') FROM range(5000)", 12497500, "faults"),
     "inout": ("SELECT count(*) FROM f.main.fault_inout((SELECT range AS n FROM range(100)), '{fault}')", 101, "faults"),
+    "buffering process": ("SELECT * FROM f.main.fault_buffering((SELECT range AS n FROM range(100)), '{fault}', 'process')", 100, "faults"),
+    "buffering combine": ("SELECT * FROM f.main.fault_buffering((SELECT range AS n FROM range(100)), '{fault}', 'combine')", 100, "faults"),
+    "buffering finalize": ("SELECT * FROM f.main.fault_buffering((SELECT range AS n FROM range(100)), '{fault}', 'finalize')", 100, "faults"),
     "insert": ("INSERT INTO f.main.sink_{fault} VALUES (1, 'one'), (2, 'two')", 2, "faults"),
     "commit": ("INSERT INTO f.main.commit_{fault} VALUES (1, 'one'), (2, 'two')", 2, "faults_tx"),
 }

@@ -3,7 +3,7 @@
 #   scripts/with-http-worker.sh <command...>
 # exports VGI_FIXTURE_HTTP_URL (the example worker), VGI_SIMPLE_WRITABLE_HTTP_URL and
 # VGI_MEMORY_CATALOG_HTTP_URL, VGI_SCHEMA_RECONCILE_HTTP_URL, VGI_COMPANION_HTTP_URL, VGI_FAULTS_HTTP_URL
-# and VGI_VERSIONED_TABLES_HTTP_URL for the command and stops the workers afterwards.
+# VGI_VERSIONED_TABLES_HTTP_URL and VGI_NARROW_BIND_HTTP_URL for the command and stops the workers afterwards.
 set -euo pipefail
 : "${VGI_WORKERS_VENV:?source the env.sh written by scripts/setup-workers.sh}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -43,4 +43,6 @@ serve VGI_VERSIONED_TABLES_HTTP_URL vgi._test_fixtures.versioned_tables:Versione
 # faults_worker: the fault matrix (test/sql/faults, scripts/check_faults.py). Its hang cells keep
 # a server thread asleep long after the client gave up, so it gets threads to spare.
 serve VGI_FAULTS_HTTP_URL faults_worker:FaultsWorker --http-threads 32
+# narrow_bind: a table whose scan binds fewer columns than it declares (error wording tests).
+serve VGI_NARROW_BIND_HTTP_URL vgi._test_fixtures.narrow_bind.worker:NarrowBindWorker
 "$@"

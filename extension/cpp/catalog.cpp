@@ -132,10 +132,11 @@ public:
 		VgiBinding *binding = nullptr;
 		ArrowSchema schema;
 		schema.release = nullptr;
+		auto catalog_name = ParentCatalog().GetName().GetIdentifierName();
 		auto schema_name = ParentSchema().name.GetIdentifierName();
 		auto table_name = name.GetIdentifierName();
-		ThrowIfError(vgi_table_scan_bind(handle->rust, MakeSessionCall(context, *handle)->Get(), schema_name.c_str(),
-		                                 table_name.c_str(),
+		ThrowIfError(vgi_table_scan_bind(handle->rust, MakeSessionCall(context, *handle)->Get(), catalog_name.c_str(),
+		                                 schema_name.c_str(), table_name.c_str(),
 		                                 at_unit.empty() ? nullptr : at_unit.c_str(),
 		                                 at_unit.empty() ? nullptr : at_value.c_str(), &binding, &schema));
 		vector<LogicalType> types;

@@ -2,6 +2,7 @@
 
 #include "duckdb/common/optional.hpp"
 #include "duckdb/planner/expression/list.hpp"
+#include "duckdb/planner/expression_iterator.hpp"
 #include "duckdb/planner/expression/bound_between_expression.hpp"
 #include "duckdb/planner/filter/expression_filter.hpp"
 #include "duckdb/planner/filter/table_filter_functions.hpp"
@@ -75,7 +76,7 @@ public:
 		case ExpressionClass::BOUND_FUNCTION:
 			return Function(expr.Cast<BoundFunctionExpression>(), inputs);
 		default:
-			return Word("unknown");
+			return Opaque(expr, inputs);
 		}
 	}
 
@@ -119,7 +120,21 @@ private:
 			}
 			return;
 		default:
+			return Opaque(op, inputs);
+		}
+	}
+
+	//! An expression not described (COALESCE, CASE, ...), with the expressions beneath it: the
+	//! columns it reads still count for required filters.
+	void Opaque(const Expression &expr, const vector<idx_t> &inputs) {
+		vector<reference<const Expression>> children;
+		ExpressionIterator::EnumerateChildren(expr, [&](const Expression &child) { children.push_back(child); });
+		if (children.empty()) {
 			return Word("unknown");
+		}
+		Word("opaque " + std::to_string(children.size()));
+		for (auto &child : children) {
+			Write(child.get(), inputs);
 		}
 	}
 

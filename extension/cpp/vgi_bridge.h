@@ -274,8 +274,9 @@ VgiError *vgi_catalog_secret_types(const VgiCatalog *catalog, VgiEntries **out);
 // Scans of worker data: a catalog table, or a table function call whose `args` is one row of
 // `positional_<i>` / `named_<name>` columns.
 // `at_unit`/`at_value`: DuckDB's AT (VERSION => v) / AT (TIMESTAMP => t), or both NULL.
-VgiError *vgi_table_scan_bind(const VgiCatalog *catalog, const VgiCallContext *call, const char *schema, const char *table, const char *at_unit,
-                              const char *at_value, VgiBinding **out_binding, struct ArrowSchema *out_schema);
+VgiError *vgi_table_scan_bind(const VgiCatalog *catalog, const VgiCallContext *call, const char *duckdb_catalog, const char *schema,
+                              const char *table, const char *at_unit, const char *at_value, VgiBinding **out_binding,
+                              struct ArrowSchema *out_schema);
 // A table as of an AT clause: one VGI_ENTRY_TABLES entry, or none.
 VgiError *vgi_catalog_table_at(const VgiCatalog *catalog, const char *schema, const char *table, const char *at_unit,
                                const char *at_value, VgiEntries **out);

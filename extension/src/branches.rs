@@ -83,7 +83,7 @@ pub fn branch_view(
     let arms = branches.iter().map(|b| branch_sql(b, duckdb_catalog)).collect::<Result<Vec<_>>>()?;
     let projection = columns.fields().iter().map(|f| quote(f.name())).collect::<Vec<_>>().join(", ");
     let mut sql = format!("SELECT {projection} FROM ({})", arms.join(" UNION ALL BY NAME "));
-    let required = RequiredFilters::new(name.clone(), required_filters.to_vec());
+    let required = RequiredFilters::new(format!("{duckdb_catalog}.{name}"), required_filters.to_vec());
     if !required.is_empty() {
         sql.push_str(&required_filters_marker(&required));
     }

@@ -17,6 +17,7 @@ use worker_client::records::{
 use worker_client::stream::{Stream, StreamKind};
 use worker_client::wire::{Blob, Record};
 use worker_client::client::request_batch;
+use worker_client::transport::Location;
 use worker_client::{CancelHandle, Pool};
 
 use crate::call_context::CallContext;
@@ -204,9 +205,16 @@ impl BufferingExecution {
 }
 
 impl Drop for BufferingExecution {
-    /// The destructor always runs (also after errors and cancellation); it is best-effort.
+    /// The destructor runs at the end (also after errors and cancellation); it is best-effort.
+    /// It goes on a connection that costs nothing (HTTP, an idle pooled worker): after a crash
+    /// or a timeout the query's worker is gone, and a stdio worker is not started just to free
+    /// state (the query would wait for its start).
     fn drop(&mut self) {
         let binding = &self.binding;
+        let (location, connect) = (&binding.catalog.location, &binding.catalog.connect);
+        if !(Location::parse(location).is_ok_and(|l| l.is_http()) || Pool::global().has_idle(location, connect)) {
+            return;
+        }
         let request = TableBufferingDestructorRequest {
             function_name: binding.function.clone(),
             execution_id: self.execution_id.clone(),

@@ -894,9 +894,11 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                         .tables
                         .iter()
                         .map(|t| {
+                            let tags = crate::metadata::table_tags(t);
                             Ok(EntryItem {
                                 columns: Some(crate::metadata::with_foreign_keys(crate::catalog::table_columns(t)?, t, &contents)?),
                                 output: crate::catalog::table_row_id(t)?,
+                                tags: c_tags(tags.iter().map(|(k, v)| (k, v))),
                                 ..item(&t.name, &t.comment, &t.tags)
                             })
                         })
@@ -1093,7 +1095,7 @@ pub unsafe extern "C" fn vgi_catalog_table_at(
                 comment: t.comment.as_deref().map(c_string),
                 columns: Some(crate::metadata::with_foreign_keys(crate::catalog::table_columns(&t)?, &t, catalog.contents()?.as_ref())?),
                 output: crate::catalog::table_row_id(&t)?,
-                tags: c_tags(&t.tags),
+                tags: c_tags(crate::metadata::table_tags(&t).iter().map(|(k, v)| (k, v))),
                 ..Default::default()
             }],
             None => Vec::new(),
@@ -1104,11 +1106,12 @@ pub unsafe extern "C" fn vgi_catalog_table_at(
 }
 
 /// Binds the scan of a catalog table; `at_unit`/`at_value` (both NULL for none) select a
-/// version or time.
+/// version or time. `duckdb_catalog` is the attach's DuckDB name (errors name the table by it).
 #[no_mangle]
 pub unsafe extern "C" fn vgi_table_scan_bind(
     catalog: *const VgiCatalog,
     call: *const VgiCallContext,
+    duckdb_catalog: *const c_char,
     schema: *const c_char,
     table: *const c_char,
     at_unit: *const c_char,
@@ -1120,7 +1123,8 @@ pub unsafe extern "C" fn vgi_table_scan_bind(
         let catalog = (*catalog).catalog.clone();
         let path = schema_path(&catalog, str_arg(schema, "the schema name")?)?;
         let at = at_clause(at_unit, at_value)?;
-        let binding = WorkerBinding::bind_table(catalog, path, str_arg(table, "the table name")?, at, &call_context(call)?)?;
+        let duckdb_catalog = str_arg(duckdb_catalog, "the catalog name")?;
+        let binding = WorkerBinding::bind_table(catalog, duckdb_catalog, path, str_arg(table, "the table name")?, at, &call_context(call)?)?;
         export_binding(Box::new(binding), out, out_schema)
     })
 }

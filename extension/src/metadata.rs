@@ -38,6 +38,38 @@ pub fn catalog_tags(attach: &CatalogAttachResult) -> Vec<(String, String)> {
     tags
 }
 
+/// The tag through which a table's required filters can be read in SQL (as the reference
+/// extension injects it): the groups as JSON, `[["a","b"],["c"]]`.
+pub const REQUIRED_FILTERS_TAG: &str = "vgi_required_filters";
+
+/// A table's tags as `duckdb_tables()` shows them: the worker's, plus its required filters.
+pub fn table_tags(table: &worker_client::records::TableInfo) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = table.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    if !table.required_filters.is_empty() {
+        tags.retain(|(k, _)| k != REQUIRED_FILTERS_TAG);
+        let group = |g: &Vec<String>| format!("[{}]", g.iter().map(|p| json_string(p)).collect::<Vec<_>>().join(","));
+        let json = format!("[{}]", table.required_filters.iter().map(group).collect::<Vec<_>>().join(","));
+        tags.push((REQUIRED_FILTERS_TAG.to_string(), json));
+    }
+    tags
+}
+
+/// A JSON string literal.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Schema metadata keys of a function's parameter schema: its documentation (examples and
 /// categories separated by US, 0x1f) and its declared stability (absent when undeclared).
 pub const DESCRIPTION_METADATA: &str = "vgi.description";

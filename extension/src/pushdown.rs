@@ -40,7 +40,9 @@ pub enum Node {
     Optional(Option<Box<Node>>),
     /// A Top-N / join dynamic filter: `expr op constant`, the constant unknown until set.
     Dynamic { op: ComparisonOp, constant: Option<usize>, expr: Box<Node> },
-    Unknown,
+    /// An expression the adapter does not describe, with the ones beneath it (`opaque N ...`,
+    /// for the columns it reads; never sent to a worker).
+    Unknown(Vec<Node>),
 }
 
 impl Node {
@@ -168,7 +170,8 @@ impl<'a> Tokens<'a> {
                 };
                 Node::Dynamic { op, constant, expr: self.boxed(depth)? }
             }
-            "unknown" => Node::Unknown,
+            "unknown" => Node::Unknown(Vec::new()),
+            "opaque" => Node::Unknown(self.nodes(depth)?),
             other => return Err(bad(format!("unknown filter node `{other}`"))),
         })
     }

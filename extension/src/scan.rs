@@ -305,15 +305,24 @@ impl WorkerBinding {
         let data_columns: Vec<usize> =
             (0..self.schema.fields().len()).filter(|&i| !crate::catalog::is_row_id(self.schema.field(i))).collect();
         let by_position = !by_name && data_columns.len() == stored.len();
+        let declared = stored.iter().map(|c| c.name().as_str()).collect::<Vec<_>>().join(", ");
+        let (bound_count, declared_count) = (data_columns.len(), stored.len());
         for (position, column) in stored.into_iter().enumerate() {
             let index = if by_position {
                 data_columns[position]
             } else {
+                // Refused at bind, as DuckDB refuses a query it cannot plan: reading on would
+                // hand DuckDB batches narrower than the table it planned for.
                 self.schema.column_with_name(column.name()).map(|(i, _)| i).ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Io,
-                        format!("the worker's scan of {name} has no column `{}` (it returns: {})", column.name(), field_names(&self.schema)),
-                    )
+                    // The counts in the reference extension's words, then the columns themselves.
+                    Error::binder(format!(
+                        "table {name}: its scan function {} has a bind output_schema with {bound_count} column(s) but the \
+                         catalog advertises {declared_count}: the table declares ({declared}), the scan binds to ({}), \
+                         which has no column `{}`",
+                        self.request.function_name,
+                        field_names(&self.schema),
+                        column.name()
+                    ))
                 })?
             };
             fields.push(self.schema.field(index).clone());
@@ -341,11 +350,13 @@ impl WorkerBinding {
     /// `AT (VERSION => ...)` / `AT (TIMESTAMP => ...)`).
     pub fn bind_table(
         catalog: Arc<AttachedCatalog>,
+        duckdb_catalog: &str,
         schema_path: Vec<String>,
         table: &str,
         at: Option<(String, String)>,
         call: &CallContext<'_>,
     ) -> Result<Self> {
+        let schema_path_text = schema_path.join(".");
         let info = match &at {
             Some(at) => catalog.table_at(&schema_path, table, at)?,
             None => catalog.contents()?.schema(&schema_path.join(".")).and_then(|s| s.table(table)).cloned(),
@@ -373,7 +384,7 @@ impl WorkerBinding {
         let mut bound =
             Self::bind_at(catalog.clone(), &scan.function_name, scan.schema_path.or(Some(schema_path.clone())), &arguments, at, call)?;
         if let Some(info) = &info {
-            bound.required_filters = RequiredFilters::new(format!("{}.{}", schema_path.join("."), table), info.required_filters.clone());
+            bound.required_filters = RequiredFilters::new(format!("{duckdb_catalog}.{schema_path_text}.{table}"), info.required_filters.clone());
             if let Some(estimate) = info.cardinality_estimate {
                 bound.cardinality = Some((estimate.max(0) as u64, info.cardinality_max.map(|m| m.max(0) as u64)));
             }
@@ -389,7 +400,7 @@ impl WorkerBinding {
             };
         }
         match columns {
-            Some(columns) => bound.with_table_columns(&columns, table),
+            Some(columns) => bound.with_table_columns(&columns, &format!("{}.{table}", schema_path_text)),
             None => Ok(bound),
         }
     }

@@ -166,8 +166,9 @@ impl WriteBinding {
                     let method = format!("catalog_table_{}_function_get", kind.verb());
                     catalog.with_client(|c| c.table_write_function(&method, &scope))
                 };
+                // The worker's own refusal first, then what was being asked.
                 result.map_err(|e| {
-                    Error::new(e.kind, format!("table {name} does not support {}: {}", kind.verb().to_uppercase(), e.message))
+                    Error::new(e.kind, format!("{} (asking the worker for the {} function of table {name})", e.message, kind.verb().to_uppercase()))
                 })?
             }
         };

@@ -152,7 +152,7 @@ fn exchange(url: &str, bearer_token: Option<&str>, body: &[u8], remaining: Durat
     let mut body = Vec::new();
     reader.read_to_end(&mut body).map_err(|e| match e.kind() {
         std::io::ErrorKind::TimedOut => Error::Timeout(format!("POST {shown}")),
-        _ => Error::from(e),
+        _ => closed_by_worker(&shown, Error::from(e)),
     })?;
     Ok(Response { encoding, body })
 }
@@ -206,6 +206,15 @@ fn json_reason(text: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
+/// A connection the worker dropped mid-request (it crashed or was killed) says so, and where;
+/// the HTTP library's own words ("Peer disconnected") follow in parentheses.
+fn closed_by_worker(url: &str, e: Error) -> Error {
+    match e {
+        Error::Disconnected(m) => Error::Disconnected(format!("the HTTP worker closed the connection during POST {url} ({m})")),
+        other => other,
+    }
+}
+
 fn map_ureq_error(url: &str, e: ureq::Error) -> Error {
     match e {
         ureq::Error::Timeout(_) => Error::Timeout(format!("POST {url}")),
@@ -213,7 +222,7 @@ fn map_ureq_error(url: &str, e: ureq::Error) -> Error {
             std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound => {
                 Error::Connect(format!("{url}: {io}"))
             }
-            _ => Error::from(io),
+            _ => closed_by_worker(url, Error::from(io)),
         },
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => Error::Connect(format!("{url}: {e}")),
         other => Error::Connect(format!("{url}: {other}")),

@@ -62,6 +62,28 @@ struct WorkerProcess {
     broken: bool,
 }
 
+/// An exit status, saying which signal killed the worker when `/bin/sh` reports one as
+/// 128 + its number (the shell outlives the worker it started).
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    let Some(code @ 129..=192) = status.code() else { return status.to_string() };
+    let signal = code - 128;
+    let name = match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        _ => return format!("{status}: killed by signal {signal}"),
+    };
+    format!("{status}: killed by signal {signal}, {name}")
+}
+
 fn wait_for_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     let until = Instant::now() + limit;
     loop {
@@ -81,7 +103,7 @@ impl Peer for WorkerProcess {
                 // Give the exit status a moment to become visible.
                 let status = self.child.as_mut().and_then(|c| wait_for_exit(c, Duration::from_millis(200)));
                 let how = match status {
-                    Some(s) => format!("the worker `{}` exited ({s})", self.command),
+                    Some(s) => format!("the worker `{}` exited ({})", self.command, describe_exit(s)),
                     None => format!("the worker `{}` closed its pipes", self.command),
                 };
                 if status.is_some() {
