@@ -14,8 +14,11 @@ same worker, times `sequence(ROWS, batch_size := BATCH)`:
 
 Each figure is the median of RUNS runs. For every extension run it prints where the time goes:
 HTTP requests per second (a producer turn answers with at most one batch, so a scan is one
-/init plus one request per batch), bytes per response (the worker's own write counter), and
-the CPU the worker and this process (DuckDB plus our client) spent per wall second.
+/init plus one request per batch), bytes per request and response together (the loopback
+interface's counter: run it on an otherwise idle machine), the worker's CPU per request, and
+the CPU the worker and this process (DuckDB plus our client) spent per wall second. From the
+worker's CPU per request follows its ceiling: the rate at which one fully busy worker process
+could answer (its Python request path holds the GIL, so more threads do not raise it).
 
 Usage: bench_http.py EXTENSION [ROWS] [BATCH] [RUNS]   (defaults 2000000, 2048, 3)
 """
@@ -60,9 +63,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def bytes_written(pid: int) -> int:
-    with open(f"/proc/{pid}/io") as f:
-        return int(dict(line.split(": ") for line in f.read().splitlines())["wchar"])
+def loopback_bytes() -> int:
+    """Bytes sent over the loopback interface so far (both directions of every connection)."""
+    with open("/proc/net/dev") as f:
+        for line in f:
+            name, _, counters = line.partition(":")
+            if name.strip() == "lo":
+                return int(counters.split()[8])
+    return 0
 
 
 def median_run(runs: int, once):
@@ -110,7 +118,7 @@ def main() -> None:
                 sql = f"SELECT count(*), sum(n) FROM ex.main.{function}({rows})"
 
             def once():
-                worker_cpu, written, own = cpu_seconds(proc.pid), bytes_written(proc.pid), os.times()
+                worker_cpu, written, own = cpu_seconds(proc.pid), loopback_bytes(), os.times()
                 started = time.perf_counter()
                 result = con.execute(sql).fetchall()
                 seconds = time.perf_counter() - started
@@ -119,7 +127,7 @@ def main() -> None:
                 return {
                     "seconds": seconds,
                     "worker_cpu": cpu_seconds(proc.pid) - worker_cpu,
-                    "written": bytes_written(proc.pid) - written,
+                    "written": loopback_bytes() - written,
                     "own_cpu": (after.user - own.user) + (after.system - own.system),
                 }
             return median_run(runs, once)
@@ -127,21 +135,60 @@ def main() -> None:
         python = rows / figures["vgi-python client"]["seconds"]
         alone = rows / figures["worker alone"]["seconds"]
         served = rows / figures["worker-client (Rust)"]["seconds"]
+        ceilings = []
         for function in ("sequence", "partitioned_sequence"):
             for threads in (1, 2, 4):
                 f = extension_run(function, threads)
                 rate = rows / f["seconds"]
                 turns = requests if function == "sequence" else None
                 where = (
-                    f"{turns / f['seconds']:7,.0f} req/s {f['written'] / turns / 1024:6.1f} KiB/resp"
-                    if turns else f"{'':27}"
+                    f"{turns / f['seconds']:5,.0f} req/s {f['written'] / turns / 1024:5.1f} KiB/req"
+                    f" worker {f['worker_cpu'] / turns * 1000:4.2f} ms CPU/req"
+                    if turns else f"{'':46}"
                 )
+                if turns and threads == 1:
+                    ceiling = turns / f["worker_cpu"] * (rows / turns)
+                    ceilings.append(ceiling)
                 print(
                     f"  extension {function:20} {threads} thr {rate:14,.0f} rows/s  ({f['seconds']:.2f} s)"
                     f"  {rate / python:5.2f}x vgi-python  {rate / served:5.2f}x worker-client"
                     f"  {rate / alone:5.2f}x worker alone  {where}"
                     f"  CPU/s: worker {f['worker_cpu'] / f['seconds']:.2f} us {f['own_cpu'] / f['seconds']:.2f}"
                 )
+        for ceiling in ceilings:
+            print(f"  worker ceiling (one fully busy worker process) {ceiling:14,.0f} rows/s = {ceiling / python:.2f}x vgi-python")
+
+        # Scalar and aggregate calls: one HTTP exchange per worker turn. vgi-python's client sends
+        # the batches it is given; the extension gathers up to vgi_batch_rows rows per turn.
+        print(f"multiply(value, 3) and vgi_sum over {rows:,} rows over HTTP, 1 DuckDB thread")
+        con.execute("SET threads = 1")
+        for batch_rows in (2048, 65536):
+            py = run_tool([worker_py, os.path.join(HERE, "bench_python_client.py"), "scalar", url, str(rows), str(batch_rows)], runs)
+            con.execute(f"SET vgi_batch_rows = {batch_rows}")
+
+            def scalar_once():
+                started = time.perf_counter()
+                result = con.execute(f"SELECT sum(ex.main.multiply(range, 3)) FROM range({rows})").fetchall()
+                seconds = time.perf_counter() - started
+                assert result[0][0] == 3 * rows * (rows - 1) // 2, result
+                return {"seconds": seconds}
+
+            ext = median_run(runs, scalar_once)
+            print(
+                f"  scalar, {batch_rows:6} rows per turn: extension {rows / ext['seconds']:12,.0f} rows/s"
+                f"  vgi-python {rows / py['seconds']:12,.0f} rows/s  ratio {py['seconds'] / ext['seconds']:.2f}x"
+            )
+
+            def aggregate_once():
+                started = time.perf_counter()
+                result = con.execute(f"SELECT ex.main.vgi_sum(range) FROM range({rows})").fetchall()
+                seconds = time.perf_counter() - started
+                assert result[0][0] == rows * (rows - 1) // 2, result
+                return {"seconds": seconds}
+
+            agg = median_run(runs, aggregate_once)
+            print(f"  aggregate, {batch_rows:6} rows per turn: extension {rows / agg['seconds']:12,.0f} rows/s")
+        con.execute("RESET vgi_batch_rows")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -4,6 +4,8 @@ scripts/bench-client.sh. Run with the workers venv's Python.
 
   bench_python_client.py scan WORKER ROWS BATCH   -> prints `rows seconds` (WORKER: a command
                                                      or an http:// URL)
+  bench_python_client.py scalar WORKER ROWS BATCH -> prints `rows seconds`: multiply(value, 3)
+                                                     over ROWS rows sent in BATCH-row batches
   bench_python_client.py produce ROWS BATCH        -> prints `rows seconds`: the fixture's
                                                      `sequence` producing and IPC-encoding its
                                                      batches in-process, no client, no transport
@@ -24,6 +26,26 @@ def scan(worker: str, rows: int, batch: int) -> None:
         started = time.perf_counter()
         total = 0
         for b in client.table_function(function_name="sequence", schema_path=["main"], arguments=args):
+            total += b.num_rows
+        seconds = time.perf_counter() - started
+    print(f"{total} {seconds:.6f}")
+
+
+def scalar(worker: str, rows: int, batch: int) -> None:
+    import pyarrow as pa
+    from vgi.arguments import Arguments
+    from vgi.client.client import Client
+
+    def batches():
+        for start in range(0, rows, batch):
+            yield pa.record_batch([pa.array(range(start, min(rows, start + batch)), pa.int64())], names=["value"])
+
+    opened = Client.from_http(worker) if worker.startswith(("http://", "https://")) else Client(worker)
+    with opened as client:
+        args = Arguments(positional=(pa.scalar(3, pa.int64()),))
+        started = time.perf_counter()
+        total = 0
+        for b in client.scalar_function(function_name="multiply", schema_path=["main"], input=batches(), arguments=args):
             total += b.num_rows
         seconds = time.perf_counter() - started
     print(f"{total} {seconds:.6f}")
@@ -83,6 +105,8 @@ def echo(req: int, resp: int) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "scan":
         scan(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1] == "scalar":
+        scalar(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif sys.argv[1] == "produce":
         produce(int(sys.argv[2]), int(sys.argv[3]))
     else:
