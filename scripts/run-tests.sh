@@ -24,15 +24,19 @@ trap 'rm -rf "$VGI_TEST_BRANCH_DIR"' EXIT
 echo "==> cargo tests (real workers over stdio and HTTP)"
 scripts/with-http-worker.sh cargo test --release --workspace --exclude vgi-static-host 2>&1 || failed=1
 
-run_lane() { # lane worker simple-writable memory-catalog companion [schema-reconcile] (locations)
+run_lane() { # lane worker simple-writable memory-catalog companion schema-reconcile faults (locations)
   echo "==> sqllogictest, $1 lane"
-  VGI_TRANSPORT="$1" VGI_WORKER="$2" VGI_SIMPLE_WRITABLE="$3" VGI_MEMORY_CATALOG="$4" VGI_COMPANION="$5" VGI_SCHEMA_RECONCILE="${6:-}" "$VGI_HOST_PY" scripts/run_sqllogictest.py \
+  VGI_TRANSPORT="$1" VGI_WORKER="$2" VGI_SIMPLE_WRITABLE="$3" VGI_MEMORY_CATALOG="$4" VGI_COMPANION="$5" VGI_SCHEMA_RECONCILE="$6" VGI_FAULTS="$7" "$VGI_HOST_PY" scripts/run_sqllogictest.py \
     --extension "vgi=$EXTENSION" --min-records "$MIN_SQL_RECORDS" test/sql || failed=1
   echo "==> interrupting a running worker scan, $1 lane"
   PYTHONPATH=scripts "$VGI_HOST_PY" scripts/check_interrupt.py "$EXTENSION" "$2" || failed=1
+  echo "==> the fault matrix (crash, hang, garbage, wrong schema, error at every phase), $1 lane"
+  PYTHONPATH=scripts "$VGI_HOST_PY" scripts/check_faults.py "$EXTENSION" "$7" || failed=1
 }
-run_lane stdio "$VGI_FIXTURE_WORKER" "$VGI_SIMPLE_WRITABLE" "$VGI_MEMORY_CATALOG" "$VGI_COMPANION"
-scripts/with-http-worker.sh bash -c "$(declare -f run_lane); EXTENSION='$EXTENSION' MIN_SQL_RECORDS='$MIN_SQL_RECORDS' VGI_HOST_PY='$VGI_HOST_PY'; failed=0; run_lane http \"\$VGI_FIXTURE_HTTP_URL\" \"\$VGI_SIMPLE_WRITABLE_HTTP_URL\" \"\$VGI_MEMORY_CATALOG_HTTP_URL\" \"\$VGI_COMPANION_HTTP_URL\" \"\$VGI_SCHEMA_RECONCILE_HTTP_URL\"; exit \$failed" || failed=1
+# The fault-injecting fixture (scripts/fixtures/faults_worker.py) over stdio: a command line.
+VGI_FAULTS="PYTHONPATH=$here/scripts/fixtures $VGI_WORKERS_VENV/bin/vgi-serve faults_worker:FaultsWorker"
+run_lane stdio "$VGI_FIXTURE_WORKER" "$VGI_SIMPLE_WRITABLE" "$VGI_MEMORY_CATALOG" "$VGI_COMPANION" "" "$VGI_FAULTS"
+scripts/with-http-worker.sh bash -c "$(declare -f run_lane); EXTENSION='$EXTENSION' MIN_SQL_RECORDS='$MIN_SQL_RECORDS' VGI_HOST_PY='$VGI_HOST_PY'; failed=0; run_lane http \"\$VGI_FIXTURE_HTTP_URL\" \"\$VGI_SIMPLE_WRITABLE_HTTP_URL\" \"\$VGI_MEMORY_CATALOG_HTTP_URL\" \"\$VGI_COMPANION_HTTP_URL\" \"\$VGI_SCHEMA_RECONCILE_HTTP_URL\" \"\$VGI_FAULTS_HTTP_URL\"; exit \$failed" || failed=1
 
 if [ "$failed" -ne 0 ]; then
   echo "TESTS FAILED"

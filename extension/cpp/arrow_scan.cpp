@@ -32,6 +32,47 @@ unique_ptr<ArrowScanBindData> FinishArrowBind(ClientContext &context, VgiBinding
 	return data;
 }
 
+// The filters' constants as one row of columns c0, c1, ... (false when there are none).
+bool ExportConstants(ClientContext &context, const vector<Value> &values, ArrowSchemaWrapper &schema,
+                     ArrowArrayWrapper &array) {
+	if (values.empty()) {
+		return false;
+	}
+	vector<string> names;
+	for (idx_t i = 0; i < values.size(); i++) {
+		names.push_back("c" + std::to_string(i));
+	}
+	ExportRow(context, names, values, schema.arrow_schema, array.arrow_array);
+	return true;
+}
+
+// A generated column of the scanned table: DuckDB computes it, the worker never produces it.
+static bool IsComputedColumn(const ArrowScanBindData &bind, column_t id) {
+	return !bind.table_columns.empty() && !IsVirtualColumn(id) &&
+	       (id >= bind.table_columns.size() || bind.table_columns[id] == DConstants::INVALID_INDEX);
+}
+
+// The bound column DuckDB's column `id` reads: `rowid` is the bound row id column; with
+// generated columns, a table column's bound column is its stored position.
+static column_t BoundColumn(const ArrowScanBindData &bind, column_t id) {
+	if (id == COLUMN_IDENTIFIER_ROW_ID && bind.rowid_column >= 0) {
+		return column_t(bind.rowid_column);
+	}
+	if (IsComputedColumn(bind, id)) {
+		throw InternalException("vgi: DuckDB asked a scan for column %llu, which it computes itself", id);
+	}
+	return IsVirtualColumn(id) || bind.table_columns.empty() ? id : bind.table_columns[id];
+}
+
+// DuckDB's column ids as bound columns.
+vector<column_t> ScanColumns(const ArrowScanBindData &bind, const vector<column_t> &column_ids) {
+	vector<column_t> result;
+	for (auto id : column_ids) {
+		result.push_back(BoundColumn(bind, id));
+	}
+	return result;
+}
+
 namespace {
 
 using ExecutionPtr = unique_ptr<VgiExecution, RustDeleter<VgiExecution, vgi_execution_free>>;
@@ -75,33 +116,6 @@ struct ScanLocalState : public ArrowScanLocalState {
 	//! The dynamic filter state last sent on this stream.
 	FilterDescription dynamic_sent;
 };
-
-// The filters' constants as one row of columns c0, c1, ... (false when there are none).
-bool ExportConstants(ClientContext &context, const vector<Value> &values, ArrowSchemaWrapper &schema,
-                     ArrowArrayWrapper &array) {
-	if (values.empty()) {
-		return false;
-	}
-	vector<string> names;
-	for (idx_t i = 0; i < values.size(); i++) {
-		names.push_back("c" + std::to_string(i));
-	}
-	ExportRow(context, names, values, schema.arrow_schema, array.arrow_array);
-	return true;
-}
-
-// DuckDB's column ids with its `rowid` pseudo-column mapped to the bound row id column.
-vector<column_t> ScanColumns(const ArrowScanBindData &bind, const vector<column_t> &column_ids) {
-	vector<column_t> result = column_ids;
-	if (bind.rowid_column >= 0) {
-		for (auto &id : result) {
-			if (id == COLUMN_IDENTIFIER_ROW_ID) {
-				id = column_t(bind.rowid_column);
-			}
-		}
-	}
-	return result;
-}
 
 bool FilterPushdownEnabled(ClientContext &context) {
 	Value enabled;
@@ -355,6 +369,10 @@ OperatorPartitionData PartitionData(ClientContext &context, TableFunctionGetPart
 // The worker's statistics of a column, for the optimizer (filter pruning, join order).
 unique_ptr<BaseStatistics> Statistics(ClientContext &context, const FunctionData *bind_data, column_t column) {
 	auto &bind = bind_data->Cast<ArrowScanBindData>();
+	if (IsComputedColumn(bind, column)) {
+		return nullptr;
+	}
+	column = IsVirtualColumn(column) ? column : BoundColumn(bind, column);
 	VgiColumnStatistics info;
 	auto found = vgi_binding_statistics(bind.binding.get(), column, &info);
 	ArrowArrayWrapper bounds; // releases the bounds when done
@@ -430,9 +448,15 @@ void Metrics(TableFunctionGetMetricsInput &input) {
 }
 
 TablePartitionInfo PartitionInfo(ClientContext &context, TableFunctionPartitionInput &input) {
-	vector<uint64_t> columns(input.partition_ids.begin(), input.partition_ids.end());
-	auto kind = vgi_binding_partition_kind(input.bind_data->Cast<ArrowScanBindData>().binding.get(), columns.data(),
-	                                       columns.size());
+	auto &bind = input.bind_data->Cast<ArrowScanBindData>();
+	vector<uint64_t> columns;
+	for (auto id : input.partition_ids) {
+		if (IsComputedColumn(bind, id)) {
+			return TablePartitionInfo::NOT_PARTITIONED;
+		}
+		columns.push_back(BoundColumn(bind, id));
+	}
+	auto kind = vgi_binding_partition_kind(bind.binding.get(), columns.data(), columns.size());
 	switch (kind) {
 	case 1:
 		return TablePartitionInfo::SINGLE_VALUE_PARTITIONS;

@@ -14,6 +14,10 @@ struct ArrowScanBindData : public duckdb::TableFunctionData {
 	bool projection_pushdown = false;
 	//! The bound column that holds the worker's row id (DuckDB's `rowid`), -1 when none.
 	int64_t rowid_column = -1;
+	//! A catalog table with generated columns: the bound column of each of its columns (by
+	//! DuckDB's column index), INVALID_INDEX for the generated ones (DuckDB computes those).
+	//! Empty: DuckDB's column indexes are the bound columns.
+	duckdb::vector<duckdb::idx_t> table_columns;
 	//! The catalog table this scan reads (binds `rowid`, lets UPDATE/DELETE find their table).
 	duckdb::optional_ptr<duckdb::TableCatalogEntry> table;
 	//! ORDER BY ... LIMIT hint from DuckDB's Top-N (set_scan_order): bound column, -1 = none.
@@ -36,6 +40,14 @@ duckdb::unique_ptr<ArrowScanBindData> FinishArrowBind(duckdb::ClientContext &con
                                                       ArrowSchema &schema,
                                                       duckdb::vector<duckdb::LogicalType> &return_types,
                                                       duckdb::vector<duckdb::Identifier> &names);
+
+// A filter description's constants as one row of columns c0, c1, ... for Rust (false when
+// there are none).
+bool ExportConstants(duckdb::ClientContext &context, const duckdb::vector<duckdb::Value> &values,
+                     duckdb::ArrowSchemaWrapper &schema, duckdb::ArrowArrayWrapper &array);
+
+// DuckDB's column ids of a scan with its `rowid` pseudo-column mapped to the bound row id column.
+duckdb::vector<duckdb::column_t> ScanColumns(const ArrowScanBindData &bind, const duckdb::vector<duckdb::column_t> &column_ids);
 
 // Client properties for rows sent to a worker: lossless, so UUID, HUGEINT and TIMETZ keep
 // their types as Arrow extension types (an echo comes back as what went in).

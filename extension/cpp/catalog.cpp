@@ -33,6 +33,7 @@
 #include "duckdb/main/extension_helper.hpp"
 #include "duckdb/main/extension/extension_loader.hpp"
 #include "duckdb/parser/constraints/check_constraint.hpp"
+#include "duckdb/parser/constraints/foreign_key_constraint.hpp"
 #include "duckdb/parser/constraints/not_null_constraint.hpp"
 #include "duckdb/parser/constraints/unique_constraint.hpp"
 #include "duckdb/parser/parsed_data/attach_info.hpp"
@@ -71,6 +72,13 @@ struct Entries {
 	// The entry's column/parameter schema (owned by the wrapper).
 	void Columns(idx_t i, ArrowSchemaWrapper &out) const {
 		ThrowIfError(vgi_entries_columns(list, i, &out.arrow_schema));
+	}
+	InsertionOrderPreservingMap<string> Tags(idx_t i) const {
+		InsertionOrderPreservingMap<string> tags;
+		for (idx_t t = 0; t < vgi_entries_tag_count(list, i); t++) {
+			tags[vgi_entries_tag(list, i, t, 0)] = vgi_entries_tag(list, i, t, 1);
+		}
+		return tags;
 	}
 };
 
@@ -133,9 +141,16 @@ public:
 		vector<LogicalType> types;
 		vector<Identifier> names;
 		auto data = FinishArrowBind(context, binding, schema, types, names);
+		// The worker produces the stored columns; DuckDB computes the generated ones.
+		auto stored = GetColumns().PhysicalColumnCount();
+		if (stored != GetColumns().LogicalColumnCount()) {
+			for (auto &column : GetColumns().Logical()) {
+				data->table_columns.push_back(column.Generated() ? DConstants::INVALID_INDEX : column.Physical().index);
+			}
+		}
 		// A bound column past the table's columns is the worker's row id (DuckDB's rowid).
-		if (types.size() == GetColumns().LogicalColumnCount() + 1) {
-			data->rowid_column = int64_t(GetColumns().LogicalColumnCount());
+		if (types.size() == stored + 1) {
+			data->rowid_column = int64_t(stored);
 			// DuckDB reads it into a vector of the rowid's declared type: they must agree.
 			if (types.back() != rowid_type) {
 				throw IOException("vgi: the worker's scan of %s.%s returns its row id as %s, but the table declares %s",
@@ -145,12 +160,12 @@ public:
 			names.pop_back();
 		}
 		// DuckDB reads the batches into vectors of the declared types: they must agree.
-		if (types.size() != GetColumns().LogicalColumnCount()) {
+		if (types.size() != stored) {
 			throw IOException("vgi: the worker bound %s.%s with %llu columns, but the table declares %llu", schema_name,
-			                  table_name, types.size(), GetColumns().LogicalColumnCount());
+			                  table_name, types.size(), stored);
 		}
 		for (idx_t i = 0; i < types.size(); i++) {
-			auto &column = GetColumns().GetColumn(LogicalIndex(i));
+			auto &column = GetColumns().GetColumn(PhysicalIndex(i));
 			if (types[i] != column.Type()) {
 				throw IOException("vgi: the worker's scan of %s.%s returns column %s as %s, but the table declares %s",
 				                  schema_name, table_name, column.Name().GetIdentifierName(), types[i].ToString(),
@@ -174,10 +189,41 @@ public:
 	}
 };
 
+// A table's foreign keys (metadata.rs: RS between keys; GS between the referencing columns, the
+// referenced schema, table, columns and their stored positions; US between columns).
+static void AddForeignKeys(const string &encoded, CreateTableInfo &info) {
+	for (auto &key : StringUtil::Split(encoded, '\x1e')) {
+		auto parts = StringUtil::Split(key, '\x1d');
+		if (parts.size() < 4) {
+			continue;
+		}
+		parts.resize(5);
+		vector<Identifier> fk_columns, pk_columns;
+		ForeignKeyInfo fk;
+		fk.type = ForeignKeyType::FK_TYPE_FOREIGN_KEY_TABLE;
+		fk.schema = Identifier(parts[1]);
+		fk.table = Identifier(parts[2]);
+		for (auto &column : StringUtil::Split(parts[0], '\x1f')) {
+			fk_columns.emplace_back(column);
+			if (info.columns.ColumnExists(Identifier(column))) {
+				fk.fk_keys.push_back(info.columns.GetColumn(Identifier(column)).Physical());
+			}
+		}
+		for (auto &column : StringUtil::Split(parts[3], '\x1f')) {
+			pk_columns.emplace_back(column);
+		}
+		for (auto &position : StringUtil::Split(parts[4], '\x1f')) {
+			fk.pk_keys.emplace_back(std::stoull(position));
+		}
+		info.constraints.push_back(make_uniq<ForeignKeyConstraint>(std::move(pk_columns), std::move(fk_columns), std::move(fk)));
+	}
+}
+
 static unique_ptr<CatalogEntry> MakeTable(ClientContext &context, Catalog &catalog, SchemaCatalogEntry &schema,
                                           const Entries &entries, idx_t i, const CatalogHandlePtr &handle) {
 	CreateTableInfo info(schema, Identifier(entries.Name(i)));
 	info.comment = entries.Comment(i);
+	info.tags = entries.Tags(i);
 	ArrowSchemaWrapper columns;
 	entries.Columns(i, columns);
 	for (idx_t c = 0; c < idx_t(columns.arrow_schema.n_children); c++) {
@@ -188,8 +234,18 @@ static unique_ptr<CatalogEntry> MakeTable(ClientContext &context, Catalog &catal
 		if (!comment.empty()) {
 			column.SetComment(Value(comment));
 		}
+		// A generated column is DuckDB's to compute (scans never ask the worker for it).
+		auto generated_sql = metadata.GetOption("generated_expression");
 		auto default_sql = metadata.GetOption("default");
-		if (!default_sql.empty()) {
+		if (!generated_sql.empty()) {
+			Parser parser(context);
+			auto expressions = parser.ParseExpressionList(generated_sql);
+			if (expressions.size() != 1) {
+				throw IOException("vgi: the worker's generated column %s of %s is not one expression: %s", field.name,
+				                  entries.Name(i), generated_sql);
+			}
+			column.SetGeneratedExpression(std::move(expressions[0]));
+		} else if (!default_sql.empty()) {
 			Parser parser(context);
 			auto expressions = parser.ParseExpressionList(default_sql);
 			if (expressions.size() == 1) {
@@ -223,6 +279,7 @@ static unique_ptr<CatalogEntry> MakeTable(ClientContext &context, Catalog &catal
 			info.constraints.push_back(make_uniq<CheckConstraint>(std::move(expressions[0])));
 		}
 	}
+	AddForeignKeys(table_metadata.GetOption("vgi.foreign_keys"), info);
 	auto table = make_uniq<VgiTableEntry>(catalog, schema, info, handle);
 	ArrowSchemaWrapper rowid;
 	ThrowIfError(vgi_entries_output(entries.list, i, &rowid.arrow_schema));
@@ -236,13 +293,79 @@ static unique_ptr<CatalogEntry> MakeView(ClientContext &context, Catalog &catalo
                                          const Entries &entries, idx_t i) {
 	CreateViewInfo info(schema, Identifier(entries.Name(i)));
 	info.comment = entries.Comment(i);
+	info.tags = entries.Tags(i);
 	Parser parser(context);
 	info.query = CreateViewInfo::ParseSelect(parser, vgi_entries_sql(entries.list, i));
 	info.binding_mode = CreateViewBindingMode::SKIP_BINDING;
+	ArrowSchemaWrapper comments;
+	entries.Columns(i, comments);
+	for (idx_t c = 0; comments.arrow_schema.release && c < idx_t(comments.arrow_schema.n_children); c++) {
+		auto &field = *comments.arrow_schema.children[c];
+		info.column_comments_map[Identifier(field.name)] = Value(ArrowSchemaMetadata(field.metadata).GetOption("comment"));
+	}
 	return make_uniq<ViewCatalogEntry>(catalog, schema, info);
 }
 
 // ------------------------------------------------------------------------------ table functions
+
+// What duckdb_functions() shows of a worker function beyond its signature (schema metadata of
+// its parameters, see metadata.rs).
+struct FunctionDocs {
+	string description;
+	vector<string> examples;
+	vector<string> categories;
+	//! CONSISTENT | VOLATILE | CONSISTENT_WITHIN_QUERY; empty when the worker declares none.
+	string stability;
+};
+
+static FunctionDocs ReadFunctionDocs(const Entries &entries, idx_t i) {
+	ArrowSchemaWrapper params;
+	entries.Columns(i, params);
+	ArrowSchemaMetadata metadata(params.arrow_schema.metadata);
+	FunctionDocs docs;
+	docs.description = metadata.GetOption("vgi.description");
+	auto list = [&](const char *key) {
+		auto text = metadata.GetOption(key);
+		return text.empty() ? vector<string>() : StringUtil::Split(text, '\x1f');
+	};
+	docs.examples = list("vgi.examples");
+	docs.categories = list("vgi.categories");
+	docs.stability = metadata.GetOption("vgi.stability");
+	return docs;
+}
+
+// The description of one overload (DuckDB matches descriptions to overloads by parameter types).
+static FunctionDescription DescribeOverload(const FunctionDocs &docs, vector<LogicalType> types, vector<string> names) {
+	FunctionDescription description;
+	description.parameter_types = std::move(types);
+	description.parameter_names = std::move(names);
+	description.description = docs.description;
+	description.examples = docs.examples;
+	description.categories = docs.categories;
+	return description;
+}
+
+// The declared stability; `fallback` when the worker declares none.
+static FunctionStability DeclaredStability(const FunctionDocs &docs, FunctionStability fallback) {
+	if (docs.stability == "CONSISTENT") {
+		return FunctionStability::CONSISTENT;
+	}
+	if (docs.stability == "VOLATILE") {
+		return FunctionStability::VOLATILE;
+	}
+	if (docs.stability == "CONSISTENT_WITHIN_QUERY") {
+		return FunctionStability::CONSISTENT_WITHIN_QUERY;
+	}
+	return fallback;
+}
+
+// Comment and tags of a function entry (DuckDB's function entries do not copy them from the
+// create info).
+static void SetCommentAndTags(CatalogEntry &entry, const Value &comment, const InsertionOrderPreservingMap<string> &tags) {
+	entry.comment = comment;
+	entry.tags = tags;
+}
+
 
 void ExportRow(ClientContext &context, const vector<string> &names, const vector<Value> &values, ArrowSchema &schema,
                ArrowArray &array) {
@@ -261,10 +384,11 @@ void ExportRow(ClientContext &context, const vector<string> &names, const vector
 	ArrowConverter::ToArrowArray(chunk, &array, properties, {});
 }
 
-void ExportArguments(ClientContext &context, TableFunctionBindInput &input, ArrowSchema &schema, ArrowArray &array) {
+void ExportArguments(ClientContext &context, TableFunctionBindInput &input, ArrowSchema &schema, ArrowArray &array,
+                     bool positional) {
 	vector<string> names;
 	vector<Value> values;
-	for (auto &value : input.inputs) {
+	for (auto &value : positional ? input.inputs : vector<Value>()) {
 		if (value.type().id() == LogicalTypeId::TABLE) {
 			continue; // the input relation of a table-in-out call is not an argument
 		}
@@ -295,11 +419,25 @@ static unique_ptr<FunctionData> WorkerFunctionBind(ClientContext &context, Table
 	return std::move(data);
 }
 
-// The DuckDB overloads of a worker table (or table-in-out) function: `worker_name` in
-// `worker_schema` at the worker, `name` in DuckDB.
-static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entries &entries, idx_t i,
-                                           const CatalogHandlePtr &handle, const string &worker_schema,
-                                           const string &worker_name, const string &name) {
+// The DuckDB type of a declared parameter: `vgi_type` table/any, and an untyped (Arrow null)
+// parameter accepts any value, as a Python `Any` declares it.
+static LogicalType ParameterType(ClientContext &context, ArrowSchema &field) {
+	auto kind = ArrowSchemaMetadata(field.metadata).GetOption("vgi_type");
+	if (kind == "table") {
+		return LogicalType::TABLE;
+	}
+	if (kind == "any" || string(field.format) == "n") {
+		return LogicalType::ANY;
+	}
+	return ArrowFieldType(context, field);
+}
+
+// Adds the DuckDB overloads of one worker table (or table-in-out) function signature to `set`:
+// `worker_name` in `worker_schema` at the worker, `name` in DuckDB. A worker may declare several
+// signatures under one name; they all go into one set and DuckDB's binder picks among them.
+static void AddTableFunctionOverloads(TableFunctionSet &set, ClientContext &context, const Entries &entries, idx_t i,
+                                      const CatalogHandlePtr &handle, const string &worker_schema,
+                                      const string &worker_name, const string &name) {
 	ArrowSchemaWrapper params;
 	entries.Columns(i, params);
 	// The worker's parameters: positional (trailing ones may have defaults), named
@@ -315,11 +453,8 @@ static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entrie
 	for (idx_t p = 0; p < idx_t(params.arrow_schema.n_children); p++) {
 		auto &field = *params.arrow_schema.children[p];
 		ArrowSchemaMetadata metadata(field.metadata);
-		auto kind = metadata.GetOption("vgi_type");
-		Param param {field.name, kind == "table" ? LogicalType::TABLE
-		                         : kind == "any" ? LogicalType::ANY
-		                                         : ArrowFieldType(context, field)};
-		if (kind == "table") {
+		Param param {field.name, ParameterType(context, field)};
+		if (param.type.id() == LogicalTypeId::TABLE) {
 			table_input = true;
 		}
 		if (metadata.GetOption("vgi_arg") == "named") {
@@ -340,12 +475,16 @@ static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entrie
 	function_info->has_finalize =
 	    ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.has_finalize") == "true";
 	auto buffering = ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.buffering") == "true";
+	function_info->blended = ArrowSchemaMetadata(params.arrow_schema.metadata).GetOption("vgi.input_from_args") == "true";
+	for (auto &param : positional) {
+		function_info->input_names.push_back(param.name);
+	}
 	// Trailing positional parameters with defaults may be omitted: one overload per arity.
-	TableFunctionSet set {Identifier(name)};
 	for (idx_t arity = required; arity <= positional.size(); arity++) {
 		auto function = table_input && buffering ? MakeBufferingFunction(name, function_info)
-		                : table_input ? MakeInOutFunction(name, function_info, function_info->has_finalize)
-		                              : TableFunction(Identifier(name), vector<LogicalType>(), nullptr, WorkerFunctionBind);
+		                : table_input || function_info->blended
+		                    ? MakeInOutFunction(name, function_info, function_info->has_finalize)
+		                    : TableFunction(Identifier(name), vector<LogicalType>(), nullptr, WorkerFunctionBind);
 		auto &signature = function.GetSignature();
 		for (idx_t p = 0; p < arity; p++) {
 			signature.AddPositionalOnly(Identifier(positional[p].name), positional[p].type);
@@ -361,25 +500,59 @@ static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entrie
 				}
 			});
 		}
-		if (!table_input) {
+		if (!table_input && !function_info->blended) {
 			SetArrowScanCallbacks(function);
 			SetWorkerScanPushdown(function);
 		}
 		function.function_info = function_info;
 		set.AddFunction(std::move(function));
 	}
+}
+
+static TableFunctionSet BuildTableFunctions(ClientContext &context, const Entries &entries, idx_t i,
+                                           const CatalogHandlePtr &handle, const string &worker_schema,
+                                           const string &worker_name, const string &name) {
+	TableFunctionSet set {Identifier(name)};
+	AddTableFunctionOverloads(set, context, entries, i, handle, worker_schema, worker_name, name);
 	return set;
 }
 
+// The descriptions of the table functions `set.functions[from..]` (DuckDB matches them by the
+// types of the positional parameters).
+static void AddTableFunctionDescriptions(const FunctionDocs &docs, const TableFunctionSet &set, idx_t from,
+                                         vector<FunctionDescription> &descriptions) {
+	for (idx_t f = from; f < set.functions.size(); f++) {
+		auto &signature = set.functions[f]->GetSignature();
+		vector<LogicalType> types;
+		vector<string> names;
+		for (idx_t p = 0; p < signature.GetPositionalParameterCount(); p++) {
+			types.push_back(signature.GetParameter(p).GetType());
+			names.push_back(signature.GetParameter(p).GetName().GetIdentifierName());
+		}
+		descriptions.push_back(DescribeOverload(docs, std::move(types), std::move(names)));
+	}
+}
+
+// One catalog entry for every signature the worker declares under one name (`overloads`:
+// their indexes in `entries`).
 static unique_ptr<CatalogEntry> MakeTableFunction(ClientContext &context, Catalog &catalog,
-                                                  SchemaCatalogEntry &schema, const Entries &entries, idx_t i,
-                                                  const CatalogHandlePtr &handle) {
-	auto name = entries.Name(i);
-	CreateTableFunctionInfo info(
-	    BuildTableFunctions(context, entries, i, handle, schema.name.GetIdentifierName(), name, name));
+                                                  SchemaCatalogEntry &schema, const Entries &entries,
+                                                  const vector<idx_t> &overloads, const CatalogHandlePtr &handle) {
+	auto name = entries.Name(overloads[0]);
+	TableFunctionSet set {Identifier(name)};
+	vector<FunctionDescription> descriptions;
+	for (auto i : overloads) {
+		idx_t from = set.functions.size();
+		AddTableFunctionOverloads(set, context, entries, i, handle, schema.name.GetIdentifierName(), name, name);
+		AddTableFunctionDescriptions(ReadFunctionDocs(entries, i), set, from, descriptions);
+	}
+	CreateTableFunctionInfo info(std::move(set));
 	info.SetQualification(catalog.GetName(), schema.name);
-	info.comment = entries.Comment(i);
-	return make_uniq<TableFunctionCatalogEntry>(catalog, schema, info);
+	info.descriptions = std::move(descriptions);
+	info.comment = entries.Comment(overloads[0]);
+	auto entry = make_uniq<TableFunctionCatalogEntry>(catalog, schema, info);
+	SetCommentAndTags(*entry, info.comment, entries.Tags(overloads[0]));
+	return std::move(entry);
 }
 
 // The DuckDB signature of a worker scalar or aggregate function entry (a name may have several
@@ -395,6 +568,9 @@ struct SimpleSignature {
 	LogicalType varargs = LogicalType::INVALID;
 	//! Declared parameter names (empty with varargs: the worker gets none then).
 	vector<string> names;
+	//! The parameters' names as duckdb_functions() shows them (always the declared ones).
+	vector<string> parameter_names;
+	string varargs_name;
 	//! The worker's default of each parameter (`vgi_default`, JSON), NULL when none.
 	vector<Value> defaults;
 	//! An aggregate that evaluates window frames itself.
@@ -440,13 +616,15 @@ static bool ReadSimpleSignature(ClientContext &context, const Entries &entries, 
 		    out.varargs.id() != LogicalTypeId::INVALID) {
 			return false;
 		}
-		auto type = metadata.GetOption("vgi_type") == "any" ? LogicalType::ANY : ArrowFieldType(context, field);
+		auto type = ParameterType(context, field);
 		if (metadata.GetOption("vgi_varargs") == "true") {
 			out.varargs = type;
+			out.varargs_name = field.name;
 			continue;
 		}
 		out.types.push_back(type);
 		out.names.push_back(field.name);
+		out.parameter_names.push_back(field.name);
 		auto constant = metadata.GetOption("vgi_const") == "true";
 		out.constant.push_back(constant);
 		auto default_json = metadata.GetOption("vgi_default");
@@ -468,14 +646,32 @@ static bool ReadSimpleSignature(ClientContext &context, const Entries &entries, 
 	return true;
 }
 
-// Builds one catalog entry per function name, with every overload of that name; trailing
-// defaulted parameters may be omitted (one overload per arity).
+// Names an overload's parameters as the worker declares them, gives the ones a call may leave
+// out their defaults (DuckDB fills them in), and adds the varargs parameter.
+static void DeclareParameters(FunctionSignature &signature, const SimpleSignature &declared) {
+	for (idx_t p = 0; p < signature.GetParameterCount() && p < declared.parameter_names.size(); p++) {
+		auto &param = signature.GetParameter(p);
+		param.SetName(Identifier(declared.parameter_names[p]));
+		if (p >= declared.required && p < declared.defaults.size() && !declared.defaults[p].IsNull()) {
+			param.SetDefaultValue(declared.defaults[p]);
+		}
+	}
+	if (declared.varargs.id() != LogicalTypeId::INVALID) {
+		signature.AddArgs(Identifier(declared.varargs_name.empty() ? "args" : declared.varargs_name),
+		                  declared.varargs);
+	}
+}
+
+// Builds one catalog entry per function name, with one overload per worker declaration of that
+// name; trailing defaulted constant parameters may be omitted (DuckDB fills in their defaults).
 template <class SET, class CREATE_INFO, class ENTRY, class MAKE>
 static void AddFunctionEntries(ClientContext &context, Catalog &catalog, SchemaCatalogEntry &schema,
                                const Entries &entries, case_insensitive_map_t<unique_ptr<CatalogEntry>> &map,
                                MAKE make) {
 	case_insensitive_map_t<SET> sets;
 	case_insensitive_map_t<Value> comments;
+	case_insensitive_map_t<InsertionOrderPreservingMap<string>> tags;
+	case_insensitive_map_t<vector<FunctionDescription>> descriptions;
 	for (idx_t i = 0; i < entries.Count(); i++) {
 		auto name = entries.Name(i);
 		SimpleSignature signature;
@@ -485,29 +681,36 @@ static void AddFunctionEntries(ClientContext &context, Catalog &catalog, SchemaC
 		auto it = sets.find(name);
 		if (it == sets.end()) {
 			it = sets.emplace(name, SET(Identifier(name))).first;
+		}
+		// The entry's comment and tags: those of the first declaration that has any.
+		if (comments[name].IsNull()) {
 			comments[name] = entries.Comment(i);
 		}
-		for (idx_t arity = signature.required; arity <= signature.types.size(); arity++) {
-			vector<LogicalType> arguments(signature.types.begin(),
-			                              signature.types.begin() + NumericCast<int64_t>(arity));
-			auto function = make(name, arguments, signature.constant, signature.return_type, signature.names,
-			                     signature.defaults);
-			if constexpr (std::is_same<SET, AggregateFunctionSet>::value) {
-				if (signature.window) {
-					EnableWorkerWindow(function);
-				}
-			}
-			if (arity == signature.types.size() && signature.varargs.id() != LogicalTypeId::INVALID) {
-				function.GetSignature().AddArgs(Identifier("args"), signature.varargs);
-			}
-			it->second.AddFunction(std::move(function));
+		if (tags[name].empty()) {
+			tags[name] = entries.Tags(i);
 		}
+		auto docs = ReadFunctionDocs(entries, i);
+		auto function = make(name, signature.types, signature.constant, signature.return_type, signature.names,
+		                     signature.defaults);
+		DeclareParameters(function.GetSignature(), signature);
+		// Scalars the worker does not rate stay VOLATILE (MakeScalarFunction); aggregates keep DuckDB's default.
+		function.SetStability(DeclaredStability(docs, function.GetStability()));
+		if constexpr (std::is_same<SET, AggregateFunctionSet>::value) {
+			if (signature.window) {
+				EnableWorkerWindow(function);
+			}
+		}
+		descriptions[name].push_back(DescribeOverload(docs, signature.types, signature.parameter_names));
+		it->second.AddFunction(std::move(function));
 	}
 	for (auto &named_set : sets) {
 		CREATE_INFO info(std::move(named_set.second));
 		info.SetQualification(catalog.GetName(), schema.name);
 		info.comment = comments[named_set.first];
-		map[named_set.first] = make_uniq<ENTRY>(catalog, schema, info);
+		info.descriptions = std::move(descriptions[named_set.first]);
+		auto entry = make_uniq<ENTRY>(catalog, schema, info);
+		SetCommentAndTags(*entry, comments[named_set.first], tags[named_set.first]);
+		map[named_set.first] = std::move(entry);
 	}
 }
 
@@ -537,6 +740,7 @@ static unique_ptr<CatalogEntry> MakeMacro(Catalog &catalog, SchemaCatalogEntry &
 	info.SetQualification(catalog.GetName(), schema.name);
 	info.SetQualifiedName(QualifiedName(catalog.GetName(), schema.name, Identifier(entries.Name(i))));
 	info.comment = entries.Comment(i);
+	info.tags = entries.Tags(i);
 	info.macros.push_back(std::move(function));
 	if (table) {
 		return make_uniq<TableMacroCatalogEntry>(catalog, schema, info);
@@ -559,43 +763,43 @@ static void RegisterGlobalFunctions(ClientContext &context, const CatalogHandleP
 		auto kind = metadata.GetOption("vgi.function_type");
 		auto schema = metadata.GetOption("vgi.schema");
 		unique_ptr<CreateFunctionInfo> info;
+		auto docs = ReadFunctionDocs(entries, i);
 		if (kind == "TABLE") {
-			info = make_uniq<CreateTableFunctionInfo>(
-			    BuildTableFunctions(context, entries, i, handle, schema, worker_name, published));
+			auto set = BuildTableFunctions(context, entries, i, handle, schema, worker_name, published);
+			vector<FunctionDescription> descriptions;
+			AddTableFunctionDescriptions(docs, set, 0, descriptions);
+			info = make_uniq<CreateTableFunctionInfo>(std::move(set));
+			info->descriptions = std::move(descriptions);
 		} else if (kind == "SCALAR" || kind == "AGGREGATE") {
 			SimpleSignature signature;
 			if (!ReadSimpleSignature(context, entries, i, signature)) {
 				continue;
 			}
-			ScalarFunctionSet scalars {Identifier(published)};
-			AggregateFunctionSet aggregates {Identifier(published)};
-			for (idx_t arity = signature.required; arity <= signature.types.size(); arity++) {
-				vector<LogicalType> args(signature.types.begin(), signature.types.begin() + NumericCast<int64_t>(arity));
-				if (kind == "SCALAR") {
-					auto f = MakeScalarFunction(worker_name, handle, schema, args, signature.constant,
-					                            signature.return_type, signature.names,
-			                     signature.defaults);
-					f.SetName(Identifier(published));
-					scalars.AddFunction(std::move(f));
-				} else {
-					auto f = MakeAggregateFunction(worker_name, handle, schema, args, signature.constant,
-					                               signature.return_type, signature.names,
-			                     signature.defaults);
-					f.SetName(Identifier(published));
-					aggregates.AddFunction(std::move(f));
-				}
-			}
 			if (kind == "SCALAR") {
-				info = make_uniq<CreateScalarFunctionInfo>(std::move(scalars));
+				auto f = MakeScalarFunction(worker_name, handle, schema, signature.types, signature.constant,
+				                            signature.return_type, signature.names, signature.defaults);
+				f.SetName(Identifier(published));
+				DeclareParameters(f.GetSignature(), signature);
+				f.SetStability(DeclaredStability(docs, f.GetStability()));
+				info = make_uniq<CreateScalarFunctionInfo>(ScalarFunctionSet(std::move(f)));
 			} else {
-				info = make_uniq<CreateAggregateFunctionInfo>(std::move(aggregates));
+				auto f = MakeAggregateFunction(worker_name, handle, schema, signature.types, signature.constant,
+				                               signature.return_type, signature.names, signature.defaults);
+				f.SetName(Identifier(published));
+				DeclareParameters(f.GetSignature(), signature);
+				f.SetStability(DeclaredStability(docs, f.GetStability()));
+				info = make_uniq<CreateAggregateFunctionInfo>(AggregateFunctionSet(std::move(f)));
 			}
+			info->descriptions.push_back(DescribeOverload(docs, signature.types, signature.parameter_names));
 		} else {
 			continue; // buffering functions are not supported yet
 		}
 		info->on_conflict = OnCreateConflict::REPLACE_ON_CONFLICT;
 		info->comment = entries.Comment(i);
-		system.CreateFunction(context, *info);
+		auto entry = system.CreateFunction(context, *info);
+		if (entry) {
+			SetCommentAndTags(*entry, info->comment, entries.Tags(i));
+		}
 	}
 }
 
@@ -834,10 +1038,19 @@ private:
 			break;
 		case CatalogType::TABLE_FUNCTION_ENTRY:
 			LoadEntries(*handle, &schema_name, VGI_ENTRY_TABLE_FUNCTIONS, entries);
-			for (idx_t i = 0; i < entries.Count(); i++) {
-				auto entry = MakeTableFunction(context, catalog, *this, entries, i, handle);
-				if (entry) {
-					map[entries.Name(i)] = std::move(entry);
+			{
+				// The worker lists each signature on its own; DuckDB wants one entry per name.
+				vector<string> names;
+				case_insensitive_map_t<vector<idx_t>> overloads;
+				for (idx_t i = 0; i < entries.Count(); i++) {
+					auto &indexes = overloads[entries.Name(i)];
+					if (indexes.empty()) {
+						names.push_back(entries.Name(i));
+					}
+					indexes.push_back(i);
+				}
+				for (auto &fn : names) {
+					map[fn] = MakeTableFunction(context, catalog, *this, entries, overloads[fn], handle);
 				}
 			}
 			break;
@@ -1016,6 +1229,7 @@ private:
 				CreateSchemaInfo info;
 				info.SetQualifiedName(QualifiedName(GetName(), Identifier(entries.Name(i)), Identifier()));
 				info.comment = entries.Comment(i);
+				info.tags = entries.Tags(i);
 				(*map)[entries.Name(i)] = make_uniq<VgiSchemaEntry>(*this, info, handle);
 			}
 			schemas = std::move(map);
@@ -1178,9 +1392,15 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 	VgiCatalog *rust = nullptr;
 	ThrowIfError(vgi_catalog_attach(info.path.c_str(), &schema.arrow_schema, &array.arrow_array, &rust));
 	auto handle = std::make_shared<CatalogHandle>(rust);
+	// duckdb_databases() shows the worker's comment and tags (and the versions it resolved).
+	Entries described;
+	ThrowIfError(vgi_catalog_describe(rust, &described.list));
+	db.comment = described.Comment(0);
+	db.tags = described.Tags(0);
 	RegisterWorkerSettingsAndSecrets(context, *handle);
 	AttachCompanions(context, *handle);
 	RegisterGlobalFunctions(context, handle);
+	RegisterCopyFormats(context, name, handle);
 	return make_uniq<VgiCatalogAdapter>(db, std::move(handle), location);
 }
 

@@ -45,6 +45,10 @@ std::unique_ptr<SessionCall> MakeSessionCall(duckdb::ClientContext &context, con
 // DuckDB's secret manager (each once per database).
 void RegisterWorkerSettingsAndSecrets(duckdb::ClientContext &context, CatalogHandle &handle);
 
+// At ATTACH: registers the worker's COPY formats as DuckDB copy functions `<alias>.<format>`
+// (copy.cpp).
+void RegisterCopyFormats(duckdb::ClientContext &context, const std::string &alias, const CatalogHandlePtr &handle);
+
 // What a worker function entry needs at bind time.
 struct VgiFunctionInfo : public duckdb::TableFunctionInfo {
 	CatalogHandlePtr handle;
@@ -52,15 +56,21 @@ struct VgiFunctionInfo : public duckdb::TableFunctionInfo {
 	std::string function;
 	//! A table-in-out function whose end of input runs a FINALIZE phase.
 	bool has_finalize = false;
+	//! Blended ("UNNEST-style", `input_from_args`): the positional arguments are the input
+	//! rows, one per literal call or per outer row of a LATERAL call.
+	bool blended = false;
+	//! A blended function's declared positional parameter names: its input columns' names.
+	std::vector<std::string> input_names;
 };
 
 // Exports DuckDB values as one Arrow row with the given column names.
 void ExportRow(duckdb::ClientContext &context, const duckdb::vector<std::string> &names,
                const duckdb::vector<duckdb::Value> &values, ArrowSchema &schema, ArrowArray &array);
 
-// Exports the call's constant arguments in the wire layout (positional_<i>, named_<name>).
+// Exports the call's constant arguments in the wire layout (positional_<i>, named_<name>);
+// `positional` false: the named ones only.
 void ExportArguments(duckdb::ClientContext &context, duckdb::TableFunctionBindInput &input, ArrowSchema &schema,
-                     ArrowArray &array);
+                     ArrowArray &array, bool positional = true);
 
 // A DuckDB scalar function calling a worker function. `constant[i]`: positional parameter i
 // must be a constant (vgi_const) and travels in the bind's Arguments.

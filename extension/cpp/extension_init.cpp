@@ -30,7 +30,8 @@ static unique_ptr<FunctionData> LocationBind(ClientContext &context, TableFuncti
 	return FinishArrowBind(context, binding, schema, return_types, names);
 }
 
-void RegisterStorage(ExtensionLoader &loader); // catalog.cpp
+void RegisterStorage(ExtensionLoader &loader);         // catalog.cpp
+void RegisterRequiredFilters(ExtensionLoader &loader); // required_filters.cpp
 
 static void SetCallTimeout(ClientContext &context, SetScope scope, Value &parameter) {
 	auto seconds = parameter.GetValue<double>();
@@ -74,6 +75,9 @@ static void RegisterFunctions(ExtensionLoader &loader) {
 
 extern "C" void vgi_adapter_init(duckdb::ExtensionLoader &loader) {
 	vgi::RegisterFunctions(loader);
+	// Before RegisterSettings: its optimizer pass (scalar batching) must see the plan after this
+	// one checked it.
+	vgi::RegisterRequiredFilters(loader);
 	vgi::RegisterSettings(loader);
 	vgi::RegisterStorage(loader);
 }

@@ -1,5 +1,6 @@
 #include "pushdown.hpp"
 
+#include "duckdb/common/optional.hpp"
 #include "duckdb/planner/expression/list.hpp"
 #include "duckdb/planner/expression/bound_between_expression.hpp"
 #include "duckdb/planner/filter/expression_filter.hpp"
@@ -41,6 +42,8 @@ public:
 
 	//! A dynamic filter was written since the last reset.
 	bool saw_dynamic = false;
+	//! For predicates above a scan: the scan whose column bindings are `col`s (others unknown).
+	optional<TableIndex> bound_table;
 
 	void Write(const Expression &expr, const vector<idx_t> &inputs) {
 		switch (expr.GetExpressionClass()) {
@@ -51,6 +54,14 @@ public:
 				return Word("unknown");
 			}
 			return Word("col " + std::to_string(column_ids[inputs[index]]));
+		}
+		case ExpressionClass::BOUND_COLUMN_REF: {
+			auto &binding = expr.Cast<BoundColumnRefExpression>().Binding();
+			if (!bound_table || binding.table_index != *bound_table || binding.column_index >= column_ids.size() ||
+			    IsVirtualColumn(column_ids[binding.column_index])) {
+				return Word("unknown");
+			}
+			return Word("col " + std::to_string(column_ids[binding.column_index]));
 		}
 		case ExpressionClass::BOUND_CONSTANT:
 			return Constant(expr.Cast<BoundConstantExpression>().GetValue());
@@ -216,6 +227,17 @@ FilterDescription DescribeFilters(const TableFilterSet &filters, const vector<co
 	return result;
 }
 
+void DescribePredicates(const vector<reference<const Expression>> &predicates, TableIndex table_index,
+                        const vector<column_t> &column_ids, FilterDescription &out) {
+	FilterWriter writer(column_ids, out);
+	writer.bound_table = table_index;
+	idx_t slot = out.filters.size();
+	for (auto &predicate : predicates) {
+		out.text += "filter " + std::to_string(slot++) + " ";
+		writer.Write(predicate.get(), {});
+	}
+}
+
 FilterDescription DescribeDynamicFilters(const vector<ScanFilter> &filters, const vector<column_t> &column_ids) {
 	FilterDescription result;
 	FilterWriter writer(column_ids, result);
@@ -230,8 +252,10 @@ FilterDescription DescribeDynamicFilters(const vector<ScanFilter> &filters, cons
 
 void ApplyFilters(vector<unique_ptr<ExpressionExecutor>> &executors, const vector<reference<ScanFilter>> &filters,
                   DataChunk &output) {
-	SelectionVector selection(STANDARD_VECTOR_SIZE);
 	for (idx_t f = 0; f < filters.size() && output.size() > 0; f++) {
+		// A fresh selection per filter: Slice keeps referencing the buffer it was given, so
+		// reusing it would rewrite the rows an earlier filter selected.
+		SelectionVector selection(STANDARD_VECTOR_SIZE);
 		auto &filter = filters[f].get();
 		DataChunk input;
 		vector<LogicalType> types;

@@ -30,6 +30,12 @@ struct FilterDescription {
 FilterDescription DescribeFilters(const duckdb::TableFilterSet &filters, const duckdb::vector<duckdb::column_t> &column_ids,
                                   const duckdb::vector<std::string> &names);
 
+// Appends to `out` the predicates DuckDB keeps above a scan, over its column bindings
+// (`table_index`; a binding's column is `column_ids[i]`, other tables' columns are unknown).
+void DescribePredicates(const duckdb::vector<duckdb::reference<const duckdb::Expression>> &predicates,
+                        duckdb::TableIndex table_index, const duckdb::vector<duckdb::column_t> &column_ids,
+                        FilterDescription &out);
+
 // The current state of the dynamic filters among `filters` (same slots), for the worker's
 // filter updates while the scan runs.
 FilterDescription DescribeDynamicFilters(const duckdb::vector<ScanFilter> &filters,

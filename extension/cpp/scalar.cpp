@@ -54,6 +54,7 @@ unique_ptr<FunctionData> ScalarBind(BindScalarFunctionInput &input) {
 	                             &output_schema.arrow_schema));
 	data->binding =
 	    std::shared_ptr<VgiScalarBinding>(binding, RustDeleter<VgiScalarBinding, vgi_scalar_binding_free>());
+	data->per_chunk = vgi_scalar_binding_per_chunk(binding) != 0;
 	data->output = std::make_shared<ArrowTableSchema>();
 	ArrowTableFunction::PopulateArrowTableSchema(context, *data->output, output_schema.arrow_schema);
 	bound.SetReturnType(data->output->GetTypes()[0]);
@@ -81,7 +82,8 @@ void ScalarExecute(DataChunk &args, ExpressionState &state, Vector &result) {
 	ThrowIfError(vgi_scalar_call(local.execution, &schema.arrow_schema, &input.arrow_array, args.size(),
 	                             &output->arrow_array));
 	CopyArrowResult(context, *data.output, std::move(output), args.size(), result, 0);
-	if (args.AllConstant()) {
+	// Constant arguments give a constant result, unless the answer may differ row by row.
+	if (!data.per_chunk && args.AllConstant()) {
 		result.SetVectorType(VectorType::CONSTANT_VECTOR);
 	}
 }

@@ -12,6 +12,8 @@ struct ScalarBindData : public duckdb::FunctionData {
 	std::shared_ptr<duckdb::ArrowTableSchema> output;
 	duckdb::vector<duckdb::LogicalType> input_types;
 	duckdb::vector<std::string> input_names;
+	//! Each chunk is its own worker call, its result never a constant vector (vgi_scalar_binding_per_chunk).
+	bool per_chunk = false;
 
 	duckdb::unique_ptr<duckdb::FunctionData> Copy() const override {
 		return duckdb::make_uniq<ScalarBindData>(*this);

@@ -263,12 +263,15 @@ protected:
 	}
 };
 
+// A worker call whose chunks may be batched (a call evaluated chunk by chunk stays in its
+// expression: the operator would only add a copy).
 bool IsWorkerCall(const Expression &expr) {
 	if (expr.GetExpressionClass() != ExpressionClass::BOUND_FUNCTION) {
 		return false;
 	}
 	auto &bind_info = expr.Cast<BoundFunctionExpression>().BindInfo();
-	return bind_info && dynamic_cast<const ScalarBindData *>(bind_info.get());
+	auto data = bind_info ? dynamic_cast<const ScalarBindData *>(bind_info.get()) : nullptr;
+	return data && !data->per_chunk;
 }
 
 // Expressions that evaluate their operands only for some rows.

@@ -5,6 +5,7 @@
 #include "catalog.hpp"
 
 #include "duckdb/common/arrow/arrow_converter.hpp"
+#include "duckdb/common/vector_operations/vector_operations.hpp"
 #include "duckdb/planner/binder.hpp"
 
 namespace vgi {
@@ -17,6 +18,9 @@ struct InOutBindData : public TableFunctionData {
 	ArrowTableSchema arrow_table;
 	vector<LogicalType> input_types;
 	vector<string> input_names;
+	//! A blended function called with constants: DuckDB's scan presents the one constant row
+	//! again on every call, and it is answered once.
+	bool literal = false;
 };
 
 // One worker stream per query, shared by DuckDB's threads (calls are serialized): the
@@ -40,6 +44,8 @@ struct InOutLocalState : public ArrowScanLocalState {
 	VgiBatches *pending = nullptr;
 	//! The current input chunk went to the worker (DuckDB repeats it while we have output).
 	bool input_sent = false;
+	//! The literal row of a blended call has been answered.
+	bool literal_answered = false;
 	//! This thread's input ended (in_out_function_final was called).
 	bool reached_end = false;
 	~InOutLocalState() override {
@@ -104,12 +110,25 @@ unique_ptr<FunctionData> InOutBind(ClientContext &context, TableFunctionBindInpu
 	}
 	auto data = make_uniq<InOutBindData>();
 	data->input_types = input.input_table_types;
-	for (auto &name : input.input_table_names) {
-		data->input_names.push_back(name.GetIdentifierName());
+	if (info.blended) {
+		// The input columns are the positional arguments, under their declared names (varargs:
+		// col<i>); a literal call's columns (DuckDB's constants) have no names of their own.
+		data->literal = true;
+		for (idx_t i = 0; i < input.input_table_types.size(); i++) {
+			if (i < input.input_table_names.size() && !input.input_table_names[i].GetIdentifierName().empty()) {
+				data->literal = false;
+			}
+			data->input_names.push_back(i < info.input_names.size() ? info.input_names[i] : "col" + std::to_string(i));
+		}
+	} else {
+		for (auto &name : input.input_table_names) {
+			data->input_names.push_back(name.GetIdentifierName());
+		}
 	}
 	ArrowSchemaWrapper args_schema, input_schema;
 	ArrowArrayWrapper args;
-	ExportArguments(context, input, args_schema.arrow_schema, args.arrow_array);
+	// A blended call's positional arguments travel as its input rows, not as arguments.
+	ExportArguments(context, input, args_schema.arrow_schema, args.arrow_array, !info.blended);
 	auto properties = LosslessProperties(context);
 	ArrowConverter::ToArrowSchema(&input_schema.arrow_schema, data->input_types, data->input_names, properties);
 	VgiInOutBinding *binding = nullptr;
@@ -141,19 +160,39 @@ unique_ptr<LocalTableFunctionState> InOutInitLocal(ExecutionContext &context, Ta
 	return make_uniq<InOutLocalState>(context.client);
 }
 
+// `input`, or its columns cast into `cast` where their types differ from `types`.
+DataChunk &CastToBoundTypes(ClientContext &context, DataChunk &input, const vector<LogicalType> &types, DataChunk &cast) {
+	if (input.GetTypes() == types) {
+		return input;
+	}
+	cast.Initialize(Allocator::Get(context), types, MaxValue<idx_t>(input.size(), 1));
+	for (idx_t c = 0; c < types.size(); c++) {
+		VectorOperations::Cast(context, input.data[c], cast.data[c], input.size());
+	}
+	cast.SetCardinality(input.size());
+	return cast;
+}
+
 OperatorResultType InOut(ExecutionContext &context, TableFunctionInput &data, DataChunk &input, DataChunk &output) {
 	auto &bind = data.bind_data->Cast<InOutBindData>();
 	auto &global = data.global_state->Cast<InOutGlobalState>();
 	auto &local = data.local_state->Cast<InOutLocalState>();
 	if (!local.input_sent) {
 		local.input_sent = true;
-		if (input.size() > 0) {
-			input.Flatten();
+		// A literal call's row was answered on the first call: the scan ends on an empty chunk.
+		bool repeated = bind.literal && local.literal_answered;
+		local.literal_answered = true;
+		if (input.size() > 0 && !repeated) {
+			// A LATERAL call's input has the outer columns' types, the worker was bound to the
+			// declared ones.
+			DataChunk cast;
+			auto &rows = CastToBoundTypes(context.client, input, bind.input_types, cast);
+			rows.Flatten();
 			ArrowSchemaWrapper schema;
 			ArrowArrayWrapper array;
 			auto properties = LosslessProperties(context.client);
 			ArrowConverter::ToArrowSchema(&schema.arrow_schema, bind.input_types, bind.input_names, properties);
-			ArrowConverter::ToArrowArray(input, &array.arrow_array, properties, {});
+			ArrowConverter::ToArrowArray(rows, &array.arrow_array, properties, {});
 			lock_guard<mutex> guard(global.lock);
 			ThrowIfError(vgi_in_out_process(global.execution, &schema.arrow_schema, &array.arrow_array, &local.pending));
 		}

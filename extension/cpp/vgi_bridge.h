@@ -115,6 +115,20 @@ int32_t vgi_binding_statistics(const VgiBinding *binding, uint64_t column, VgiCo
 // DuckDB's TablePartitionInfo (0 = not partitioned by them).
 int32_t vgi_binding_partition_kind(const VgiBinding *binding, const uint64_t *columns, size_t n);
 
+// Required filters (extension/src/required_filters.rs). `filters` is a scan's filter
+// description (pushed filters and the predicates DuckDB keeps above the scan, NULL = none)
+// with its constants (NULL = none; the Arrow structures are moved).
+// Non-zero when the bound scan reads a table that declares required filters.
+int32_t vgi_binding_has_required_filters(const VgiBinding *binding);
+// Refuses (Binder Error) a scan that leaves one of its table's required filter groups unmet.
+VgiError *vgi_binding_verify_required_filters(const VgiBinding *binding, const char *filters,
+                                              struct ArrowSchema *constants_schema, struct ArrowArray *constants);
+// The same for a scan DuckDB reads itself: `table` and `groups` as the branch view's marker
+// carries them, `names` the scan's columns; `unverified` when the optimizer pass did not run.
+VgiError *vgi_required_filters_check(const char *table, const char *groups, const char *const *names, size_t n_names,
+                                     const char *filters, struct ArrowSchema *constants_schema,
+                                     struct ArrowArray *constants, int32_t unverified);
+
 // How many streams (threads) the execution can use.
 uint64_t vgi_execution_max_threads(const VgiExecution *execution);
 // What happened to filter `slot` of the request: 0 = DuckDB applies it; 1 = sent as a hint,
@@ -165,6 +179,9 @@ typedef struct VgiCatalog VgiCatalog;
 VgiError *vgi_catalog_attach(const char *name, struct ArrowSchema *options_schema, struct ArrowArray *options,
                              VgiCatalog **out_catalog);
 const char *vgi_catalog_default_schema(const VgiCatalog *catalog);
+// The catalog as duckdb_databases() shows it: one entry with its comment and tags.
+typedef struct VgiEntries VgiEntries;
+VgiError *vgi_catalog_describe(const VgiCatalog *catalog, VgiEntries **out);
 // At transaction start: revalidates cached metadata (catalog_version); `generation` changes
 // when cached entries must be rebuilt.
 VgiError *vgi_catalog_refresh(const VgiCatalog *catalog, uint64_t *generation);
@@ -203,9 +220,13 @@ VgiError *vgi_catalog_ddl(const VgiCatalog *catalog, const VgiCallContext *call,
 // Catalog metadata lists (copied into DuckDB catalog entries, then freed).
 enum VgiEntryKind {
 	VGI_ENTRY_SCHEMAS = 0,          // schema: ignored
-	VGI_ENTRY_TABLES = 1,           // columns: the table's columns (nullable flag, metadata)
+	VGI_ENTRY_TABLES = 1,           // columns: the table's columns (nullable flag, metadata:
+	                                // comment, default, generated_expression; schema metadata
+	                                // vgi.primary_key/unique/check/foreign_keys, see catalog.rs)
 	VGI_ENTRY_VIEWS = 2,            // sql: the view's definition
-	VGI_ENTRY_TABLE_FUNCTIONS = 3,  // columns: the parameters (vgi_arg/vgi_type/... metadata)
+	VGI_ENTRY_TABLE_FUNCTIONS = 3,  // columns: the parameters (vgi_arg/vgi_type/... metadata;
+	                                // schema metadata vgi.description/examples/categories/
+	                                // stability, see metadata.rs)
 	VGI_ENTRY_SCALAR_FUNCTIONS = 4, // columns: the parameters; output: the declared result
 	VGI_ENTRY_AGGREGATE_FUNCTIONS = 5,
 	VGI_ENTRY_MACROS = 6,           // sql: definition; columns: parameters (default metadata),
@@ -213,7 +234,6 @@ enum VgiEntryKind {
 	VGI_ENTRY_GLOBAL_FUNCTIONS = 7, // schema: ignored; name: published name; sql: the worker's name;
 	                                // columns metadata vgi.function_type, vgi.schema
 };
-typedef struct VgiEntries VgiEntries;
 VgiError *vgi_catalog_entries(const VgiCatalog *catalog, const char *schema, int32_t kind, VgiEntries **out);
 size_t vgi_entries_count(const VgiEntries *entries);
 const char *vgi_entries_name(const VgiEntries *entries, size_t i);
@@ -221,6 +241,9 @@ const char *vgi_entries_comment(const VgiEntries *entries, size_t i); // NULL wh
 const char *vgi_entries_sql(const VgiEntries *entries, size_t i);     // NULL when none
 VgiError *vgi_entries_columns(const VgiEntries *entries, size_t i, struct ArrowSchema *out);
 VgiError *vgi_entries_output(const VgiEntries *entries, size_t i, struct ArrowSchema *out);
+// The entry's tags: how many, and tag `t`'s key (`value` 0) or value (`value` 1).
+size_t vgi_entries_tag_count(const VgiEntries *entries, size_t i);
+const char *vgi_entries_tag(const VgiEntries *entries, size_t i, size_t t, int32_t value);
 void vgi_entries_free(VgiEntries *entries);
 
 // How a table reads when the worker serves it from several scan branches: no entry for an
@@ -282,6 +305,9 @@ VgiError *vgi_scalar_bind(const VgiCatalog *catalog, const VgiCallContext *call,
                           struct ArrowSchema *args_schema, struct ArrowArray *args, struct ArrowSchema *input_schema,
                           const char *argument_names, VgiScalarBinding **out_binding, struct ArrowSchema *out_schema);
 void vgi_scalar_binding_free(VgiScalarBinding *binding);
+// 1 when every DuckDB chunk must be its own worker call, answered row for row as sent: the
+// function is volatile, or has no column arguments (its rows differ only by position).
+int32_t vgi_scalar_binding_per_chunk(const VgiScalarBinding *binding);
 VgiError *vgi_scalar_open(const VgiScalarBinding *binding, VgiInterruptCheck interrupted, void *context,
                           VgiScalar **out);
 // One chunk of `rows` rows in; `out` is a struct array holding the result column.
@@ -372,6 +398,49 @@ VgiError *vgi_write_send(VgiWrite *write, struct ArrowSchema *input_schema, stru
 // End of the statement: the last RETURNING rows and the worker's row count.
 VgiError *vgi_write_finish(VgiWrite *write, VgiBatches **returned, int64_t *count);
 void vgi_write_free(VgiWrite *write);
+
+// ---- COPY ... FROM / COPY ... TO through the formats a worker declares ----------------------
+// Each format is a DuckDB copy function named `<attach alias>.<format>` (lower case).
+typedef struct VgiCopyFormat VgiCopyFormat;
+typedef struct VgiCopyFormats VgiCopyFormats;
+// The formats of the catalog attached as `alias` (an empty list when the worker has none).
+VgiError *vgi_catalog_copy_formats(const VgiCatalog *catalog, const char *alias, VgiCopyFormats **out);
+size_t vgi_copy_formats_count(const VgiCopyFormats *formats);
+// Takes format i out of the list (NULL when taken already): the DuckDB copy function owns it.
+VgiCopyFormat *vgi_copy_formats_take(VgiCopyFormats *formats, size_t i);
+void vgi_copy_formats_free(VgiCopyFormats *formats);
+const char *vgi_copy_format_name(const VgiCopyFormat *format);
+const char *vgi_copy_format_comment(const VgiCopyFormat *format); // NULL when none
+// Bit 0: serves COPY FROM; bit 1: serves COPY TO; bit 2: the writer needs the rows in order.
+int32_t vgi_copy_format_flags(const VgiCopyFormat *format);
+void vgi_copy_format_free(VgiCopyFormat *format);
+
+// `options`: one row of the statement's options (name -> value, as DuckDB bound them).
+// COPY FROM: a scan producing the target's columns `expected` (consumed), like vgi_table_function_bind.
+VgiError *vgi_copy_from_bind(const VgiCatalog *catalog, const VgiCallContext *call, const VgiCopyFormat *format,
+                             const char *file_path, struct ArrowSchema *options_schema, struct ArrowArray *options,
+                             struct ArrowSchema *expected, VgiBinding **out_binding, struct ArrowSchema *out_schema);
+// COPY TO: the worker bound as the sink of rows of `input_schema`.
+typedef struct VgiCopyToBinding VgiCopyToBinding;
+typedef struct VgiCopyTo VgiCopyTo;
+typedef struct VgiCopyToRows VgiCopyToRows;
+VgiError *vgi_copy_to_bind(const VgiCatalog *catalog, const VgiCallContext *call, const VgiCopyFormat *format,
+                           const char *file_path, struct ArrowSchema *options_schema, struct ArrowArray *options,
+                           struct ArrowSchema *input_schema, VgiCopyToBinding **out);
+void vgi_copy_to_binding_free(VgiCopyToBinding *binding);
+// One run writing `file_path` (DuckDB's path: a temporary sibling when it replaces a file).
+VgiError *vgi_copy_to_start(const VgiCopyToBinding *binding, const VgiCallContext *call, const char *file_path,
+                            VgiInterruptCheck interrupted, void *context, VgiCopyTo **out);
+// A thread's rows: chunks (struct arrays, consumed) kept until vgi_copy_to_send ships them in
+// one worker call (thread-safe) and forgets them.
+VgiCopyToRows *vgi_copy_to_rows_new(void);
+VgiError *vgi_copy_to_rows_append(VgiCopyToRows *rows, struct ArrowSchema *schema, struct ArrowArray *chunk);
+VgiError *vgi_copy_to_send(const VgiCopyTo *execution, VgiCopyToRows *rows);
+void vgi_copy_to_rows_free(VgiCopyToRows *rows);
+// End of input: the worker writes and closes the destination.
+VgiError *vgi_copy_to_finish(const VgiCopyTo *execution);
+// Runs the worker's destructor.
+void vgi_copy_to_free(VgiCopyTo *execution);
 
 // ---- implemented in C++ ---------------------------------------------------------------------
 #ifdef __cplusplus

@@ -13,6 +13,7 @@ use worker_client::wire::Record;
 
 use crate::catalog::{sql_literal, AttachedCatalog};
 use crate::error::{Error, ErrorKind, Result};
+use crate::required_filters::RequiredFilters;
 
 /// How a table reads when it is not a single function of the worker: the view's SQL and the
 /// DuckDB extensions its branches need.
@@ -24,7 +25,14 @@ pub struct BranchView {
 
 /// The view a multi-branch table reads as, `None` for a table served by one function of the
 /// worker (the ordinary scan). `duckdb_catalog` is the attach's name in DuckDB.
-pub fn branch_view(catalog: &AttachedCatalog, duckdb_catalog: &str, schema_path: &[String], table: &str, columns: &Schema) -> Result<Option<BranchView>> {
+pub fn branch_view(
+    catalog: &AttachedCatalog,
+    duckdb_catalog: &str,
+    schema_path: &[String],
+    table: &str,
+    columns: &Schema,
+    required_filters: &[Vec<String>],
+) -> Result<Option<BranchView>> {
     let scope = TableAtScope {
         attach_opaque_data: catalog.attach_data(),
         schema_path: schema_path.to_vec(),
@@ -74,9 +82,24 @@ pub fn branch_view(catalog: &AttachedCatalog, duckdb_catalog: &str, schema_path:
     }
     let arms = branches.iter().map(|b| branch_sql(b, duckdb_catalog)).collect::<Result<Vec<_>>>()?;
     let projection = columns.fields().iter().map(|f| quote(f.name())).collect::<Vec<_>>().join(", ");
-    let sql = format!("SELECT {projection} FROM ({})", arms.join(" UNION ALL BY NAME "));
+    let mut sql = format!("SELECT {projection} FROM ({})", arms.join(" UNION ALL BY NAME "));
+    let required = RequiredFilters::new(name.clone(), required_filters.to_vec());
+    if !required.is_empty() {
+        sql.push_str(&required_filters_marker(&required));
+    }
     Ok(Some(BranchView { sql, required_extensions: result.required_extensions }))
 }
+
+/// The WHERE clause that marks a view as a table with required filters: the optimizer pass
+/// (`cpp/required_filters.cpp`) removes it before DuckDB optimizes and checks every scan
+/// beneath it; it only runs (and refuses) when that pass did not.
+fn required_filters_marker(required: &RequiredFilters) -> String {
+    let text = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    format!(" WHERE system.main.{REQUIRED_FILTERS_MARKER}({}, {})", text(&required.table), text(&required.encode_groups()))
+}
+
+/// The marker's function name (registered by the adapter).
+pub const REQUIRED_FILTERS_MARKER: &str = "vgi_required_filters";
 
 /// A companion catalog the worker asks DuckDB to attach beside it (its branches may read
 /// tables of it): what to ATTACH, checked.

@@ -46,13 +46,26 @@ impl BufferingBinding {
         input_schema: SchemaRef,
         call: &CallContext<'_>,
     ) -> Result<Self> {
+        Self::bind_for(catalog, schema_path, function, arguments, input_schema, None, call)
+    }
+
+    /// Binds a buffering function for `f((SELECT ...))`, or as the sink of a COPY ... TO.
+    pub fn bind_for(
+        catalog: Arc<AttachedCatalog>,
+        schema_path: Vec<String>,
+        function: &str,
+        arguments: &Arguments,
+        input_schema: SchemaRef,
+        copy_to: Option<worker_client::records::CopyToContext>,
+        call: &CallContext<'_>,
+    ) -> Result<Self> {
         let info = catalog.function_named(&schema_path, function, FunctionType::TableBuffering);
         let (request, response, output_schema) = catalog.bind_function(
             function,
             FunctionType::TableBuffering,
             Some(schema_path.clone()),
             arguments,
-            BindOptions { input_schema: Some(&input_schema), call: Some(call), ..Default::default() },
+            BindOptions { input_schema: Some(&input_schema), call: Some(call), copy_to, ..Default::default() },
         )?;
         Ok(BufferingBinding {
             catalog,
@@ -221,6 +234,8 @@ impl BufferingSource {
             match stream.next_batch(&[])? {
                 Some((batch, _)) => {
                     if batch.schema().fields() != self.output_schema.fields() {
+                        // The channel may hold more of this answer: never reuse it.
+                        stream.poison();
                         return Err(Error::new(
                             ErrorKind::Io,
                             format!(

@@ -52,6 +52,7 @@ pub struct SchemaContents {
     pub name: String,
     pub path: Vec<String>,
     pub comment: Option<String>,
+    pub tags: worker_client::wire::StringMap,
     pub tables: Vec<TableInfo>,
     pub views: Vec<ViewInfo>,
     pub functions: Vec<FunctionInfo>,
@@ -156,7 +157,7 @@ impl AttachedCatalog {
         let contents = self.contents()?;
         let Some(info) = contents.schema(schema).and_then(|s| s.table(table)) else { return Ok(None) };
         let path = self.schema_path(schema)?;
-        let view = crate::branches::branch_view(self, duckdb_catalog, &path, &info.name, table_columns(info)?.as_ref())?;
+        let view = crate::branches::branch_view(self, duckdb_catalog, &path, &info.name, table_columns(info)?.as_ref(), &info.required_filters)?;
         self.branch_views.lock().unwrap_or_else(|p| p.into_inner()).insert(key, view.clone());
         Ok(view)
     }
@@ -264,7 +265,7 @@ impl AttachedCatalog {
         arguments: &worker_client::arguments::Arguments,
         options: BindOptions<'_>,
     ) -> Result<(worker_client::records::BindRequest, worker_client::records::BindResponse, SchemaRef)> {
-        let BindOptions { input_schema, at, argument_names, call } = options;
+        let BindOptions { input_schema, at, argument_names, call, copy_from, copy_to } = options;
         let (at_unit, at_value) = at.map_or((None, None), |(u, v)| (Some(u), Some(v)));
         let mut request = worker_client::records::BindRequest {
             at_unit,
@@ -281,6 +282,8 @@ impl AttachedCatalog {
                 Some(c) => c.settings_blob()?,
                 None => None,
             },
+            copy_from: copy_from.map(worker_client::wire::Inline),
+            copy_to: copy_to.map(worker_client::wire::Inline),
             ..Default::default()
         };
         let mut response = self.with_client(|c| c.bind(&request, None))?;
@@ -360,7 +363,7 @@ impl Contents {
 
 impl SchemaContents {
     fn from_info(info: SchemaInfo) -> Self {
-        SchemaContents { name: info.path.join("."), path: info.path, comment: info.comment, ..Default::default() }
+        SchemaContents { name: info.path.join("."), path: info.path, comment: info.comment, tags: info.tags, ..Default::default() }
     }
 
     pub fn table(&self, name: &str) -> Option<&TableInfo> {
@@ -488,6 +491,9 @@ pub struct BindOptions<'a> {
     pub argument_names: Option<Vec<String>>,
     /// The DuckDB session's side of the call: transaction, settings, secrets.
     pub call: Option<&'a CallContext<'a>>,
+    /// The COPY statement a format's handler is bound for (see [`crate::copy`]).
+    pub copy_from: Option<worker_client::records::CopyFromContext>,
+    pub copy_to: Option<worker_client::records::CopyToContext>,
 }
 
 /// The settings a worker declared at ATTACH as one row of their defaults (NULL where none);

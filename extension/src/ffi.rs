@@ -322,6 +322,65 @@ pub unsafe extern "C" fn vgi_binding_partition_kind(binding: *const VgiBinding, 
     .unwrap_or(0)
 }
 
+/// The filters the optimizer pass saw on one scan: the description and its constants.
+unsafe fn scan_filters(
+    filters: *const c_char,
+    constants_schema: *mut FFI_ArrowSchema,
+    constants: *mut FFI_ArrowArray,
+) -> Result<(Vec<crate::pushdown::TableFilter>, Option<RecordBatch>)> {
+    let constants = if constants.is_null() || constants_schema.is_null() { None } else { Some(import_batch(constants_schema, constants)?) };
+    let filters = if filters.is_null() { Vec::new() } else { parse_filters(str_arg(filters, "filters")?)? };
+    Ok((filters, constants))
+}
+
+/// Non-zero when the bound scan reads a table that declares required filters.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_binding_has_required_filters(binding: *const VgiBinding) -> i32 {
+    catch_unwind(AssertUnwindSafe(|| i32::from((*binding).0.has_required_filters()))).unwrap_or(0)
+}
+
+/// The optimizer pass: refuses the scan when `filters` (every predicate DuckDB applies to its
+/// rows) leave a required filter group of its table unmet.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_binding_verify_required_filters(
+    binding: *const VgiBinding,
+    filters: *const c_char,
+    constants_schema: *mut FFI_ArrowSchema,
+    constants: *mut FFI_ArrowArray,
+) -> *mut VgiError {
+    guard(|| {
+        let (filters, constants) = scan_filters(filters, constants_schema, constants)?;
+        (*binding).0.verify_required_filters(&filters, constants.as_ref())
+    })
+}
+
+/// The same check for a scan DuckDB reads itself (a branch of a multi-branch table): the
+/// table, its groups as the view marker encodes them, the scan's column names. `unverified`:
+/// the optimizer pass did not run (the marker itself executed).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_required_filters_check(
+    table: *const c_char,
+    groups: *const c_char,
+    names: *const *const c_char,
+    n_names: usize,
+    filters: *const c_char,
+    constants_schema: *mut FFI_ArrowSchema,
+    constants: *mut FFI_ArrowArray,
+    unverified: i32,
+) -> *mut VgiError {
+    guard(|| {
+        let required = crate::required_filters::RequiredFilters::new(
+            str_arg(table, "the table name")?,
+            crate::required_filters::RequiredFilters::decode_groups(str_arg(groups, "the required filters")?),
+        );
+        let columns = (0..n_names)
+            .map(|i| str_arg(*names.add(i), "a column name").map(str::to_string))
+            .collect::<Result<Vec<_>>>()?;
+        let (filters, constants) = scan_filters(filters, constants_schema, constants)?;
+        required.check(&filters, &columns, constants.as_ref(), unverified != 0)
+    })
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn vgi_binding_free(binding: *mut VgiBinding) {
     guard_void(|| drop(Box::from_raw(binding)));
@@ -511,6 +570,23 @@ pub unsafe extern "C" fn vgi_catalog_default_schema(catalog: *const VgiCatalog) 
     (*catalog).default_schema.as_ptr()
 }
 
+/// The attached catalog as `duckdb_databases()` shows it: one entry with its comment and tags.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_describe(catalog: *const VgiCatalog, out: *mut *mut VgiEntries) -> *mut VgiError {
+    guard(|| {
+        let catalog = &(*catalog).catalog;
+        let tags = crate::metadata::catalog_tags(&catalog.attach);
+        let item = EntryItem {
+            name: c_string(&catalog.name),
+            comment: catalog.attach.comment.as_deref().map(c_string),
+            tags: c_tags(tags.iter().map(|(k, v)| (k, v))),
+            ..Default::default()
+        };
+        *out = Box::into_raw(Box::new(VgiEntries(vec![item])));
+        Ok(())
+    })
+}
+
 /// At transaction start: revalidates cached metadata against the worker's catalog version;
 /// `generation` changes when the adapter must rebuild its entries.
 #[no_mangle]
@@ -662,7 +738,7 @@ pub unsafe extern "C" fn vgi_catalog_secret_types(catalog: *const VgiCatalog, ou
                 comment: Some(c_string(&spec.description)),
                 sql: Some(c_string(&redact.join("\x1f"))),
                 columns: Some(parameters.clone()),
-                output: None,
+                ..Default::default()
             });
         }
         *out = Box::into_raw(Box::new(VgiEntries(items)));
@@ -690,8 +766,7 @@ pub unsafe extern "C" fn vgi_catalog_branch_view(
                 name: c_string(table),
                 comment: Some(c_string(&view.required_extensions.join("\x1f"))),
                 sql: Some(c_string(&view.sql)),
-                columns: None,
-                output: None,
+                ..Default::default()
             }],
             None => Vec::new(),
         };
@@ -723,6 +798,7 @@ pub unsafe extern "C" fn vgi_catalog_companions(catalog: *const VgiCatalog, out:
                 sql: Some(c_string(&companion.target)),
                 columns: Some(Arc::new(arrow_schema::Schema::new(options))),
                 output: required,
+                ..Default::default()
             });
         }
         *out = Box::into_raw(Box::new(VgiEntries(items)));
@@ -740,6 +816,7 @@ const ENTRY_AGGREGATE_FUNCTIONS: i32 = 5;
 const ENTRY_MACROS: i32 = 6;
 const ENTRY_GLOBAL_FUNCTIONS: i32 = 7;
 
+#[derive(Default)]
 struct EntryItem {
     name: CString,
     comment: Option<CString>,
@@ -747,6 +824,8 @@ struct EntryItem {
     columns: Option<SchemaRef>,
     /// Functions: the declared output schema.
     output: Option<SchemaRef>,
+    /// The object's tags (key, value), in order.
+    tags: Vec<(CString, CString)>,
 }
 
 pub struct VgiEntries(Vec<EntryItem>);
@@ -755,20 +834,23 @@ fn c_string(s: &str) -> CString {
     CString::new(s.replace('\0', " ")).expect("NULs were replaced")
 }
 
+fn c_tags<'a>(tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> Vec<(CString, CString)> {
+    tags.into_iter().map(|(k, v)| (c_string(k), c_string(v))).collect()
+}
+
 /// Lists a catalog's schemas (`schema` NULL) or the entries of one kind in a schema.
 #[no_mangle]
 pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema: *const c_char, kind: i32, out: *mut *mut VgiEntries) -> *mut VgiError {
     guard(|| {
         let contents = (*catalog).catalog.contents()?;
-        let item = |name: &str, comment: &Option<String>| EntryItem {
+        let item = |name: &str, comment: &Option<String>, tags: &worker_client::wire::StringMap| EntryItem {
             name: c_string(name),
             comment: comment.as_deref().map(c_string),
-            sql: None,
-            columns: None,
-            output: None,
+            tags: c_tags(tags),
+            ..Default::default()
         };
         let items = if kind == ENTRY_SCHEMAS {
-            contents.schemas.iter().map(|s| item(&s.name, &s.comment)).collect()
+            contents.schemas.iter().map(|s| item(&s.name, &s.comment, &s.tags)).collect()
         } else if kind == ENTRY_GLOBAL_FUNCTIONS {
             global_function_items(&(*catalog).catalog)?
         } else {
@@ -781,13 +863,21 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                         .iter()
                         .map(|t| {
                             Ok(EntryItem {
-                                columns: Some(crate::catalog::table_columns(t)?),
+                                columns: Some(crate::metadata::with_foreign_keys(crate::catalog::table_columns(t)?, t, &contents)?),
                                 output: crate::catalog::table_row_id(t)?,
-                                ..item(&t.name, &t.comment)
+                                ..item(&t.name, &t.comment, &t.tags)
                             })
                         })
                         .collect::<Result<_>>()?,
-                    ENTRY_VIEWS => s.views.iter().map(|v| EntryItem { sql: Some(c_string(&v.definition)), ..item(&v.name, &v.comment) }).collect(),
+                    ENTRY_VIEWS => s
+                        .views
+                        .iter()
+                        .map(|v| EntryItem {
+                            sql: Some(c_string(&v.definition)),
+                            columns: Some(crate::metadata::view_column_comments(v)),
+                            ..item(&v.name, &v.comment, &v.tags)
+                        })
+                        .collect(),
                     ENTRY_MACROS => s
                         .macros
                         .iter()
@@ -795,7 +885,7 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                             Ok(EntryItem {
                                 sql: Some(c_string(&m.definition)),
                                 columns: Some(crate::catalog::macro_parameters(m)?),
-                                ..item(&m.name, &m.comment)
+                                ..item(&m.name, &m.comment, &m.tags)
                             })
                         })
                         .collect::<Result<_>>()?,
@@ -819,18 +909,23 @@ pub unsafe extern "C" fn vgi_catalog_entries(catalog: *const VgiCatalog, schema:
                             if f.has_finalize {
                                 metadata.insert("vgi.has_finalize".to_string(), "true".to_string());
                             }
+                            // Blended ("UNNEST-style"): the positional arguments are the input rows.
+                            if f.input_from_args {
+                                metadata.insert("vgi.input_from_args".to_string(), "true".to_string());
+                            }
                             if f.supports_window {
                                 metadata.insert("vgi.supports_window".to_string(), "true".to_string());
                             }
                             if f.function_type == worker_client::records::FunctionType::TableBuffering {
                                 metadata.insert("vgi.buffering".to_string(), "true".to_string());
                             }
+                            crate::metadata::document_function(f, &mut metadata);
                             let arguments = arrow_schema::Schema::new_with_metadata(arguments.fields().clone(), metadata);
                             let output = worker_client::framing::decode_schema(&f.output_schema.0 .0)?;
                             Ok(EntryItem {
                                 columns: Some(Arc::new(arguments)),
                                 output: Some(Arc::new(output)),
-                                ..item(&f.name, &f.comment)
+                                ..item(&f.name, &f.comment, &f.tags)
                             })
                         })
                         .collect::<Result<_>>()?,
@@ -856,6 +951,7 @@ fn global_function_items(catalog: &AttachedCatalog) -> Result<Vec<EntryItem>> {
             let mut metadata = arguments.metadata().clone();
             metadata.insert("vgi.function_type".to_string(), f.function_type.wire_name().to_string());
             metadata.insert("vgi.schema".to_string(), f.schema_path.join("."));
+            crate::metadata::document_function(&f, &mut metadata);
             let output = worker_client::framing::decode_schema(&f.output_schema.0 .0)?;
             Ok(EntryItem {
                 name: c_string(&published),
@@ -863,6 +959,7 @@ fn global_function_items(catalog: &AttachedCatalog) -> Result<Vec<EntryItem>> {
                 sql: Some(c_string(&f.name)),
                 columns: Some(Arc::new(arrow_schema::Schema::new_with_metadata(arguments.fields().clone(), metadata))),
                 output: Some(Arc::new(output)),
+                tags: c_tags(&f.tags),
             })
         })
         .collect()
@@ -891,6 +988,20 @@ pub unsafe extern "C" fn vgi_entries_comment(entries: *const VgiEntries, i: usiz
 #[no_mangle]
 pub unsafe extern "C" fn vgi_entries_sql(entries: *const VgiEntries, i: usize) -> *const c_char {
     entry(entries, i).and_then(|e| e.sql.as_ref()).map_or(ptr::null(), |c| c.as_ptr())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_entries_tag_count(entries: *const VgiEntries, i: usize) -> usize {
+    entry(entries, i).map_or(0, |e| e.tags.len())
+}
+
+/// Tag `t` of entry `i`: its key (`value` 0) or value (`value` 1); NULL out of range.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_entries_tag(entries: *const VgiEntries, i: usize, t: usize, value: i32) -> *const c_char {
+    match entry(entries, i).and_then(|e| e.tags.get(t)) {
+        Some((k, v)) => if value != 0 { v.as_ptr() } else { k.as_ptr() },
+        None => ptr::null(),
+    }
 }
 
 /// The entry's columns (tables) or parameters (functions) with their field metadata.
@@ -948,9 +1059,10 @@ pub unsafe extern "C" fn vgi_catalog_table_at(
             Some(t) => vec![EntryItem {
                 name: c_string(&t.name),
                 comment: t.comment.as_deref().map(c_string),
-                sql: None,
-                columns: Some(crate::catalog::table_columns(&t)?),
+                columns: Some(crate::metadata::with_foreign_keys(crate::catalog::table_columns(&t)?, &t, catalog.contents()?.as_ref())?),
                 output: crate::catalog::table_row_id(&t)?,
+                tags: c_tags(&t.tags),
+                ..Default::default()
             }],
             None => Vec::new(),
         };
@@ -1184,6 +1296,12 @@ pub unsafe extern "C" fn vgi_scalar_bind(
 #[no_mangle]
 pub unsafe extern "C" fn vgi_scalar_binding_free(binding: *mut VgiScalarBinding) {
     guard_void(|| drop(Box::from_raw(binding)));
+}
+
+/// 1 when each DuckDB chunk must be its own worker call (see `ScalarBinding::per_chunk`).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_scalar_binding_per_chunk(binding: *const VgiScalarBinding) -> i32 {
+    (*binding).0.per_chunk() as i32
 }
 
 #[no_mangle]
@@ -1594,4 +1712,197 @@ pub unsafe extern "C" fn vgi_aggregate_window_batch(
         ptr::write(out, FFI_ArrowArray::new(&StructArray::from(result).to_data()));
         Ok(())
     })
+}
+
+// ---- COPY ... FROM / COPY ... TO through worker formats ----------------------------------------
+
+pub struct VgiCopyFormat {
+    format: crate::copy::CopyFormat,
+    name: CString,
+    comment: Option<CString>,
+}
+pub struct VgiCopyFormats(Vec<Option<Box<VgiCopyFormat>>>);
+pub struct VgiCopyToBinding(crate::copy::CopyToBinding);
+pub struct VgiCopyTo(crate::copy::CopyToExecution);
+/// One thread's rows waiting to go to the worker in one call.
+pub struct VgiCopyToRows(Vec<RecordBatch>);
+
+/// The formats the catalog attached as `alias` declares.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_copy_formats(catalog: *const VgiCatalog, alias: *const c_char, out: *mut *mut VgiCopyFormats) -> *mut VgiError {
+    *out = ptr::null_mut();
+    guard(|| {
+        let alias = str_arg(alias, "the catalog alias")?;
+        let formats = crate::copy::copy_formats(&(*catalog).catalog, alias)?
+            .into_iter()
+            .map(|format| {
+                let name = c_string(&format.name);
+                let comment = format.info.comment.as_deref().map(c_string);
+                Some(Box::new(VgiCopyFormat { format, name, comment }))
+            })
+            .collect();
+        *out = Box::into_raw(Box::new(VgiCopyFormats(formats)));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_formats_count(formats: *const VgiCopyFormats) -> usize {
+    (*formats).0.len()
+}
+
+/// Takes format `i` out of the list (NULL when already taken).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_formats_take(formats: *mut VgiCopyFormats, i: usize) -> *mut VgiCopyFormat {
+    let formats = &mut *formats;
+    formats.0.get_mut(i).and_then(Option::take).map_or(ptr::null_mut(), Box::into_raw)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_formats_free(formats: *mut VgiCopyFormats) {
+    guard_void(|| drop(Box::from_raw(formats)));
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_format_name(format: *const VgiCopyFormat) -> *const c_char {
+    (*format).name.as_ptr()
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_format_comment(format: *const VgiCopyFormat) -> *const c_char {
+    (*format).comment.as_ref().map_or(ptr::null(), |c| c.as_ptr())
+}
+
+/// Bit 0: COPY FROM; bit 1: COPY TO; bit 2: the worker needs the rows in order.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_format_flags(format: *const VgiCopyFormat) -> i32 {
+    let f = &(*format).format;
+    i32::from(f.reads()) | (i32::from(f.writes()) << 1) | (i32::from(f.ordered()) << 2)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_format_free(format: *mut VgiCopyFormat) {
+    guard_void(|| drop(Box::from_raw(format)));
+}
+
+/// COPY ... FROM: the format's reader bound as a scan of the target's columns (`expected`).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_from_bind(
+    catalog: *const VgiCatalog,
+    call: *const VgiCallContext,
+    format: *const VgiCopyFormat,
+    file_path: *const c_char,
+    options_schema: *mut FFI_ArrowSchema,
+    options: *mut FFI_ArrowArray,
+    expected: *mut FFI_ArrowSchema,
+    out: *mut *mut VgiBinding,
+    out_schema: *mut FFI_ArrowSchema,
+) -> *mut VgiError {
+    guard(|| {
+        let options = import_batch(options_schema, options)?;
+        let expected = import_schema(expected)?;
+        let context = call_context(call)?;
+        let binding = crate::copy::bind_copy_from(
+            (*catalog).catalog.clone(),
+            &(*format).format,
+            str_arg(file_path, "the file path")?,
+            &options,
+            &expected,
+            &context,
+        )?;
+        export_binding(Box::new(binding), out, out_schema)
+    })
+}
+
+/// COPY ... TO: the format's writer bound as the sink of rows of `input_schema`.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_bind(
+    catalog: *const VgiCatalog,
+    call: *const VgiCallContext,
+    format: *const VgiCopyFormat,
+    file_path: *const c_char,
+    options_schema: *mut FFI_ArrowSchema,
+    options: *mut FFI_ArrowArray,
+    input_schema: *mut FFI_ArrowSchema,
+    out: *mut *mut VgiCopyToBinding,
+) -> *mut VgiError {
+    guard(|| {
+        let options = import_batch(options_schema, options)?;
+        let input = import_schema(input_schema)?;
+        let context = call_context(call)?;
+        let binding = crate::copy::CopyToBinding::bind(
+            (*catalog).catalog.clone(),
+            &(*format).format,
+            str_arg(file_path, "the file path")?,
+            &options,
+            input,
+            &context,
+        )?;
+        *out = Box::into_raw(Box::new(VgiCopyToBinding(binding)));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_binding_free(binding: *mut VgiCopyToBinding) {
+    guard_void(|| drop(Box::from_raw(binding)));
+}
+
+/// Starts writing `file_path` (DuckDB's path for this run).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_start(
+    binding: *const VgiCopyToBinding,
+    call: *const VgiCallContext,
+    file_path: *const c_char,
+    interrupted: Option<unsafe extern "C" fn(*mut c_void) -> i32>,
+    context: *mut c_void,
+    out: *mut *mut VgiCopyTo,
+) -> *mut VgiError {
+    *out = ptr::null_mut();
+    guard(|| {
+        let call = call_context(call)?;
+        let execution = (*binding).0.start(str_arg(file_path, "the file path")?, &call, interrupt_handle(interrupted, context))?;
+        *out = Box::into_raw(Box::new(VgiCopyTo(execution)));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn vgi_copy_to_rows_new() -> *mut VgiCopyToRows {
+    Box::into_raw(Box::new(VgiCopyToRows(Vec::new())))
+}
+
+/// Keeps one chunk (a struct array of `schema`, both consumed) for the next send.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_rows_append(rows: *mut VgiCopyToRows, schema: *mut FFI_ArrowSchema, chunk: *mut FFI_ArrowArray) -> *mut VgiError {
+    guard(|| {
+        (*rows).0.push(import_batch(schema, chunk)?);
+        Ok(())
+    })
+}
+
+/// Sends the rows kept so far to the worker as one batch (thread-safe) and forgets them.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_send(execution: *const VgiCopyTo, rows: *mut VgiCopyToRows) -> *mut VgiError {
+    guard(|| {
+        let batches = std::mem::take(&mut (*rows).0);
+        (*execution).0.sink(&batches)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_rows_free(rows: *mut VgiCopyToRows) {
+    guard_void(|| drop(Box::from_raw(rows)));
+}
+
+/// End of input: the worker writes and closes the destination.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_finish(execution: *const VgiCopyTo) -> *mut VgiError {
+    guard(|| (*execution).0.finish())
+}
+
+/// Ends the run: the worker's destructor runs (also after errors and cancellation).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_copy_to_free(execution: *mut VgiCopyTo) {
+    guard_void(|| drop(Box::from_raw(execution)));
 }

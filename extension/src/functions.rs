@@ -8,6 +8,7 @@ use worker_client::arguments::Arguments;
 use worker_client::framing::{decode_schema, encode_schema, meta_get};
 use worker_client::records::{BindRequest, BindResponse, FunctionType, InitRequest, TableInOutFunctionInitPhase};
 use worker_client::wire::{Blob, Record};
+use worker_client::transport::Location;
 use worker_client::{CancelHandle, Client, Pool, Stream, StreamKind};
 
 use worker_client::client::request_batch;
@@ -119,7 +120,14 @@ impl InOutExecution {
             (batch, md) = stream.exchange(&tick, &[(STATUS_KEY, "CONTINUE")])?;
         }
         outputs.push(batch);
-        outputs.into_iter().map(|b| self.check(b)).collect()
+        let checked: Result<Vec<RecordBatch>> = outputs.into_iter().map(|b| self.check(b)).collect();
+        if checked.is_err() {
+            // Output of another schema: the channel may hold more of it; never reuse it.
+            if let Some(stream) = self.stream.as_mut() {
+                stream.poison();
+            }
+        }
+        checked
     }
 
     /// Ends the input; runs the FINALIZE phase when the function has one and returns its
@@ -138,7 +146,13 @@ impl InOutExecution {
         let mut producer = open_or_return(client, &init, StreamKind::Producer, self.cancel.clone())?;
         let mut outputs = Vec::new();
         while let Some((batch, _)) = producer.next_batch(&[])? {
-            outputs.push(self.check(batch)?);
+            match self.check(batch) {
+                Ok(batch) => outputs.push(batch),
+                Err(e) => {
+                    producer.poison();
+                    return Err(e);
+                }
+            }
         }
         Pool::global().put(producer.finish()?);
         Ok(outputs)
@@ -177,6 +191,14 @@ pub struct ScalarBinding {
     output_schema: SchemaRef,
     /// Repeated input rows of a chunk are sent once (the function is not volatile).
     deduplicate: bool,
+    /// Each DuckDB chunk is its own worker call, as sent: the answer may depend on more than a
+    /// row's own values (a volatile function, or one without column arguments, whose rows
+    /// differ only by their position in the call).
+    per_chunk: bool,
+    /// The call has no column arguments but travels over HTTP, where an exchange without
+    /// columns is taken for a producer's tick and loses its row count: its chunks carry one
+    /// placeholder column of nulls, so the worker still sees how many rows to answer.
+    placeholder: bool,
     /// Added to the worker's errors when the bind asked for secrets DuckDB does not have.
     secrets_hint: Option<String>,
 }
@@ -195,19 +217,28 @@ impl ScalarBinding {
         let volatile = catalog
             .function_named(&schema_path, function, FunctionType::Scalar)
             .is_none_or(|f| f.stability == Some(worker_client::records::FunctionStability::Volatile));
+        let placeholder = input_schema.fields().is_empty() && Location::parse(&catalog.location).is_ok_and(|l| l.is_http());
+        let input_schema = if placeholder { placeholder_schema() } else { input_schema };
         let (request, response, output_schema) = catalog.bind_function(
             function,
             FunctionType::Scalar,
             Some(schema_path),
             constants,
-            BindOptions { input_schema: Some(&input_schema), at: None, argument_names, call: Some(call) },
+            BindOptions { input_schema: Some(&input_schema), argument_names, call: Some(call), ..Default::default() },
         )?;
         if output_schema.fields().len() != 1 {
             return Err(Error::new(ErrorKind::Io, format!("scalar function {function} must return one column, its bind returned {}", output_schema.fields().len())));
         }
-        let deduplicate = !volatile && !input_schema.fields().is_empty();
+        let deduplicate = !volatile && !placeholder && !input_schema.fields().is_empty();
+        let per_chunk = volatile || placeholder || input_schema.fields().is_empty();
         let secrets_hint = call.missing_secrets_hint();
-        Ok(ScalarBinding { catalog, request, response, input_schema, output_schema, deduplicate, secrets_hint })
+        Ok(ScalarBinding { catalog, request, response, input_schema, output_schema, deduplicate, per_chunk, placeholder, secrets_hint })
+    }
+
+    /// Whether every DuckDB chunk must be its own worker call (no batching across chunks, no
+    /// constant shortcut).
+    pub fn per_chunk(&self) -> bool {
+        self.per_chunk
     }
 
     pub fn output_schema(&self) -> SchemaRef {
@@ -283,6 +314,7 @@ impl ScalarExecution {
     /// A batched turn runs on a helper thread while DuckDB fills the next batch; its answers
     /// are ready once the next turn starts (or at `flush`).
     pub fn push(&mut self, input: RecordBatch, batch_rows: usize) -> Result<()> {
+        let batch_rows = if self.binding.per_chunk { 0 } else { batch_rows };
         if self.queued.push(input) < batch_rows {
             return Ok(());
         }
@@ -375,25 +407,23 @@ fn spread_back(output: Result<RecordBatch>, positions: Option<arrow_array::UInt3
     Ok(RecordBatch::try_new(output.schema(), vec![column])?)
 }
 
+/// The input layout of a call without column arguments over HTTP (see `placeholder`).
+fn placeholder_schema() -> SchemaRef {
+    Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new("__vgi_rows", arrow_schema::DataType::Null, true)]))
+}
+
 /// One exchange turn: the worker's answer, one row per input row, in the bound layout.
 fn exchange_rows(stream: &mut Stream, binding: &ScalarBinding, input: &RecordBatch) -> Result<RecordBatch> {
-    let (mut output, _) = stream.exchange(input, &[])?;
     let expected_rows = input.num_rows();
-    if input.num_columns() == 0 && output.num_rows() == 1 && expected_rows > 1 {
-        // A zero-argument call over HTTP loses the row count of its column-less input
-        // (the worker answers one row): evaluate it once per row instead.
-        let one_row = RecordBatch::try_new_with_options(
-            input.schema(),
-            vec![],
-            &arrow_array::RecordBatchOptions::new().with_row_count(Some(1)),
-        )?;
-        let mut rows = vec![output];
-        for _ in 1..expected_rows {
-            rows.push(stream.exchange(&one_row, &[])?.0);
-        }
-        output = arrow_select::concat::concat_batches(&rows[0].schema(), &rows)?;
-    }
+    let (output, _) = if binding.placeholder {
+        let rows: arrow_array::ArrayRef = Arc::new(arrow_array::NullArray::new(expected_rows));
+        stream.exchange(&RecordBatch::try_new(binding.input_schema.clone(), vec![rows])?, &[])?
+    } else {
+        stream.exchange(input, &[])?
+    };
     if output.num_rows() != expected_rows || output.schema().fields() != binding.output_schema.fields() {
+        // Not an answer to this turn: the channel may hold more of it; never reuse it.
+        stream.poison();
         return Err(Error::new(
             ErrorKind::Io,
             format!(
@@ -498,6 +528,9 @@ impl Drop for ScalarExecution {
 /// are just group ids the client allocates.
 pub struct AggregateBinding {
     client: std::sync::Mutex<Option<Client>>,
+    /// Where a new connection comes from when the bound one broke (for the destructor).
+    location: String,
+    connect: worker_client::ConnectOptions,
     function: String,
     schema_path: Vec<String>,
     attach: Blob,
@@ -556,6 +589,8 @@ impl AggregateBinding {
         let output_schema = Arc::new(decode_schema(&response.output_schema.0)?);
         Ok(AggregateBinding {
             client: std::sync::Mutex::new(Some(client)),
+            location: catalog.location.clone(),
+            connect: catalog.connect.clone(),
             function: function.into(),
             schema_path,
             attach: catalog.attach_data(),
@@ -735,8 +770,17 @@ impl Drop for AggregateBinding {
                 )
             });
         }
-        // The destructor frees every state of the execution; best effort, always sent.
-        let client = self.client.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        // The destructor frees every state of the execution; best effort. A connection that
+        // broke (a crash, a timeout, an answer out of protocol) is never called again: that
+        // would wait out another timeout on a hung worker, or read a stale answer. The
+        // destructor then goes on another connection when one costs nothing (HTTP, an idle
+        // pooled worker); a stdio worker is not started just to free state.
+        let mut client = self.client.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(broken) = client.take_if(|c| !c.is_healthy()) {
+            drop(broken);
+            let free = Location::parse(&self.location).is_ok_and(|l| l.is_http()) || Pool::global().has_idle(&self.location, &self.connect);
+            client = free.then(|| Pool::global().get(&self.location, &self.connect).ok()).flatten();
+        }
         if let Some(mut client) = client {
             let request = Self::id_batch(&[("group_id", &[0])]).and_then(|b| Self::ipc(&b)).map(|ids| worker_client::records::AggregateDestructorRequest {
                 function_name: self.function.clone(),

@@ -7,10 +7,15 @@
 //! - [`buffering`]: table buffering (sink + source) functions;
 //! - [`call_context`]: what a bind carries from the session (transaction, settings, secrets);
 //! - [`catalog`]: ATTACH (options, `catalog_attach`), cached metadata, time travel lookups;
+//! - [`metadata`]: what DuckDB's catalog views show of the declarations (tags, function
+//!   documentation and stability, foreign keys, generated columns);
+//! - [`copy`]: COPY ... FROM / TO through the formats a worker declares;
 //! - [`scan`]: catalog-table and table-function scans (streams, batch indexes, partitions,
 //!   statistics, cardinality);
 //! - [`pushdown`]: what a scan tells the worker (filters as Filter Encoding v2 snapshots and
 //!   deltas, ORDER BY + LIMIT, TABLESAMPLE) and which filters DuckDB must still apply;
+//! - [`required_filters`]: tables' `required_filters`, checked against what a scan is
+//!   filtered by;
 //! - [`functions`]: scalar, aggregate and table-in-out functions;
 //! - [`writes`]: INSERT / UPDATE / DELETE through the tables' write functions;
 //! - [`transactions`]: DuckDB BEGIN/COMMIT/ROLLBACK as the worker's transactions;
@@ -24,12 +29,15 @@ pub mod branches;
 pub mod buffering;
 pub mod call_context;
 pub mod catalog;
+pub mod copy;
 pub mod ddl;
 pub mod discovery;
 pub mod error;
 pub mod ffi;
 pub mod functions;
+pub mod metadata;
 pub mod pushdown;
+pub mod required_filters;
 pub mod sandbox;
 pub mod scan;
 pub mod transactions;

@@ -55,60 +55,6 @@ impl Node {
     }
 }
 
-/// The column paths (`col`, `col.field.sub`) the query's own filters constrain; optional and
-/// dynamic filters (DuckDB's hints) do not count.
-pub fn filtered_paths(filters: &[TableFilter], schema: &Schema, constants: Option<&RecordBatch>) -> Vec<String> {
-    fn path(node: &Node, schema: &Schema, constants: Option<&RecordBatch>) -> Option<String> {
-        match node {
-            Node::Column(i) => schema.fields().get(*i).map(|f| f.name().clone()),
-            Node::Function { name, args } if name == "struct_extract" => match args.as_slice() {
-                [input, Node::Constant(key)] => {
-                    let key = constants?.column(*key).as_any().downcast_ref::<arrow_array::StringArray>()?;
-                    Some(format!("{}.{}", path(input, schema, constants)?, key.value(0)))
-                }
-                _ => None,
-            },
-            Node::Cast { expr, .. } => path(expr, schema, constants),
-            _ => None,
-        }
-    }
-    fn walk(node: &Node, schema: &Schema, constants: Option<&RecordBatch>, out: &mut Vec<String>) {
-        if let Some(p) = path(node, schema, constants) {
-            out.push(p);
-            return;
-        }
-        match node {
-            Node::Optional(_) | Node::Dynamic { .. } => {}
-            Node::Compare(_, l, r) => {
-                walk(l, schema, constants, out);
-                walk(r, schema, constants, out);
-            }
-            Node::And(c) | Node::Or(c) => c.iter().for_each(|n| walk(n, schema, constants, out)),
-            Node::Function { args, .. } => args.iter().for_each(|n| walk(n, schema, constants, out)),
-            Node::Not(c) | Node::IsNull(c, _) => walk(c, schema, constants, out),
-            Node::In { needle, .. } => walk(needle, schema, constants, out),
-            Node::Between { input, .. } => walk(input, schema, constants, out),
-            Node::Cast { expr, .. } => walk(expr, schema, constants, out),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    for filter in filters {
-        walk(&filter.node, schema, constants, &mut out);
-    }
-    out
-}
-
-/// The groups of `required` (CNF of dotted paths) no filtered path satisfies; a filter on a
-/// path satisfies every required path it is a prefix of.
-pub fn unsatisfied_filter_groups<'a>(required: &'a [Vec<String>], filtered: &[String]) -> Vec<&'a Vec<String>> {
-    let satisfies = |f: &String, r: &String| {
-        let (f, r) = (f.to_ascii_lowercase(), r.to_ascii_lowercase());
-        r == f || r.starts_with(&format!("{f}."))
-    };
-    required.iter().filter(|group| !group.iter().any(|r| filtered.iter().any(|f| satisfies(f, r)))).collect()
-}
-
 /// One DuckDB table filter: `slot` is its position in the adapter's list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableFilter {
@@ -786,27 +732,6 @@ mod tests {
         let filters = parse_filters("filter 0 optional dynamic lt none col 0").unwrap();
         assert!(plan_delta(&caps, &columns, &filters, None, &mut state).unwrap().is_some());
         assert!(plan_delta(&caps, &columns, &filters, None, &mut state).unwrap().is_none());
-    }
-
-    #[test]
-    fn required_filter_groups_are_checked_by_prefix() {
-        let point = DataType::Struct(vec![Field::new("a", DataType::Int64, true), Field::new("b", DataType::Int64, true)].into());
-        let schema = Schema::new(vec![Field::new("s", point, true), Field::new("other", DataType::Int64, true)]);
-        let consts = constants(vec![
-            ("c0", Arc::new(StringArray::from(vec!["a"])) as ArrayRef),
-            ("c1", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
-        ]);
-        let required = vec![vec!["s.a".to_string()], vec!["s.b".to_string(), "other".to_string()]];
-        let filters = parse_filters("filter 0 cmp eq fn struct_extract 2 col 0 const 0 const 1").unwrap();
-        let filtered = filtered_paths(&filters, &schema, Some(&consts));
-        assert_eq!(filtered, vec!["s.a"]);
-        assert_eq!(unsatisfied_filter_groups(&required, &filtered).len(), 1);
-        // A filter on the whole struct satisfies both sub-paths.
-        let filtered = vec!["s".to_string()];
-        assert!(unsatisfied_filter_groups(&required, &filtered).is_empty());
-        // Hints do not count.
-        let filters = parse_filters("filter 0 optional cmp eq col 1 const 1").unwrap();
-        assert!(filtered_paths(&filters, &schema, Some(&consts)).is_empty());
     }
 
     #[test]

@@ -26,7 +26,8 @@ use worker_client::{CancelHandle, Pool, Stream, StreamKind};
 
 use crate::catalog::{AttachedCatalog, BindOptions};
 use crate::error::{Error, ErrorKind, Result};
-use crate::pushdown::{filtered_paths, plan_delta, plan_filters, unsatisfied_filter_groups, Capabilities, DeltaState, FilterColumns, FilterFate, ScanRequest, TableFilter};
+use crate::required_filters::RequiredFilters;
+use crate::pushdown::{plan_delta, plan_filters, Capabilities, DeltaState, FilterColumns, FilterFate, ScanRequest, TableFilter};
 
 /// The immutable result of binding a table function: its output schema and how to run it.
 /// Opened once per execution, possibly from several threads.
@@ -52,6 +53,15 @@ pub trait Binding: Send + Sync {
     /// Starts an execution of `request` (projection, pushdown, parallelism). `cancel` reports
     /// when DuckDB interrupted the query.
     fn open(&self, request: &ScanRequest, cancel: CancelHandle) -> Result<Box<dyn Execution>>;
+    /// Whether the scan reads a table that declares required filters.
+    fn has_required_filters(&self) -> bool {
+        false
+    }
+    /// The optimizer pass: refuses the scan when `filters` (every predicate DuckDB applies to
+    /// its rows, over its columns) leave a required filter group unmet.
+    fn verify_required_filters(&self, _filters: &[TableFilter], _constants: Option<&RecordBatch>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// One execution of a binding: one or more streams, each read by one DuckDB thread.
@@ -191,8 +201,10 @@ pub struct WorkerBinding {
     statistics_source: StatisticsSource,
     statistics: OnceLock<Vec<ColumnStatistics>>,
     /// A catalog table's required filters (CNF of dotted column paths) and its name.
-    required_filters: Vec<Vec<String>>,
-    table_name: String,
+    required_filters: RequiredFilters,
+    /// The optimizer pass found the required filters met (see [`crate::required_filters`]);
+    /// otherwise `open` checks what reached the scan.
+    required_filters_verified: std::sync::atomic::AtomicBool,
 }
 
 /// Where a scan's column statistics come from.
@@ -214,7 +226,14 @@ impl WorkerBinding {
         arguments: &Arguments,
         call: &CallContext<'_>,
     ) -> Result<Self> {
-        Self::bind_at(catalog, function, schema_path, arguments, None, call)
+        let binding = Self::bind_at(catalog, function, schema_path, arguments, None, call)?;
+        // DuckDB takes a table function without columns for its own bug (an internal error).
+        if binding.schema.fields().is_empty() {
+            return Err(Error::binder(format!(
+                "table function {function}: the worker's bind returned no columns (a table function must return at least one column)"
+            )));
+        }
+        Ok(binding)
     }
 
     fn bind_at(
@@ -225,13 +244,18 @@ impl WorkerBinding {
         at: Option<(String, String)>,
         call: &CallContext<'_>,
     ) -> Result<Self> {
-        let (request, response, schema) = catalog.bind_function(
-            function,
-            FunctionType::Table,
-            schema_path,
-            arguments,
-            BindOptions { at, call: Some(call), ..Default::default() },
-        )?;
+        Self::bind_with(catalog, function, schema_path, arguments, BindOptions { at, call: Some(call), ..Default::default() })
+    }
+
+    /// `bind` on the worker with any of the optional bind parts (e.g. a COPY FROM context).
+    pub fn bind_with(
+        catalog: Arc<AttachedCatalog>,
+        function: &str,
+        schema_path: Option<Vec<String>>,
+        arguments: &Arguments,
+        options: BindOptions<'_>,
+    ) -> Result<Self> {
+        let (request, response, schema) = catalog.bind_function(function, FunctionType::Table, schema_path, arguments, options)?;
         let output_index = (0..schema.fields().len()).collect();
         // Best effort: a worker without the method (or an error) just leaves it unknown.
         let cardinality_request = worker_client::records::TableFunctionCardinalityRequest {
@@ -253,9 +277,18 @@ impl WorkerBinding {
             capabilities,
             statistics_source: StatisticsSource::Function,
             statistics: OnceLock::new(),
-            required_filters: Vec::new(),
-            table_name: String::new(),
+            required_filters: RequiredFilters::default(),
+            required_filters_verified: Default::default(),
         })
+    }
+
+    /// Refuses a scan whose `filters` leave one of the table's required filter groups unmet.
+    fn check_required_filters(&self, filters: &[TableFilter], constants: Option<&RecordBatch>, unverified: bool) -> Result<()> {
+        if self.required_filters.is_empty() {
+            return Ok(());
+        }
+        let columns: Vec<String> = self.schema.fields().iter().map(|f| f.name().clone()).collect();
+        self.required_filters.check(filters, &columns, constants, unverified)
     }
 
     /// Presents the bound output in the order of a catalog table's declared columns (a scan
@@ -263,14 +296,16 @@ impl WorkerBinding {
     fn with_table_columns(mut self, table: &Schema, name: &str) -> Result<Self> {
         let mut fields = Vec::new();
         let mut output_index = Vec::new();
+        // Generated columns are DuckDB's to compute: the scan produces the stored ones.
+        let stored: Vec<&arrow_schema::FieldRef> = table.fields().iter().filter(|c| !crate::metadata::is_generated(c)).collect();
         // A table may name its columns differently from the function that serves it (the
         // `numbers` fixture declares `value` over `sequence`'s `n`): when the names do not all
         // match but the data columns line up one to one, they pair by position.
-        let by_name = table.fields().iter().all(|c| self.schema.column_with_name(c.name()).is_some());
+        let by_name = stored.iter().all(|c| self.schema.column_with_name(c.name()).is_some());
         let data_columns: Vec<usize> =
             (0..self.schema.fields().len()).filter(|&i| !crate::catalog::is_row_id(self.schema.field(i))).collect();
-        let by_position = !by_name && data_columns.len() == table.fields().len();
-        for (position, column) in table.fields().iter().enumerate() {
+        let by_position = !by_name && data_columns.len() == stored.len();
+        for (position, column) in stored.into_iter().enumerate() {
             let index = if by_position {
                 data_columns[position]
             } else {
@@ -335,8 +370,7 @@ impl WorkerBinding {
         let mut bound =
             Self::bind_at(catalog.clone(), &scan.function_name, scan.schema_path.or(Some(schema_path.clone())), &arguments, at, call)?;
         if let Some(info) = &info {
-            bound.required_filters = info.required_filters.clone();
-            bound.table_name = format!("{}.{}", schema_path.join("."), table);
+            bound.required_filters = RequiredFilters::new(format!("{}.{}", schema_path.join("."), table), info.required_filters.clone());
             if let Some(estimate) = info.cardinality_estimate {
                 bound.cardinality = Some((estimate.max(0) as u64, info.cardinality_max.map(|m| m.max(0) as u64)));
             }
@@ -420,19 +454,19 @@ impl Binding for WorkerBinding {
         self.capabilities.partition_kind
     }
 
+    fn has_required_filters(&self) -> bool {
+        !self.required_filters.is_empty()
+    }
+
+    fn verify_required_filters(&self, filters: &[TableFilter], constants: Option<&RecordBatch>) -> Result<()> {
+        self.check_required_filters(filters, constants, false)?;
+        self.required_filters_verified.store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
     fn open(&self, request: &ScanRequest, cancel: CancelHandle) -> Result<Box<dyn Execution>> {
-        if !self.required_filters.is_empty() {
-            let filtered = filtered_paths(&request.filters, &self.schema, request.constants.as_ref());
-            let missing = unsatisfied_filter_groups(&self.required_filters, &filtered);
-            if !missing.is_empty() {
-                let groups: Vec<String> = missing.iter().map(|g| g.join(" or ")).collect();
-                return Err(Error::binder(format!(
-                    "table {} requires a WHERE filter on {} (missing: {})",
-                    self.table_name,
-                    self.required_filters.iter().map(|g| g.join(" or ")).collect::<Vec<_>>().join(", and "),
-                    groups.join(", and ")
-                )));
-            }
+        if !self.required_filters_verified.load(std::sync::atomic::Ordering::Relaxed) {
+            self.check_required_filters(&request.filters, request.constants.as_ref(), true)?;
         }
         let projection = request.projection.as_deref();
         let projected = match projection {
@@ -991,12 +1025,21 @@ impl WorkerScan {
                 self.metrics.rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
                 self.metrics.batches.fetch_add(1, Ordering::Relaxed);
                 self.metrics.bytes.fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
-                let batch_index = self.batch_index(&metadata)?;
-                let partition_values = partition_values(&metadata, &self.schema)?;
-                if batch.num_rows() > 0 {
-                    self.partitions.check(partition_values.as_ref())?;
+                let checked = (|| {
+                    let batch_index = self.batch_index(&metadata)?;
+                    let partition_values = partition_values(&metadata, &self.schema)?;
+                    if batch.num_rows() > 0 {
+                        self.partitions.check(partition_values.as_ref())?;
+                    }
+                    Ok(ScanBatch { batch: self.project(batch)?, batch_index, partition_values })
+                })();
+                if checked.is_err() {
+                    // A batch the scan cannot use: never reuse the channel it came on.
+                    if let Some(stream) = self.stream.as_mut() {
+                        stream.poison();
+                    }
                 }
-                Ok(Some(ScanBatch { batch: self.project(batch)?, batch_index, partition_values }))
+                checked.map(Some)
             }
             None => {
                 let stream = self.stream.take().expect("checked above");

@@ -17,6 +17,10 @@ pub const PROTOCOL_VERSION: &str = "2.2.0";
 /// The reflection protocol every `vgi-serve` worker hosts.
 pub const REFLECTION_PROTOCOL: &str = "vgi_rpc.Reflection.v1";
 
+/// How long a just-started worker may take to read its first request (see
+/// `transport::pipe::Startup`) before that call times out anyway.
+const START_LIMIT: Duration = Duration::from_secs(60);
+
 /// One sequential call channel to a worker.
 pub struct Client {
     pub(crate) transport: Transport,
@@ -24,6 +28,8 @@ pub struct Client {
     options: ConnectOptions,
     timeout: Duration,
     logs: LogSink,
+    /// The worker process was started for this connection and has not answered a call yet.
+    starting: bool,
 }
 
 impl Client {
@@ -33,11 +39,24 @@ impl Client {
         let transport = location.connect(options)?;
         Ok(Client {
             transport,
+            starting: matches!(location, Location::Command(_)),
             location,
             options: options.clone(),
             timeout: crate::call::call_timeout(),
             logs: crate::call::discard_logs(),
         })
+    }
+
+    /// The deadline and cancel flag of the next call (on a just-started worker, the first
+    /// call's timeout counts from when the worker read the request).
+    pub(crate) fn call_watch(&mut self, cancel: Option<CancelHandle>) -> Watch {
+        match (&self.transport, std::mem::take(&mut self.starting)) {
+            (Transport::Pipe(pipe), true) => {
+                use std::os::fd::AsRawFd;
+                Watch::first_call(self.timeout, cancel, pipe.writer.inner.as_raw_fd(), START_LIMIT)
+            }
+            _ => Watch::new(self.timeout, cancel),
+        }
     }
 
     pub fn location(&self) -> &Location {
@@ -77,6 +96,17 @@ impl Client {
         self.call_protocol(PROTOCOL, Some(PROTOCOL_VERSION), method, request, cancel)
     }
 
+    /// Calls a void method: an answer that carries a result is not this call's answer.
+    pub fn call_void(&mut self, method: &str, request: &RecordBatch, cancel: Option<&CancelHandle>) -> Result<()> {
+        match self.call(method, request, cancel)? {
+            None => Ok(()),
+            Some(batch) => {
+                self.transport.mark_broken();
+                Err(Error::protocol(format!("{method} is void but the worker answered {} result rows", batch.num_rows())))
+            }
+        }
+    }
+
     /// Calls a method of any hosted protocol.
     pub fn call_protocol(
         &mut self,
@@ -87,7 +117,7 @@ impl Client {
         cancel: Option<&CancelHandle>,
     ) -> Result<Option<RecordBatch>> {
         let bytes = encode_stream(request, &routing_metadata(protocol, version, method))?;
-        let watch = Watch::new(self.timeout, cancel.cloned());
+        let watch = self.call_watch(cancel.cloned());
         let result = self.unary_exchange(Route { protocol, method }, &bytes, &watch);
         if let Err(e) = &result {
             if !matches!(e, Error::Worker(_)) {
@@ -102,7 +132,17 @@ impl Client {
         let logs = self.logs.clone();
         let reader = self.transport.unary(route, request, watch)?;
         let mut reader = MessageReader::new(reader);
-        reader.read_schema()?;
+        let schema = reader.read_schema()?;
+        // Every unary answer is `result: <type>` or, for void methods, the empty schema. Any
+        // other stream is not this call's answer (a worker that wrote something else on its
+        // stdout): accepting it would leave the real answer in the channel for the next call.
+        if !(schema.fields().is_empty() || (schema.fields().len() == 1 && schema.field(0).name() == "result")) {
+            return Err(Error::protocol(format!(
+                "{} answered with a stream of schema ({}) instead of its `result`",
+                route.method,
+                schema.fields().iter().map(|f| format!("{}: {}", f.name(), f.data_type())).collect::<Vec<_>>().join(", ")
+            )));
+        }
         let mut result = None;
         let mut error = None;
         // Read to EOS even after an error batch so the channel stays in sync.
@@ -123,11 +163,18 @@ impl Client {
 
     /// Calls a method whose result is a record blob in `result: binary`.
     pub fn call_record<R: Record>(&mut self, method: &str, request: &RecordBatch, cancel: Option<&CancelHandle>) -> Result<R> {
-        let batch = self
-            .call(method, request, cancel)?
-            .ok_or_else(|| Error::protocol(format!("{method} returned no result")))?;
-        let blob = result_blob(&batch, method)?.ok_or_else(|| Error::protocol(format!("{method} returned a null result")))?;
-        R::from_blob(&blob.0)
+        let batch = self.call(method, request, cancel)?;
+        let decoded = batch
+            .ok_or_else(|| Error::protocol(format!("{method} returned no result")))
+            .and_then(|batch| result_blob(&batch, method))
+            .and_then(|blob| blob.ok_or_else(|| Error::protocol(format!("{method} returned a null result"))))
+            .and_then(|blob| R::from_blob(&blob.0));
+        if decoded.is_err() {
+            // An answer that is not this method's record may not be this call's answer at all
+            // (bytes a worker wrote ahead of it): the channel cannot be trusted any more.
+            self.transport.mark_broken();
+        }
+        decoded
     }
 }
 

@@ -111,7 +111,7 @@ impl Client {
     /// `catalog_detach`.
     pub fn detach(&mut self, attach_opaque_data: &Blob) -> Result<()> {
         let params = AttachOnly { attach_opaque_data: attach_opaque_data.clone() };
-        self.call("catalog_detach", &params.to_batch(), None).map(|_| ())
+        self.call_void("catalog_detach", &params.to_batch(), None)
     }
 
     /// `catalog_version`.
@@ -153,6 +153,16 @@ impl Client {
     pub fn macros(&mut self, scope: &SchemaObjectsScope) -> Result<Vec<MacroInfo>> {
         let r: MacrosResponse = self.call_record("catalog_schema_contents_macros", &scope.to_batch(), None)?;
         decode_all(&r.items)
+    }
+
+    /// `catalog_copy_from_formats`: the COPY formats (both directions, despite the name) the
+    /// catalog serves; none when the worker does not implement the method.
+    pub fn copy_formats(&mut self, scope: &AttachScope) -> Result<Vec<CopyFromFormatInfo>> {
+        match self.call_record::<CopyFromFormatsResponse>("catalog_copy_from_formats", &scope.to_batch(), None) {
+            Ok(r) => r.formats(),
+            Err(Error::Worker(w)) if w.is_not_implemented() => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
     }
 
     /// `catalog_table_get`: one table (or none).
@@ -268,7 +278,7 @@ impl Client {
     /// `catalog_transaction_commit` / `catalog_transaction_rollback`.
     pub fn transaction_end(&mut self, commit: bool, scope: &TransactionScope) -> Result<()> {
         let method = if commit { "catalog_transaction_commit" } else { "catalog_transaction_rollback" };
-        self.call(method, &scope.to_batch(), None).map(|_| ())
+        self.call_void(method, &scope.to_batch(), None)
     }
 
     /// Checks that the worker hosts the protocol this client speaks, naming both versions

@@ -67,7 +67,7 @@ impl Client {
         kind: StreamKind,
         cancel: Option<CancelHandle>,
     ) -> std::result::Result<Stream, OpenError> {
-        let watch = Watch::new(self.timeout(), cancel.clone());
+        let watch = self.call_watch(cancel.clone());
         let exchange = matches!(kind, StreamKind::Exchange(_));
         let input_schema = match &kind {
             StreamKind::Producer => Arc::new(Schema::empty()),
@@ -120,6 +120,17 @@ fn read_frames<R: Read + ?Sized>(decoder: &mut StreamDecoder, input: &mut R, log
     Ok((data, sentinels, ended))
 }
 
+/// The header stream is a `GlobalInitResponse` (or, when init failed, an error on the empty
+/// schema); any other stream is not an answer to `init`, and its fields would only be
+/// reported as missing ones.
+fn check_header_schema(schema: &SchemaRef) -> Result<()> {
+    if schema.fields().is_empty() || schema.field_with_name("execution_id").is_ok() {
+        return Ok(());
+    }
+    let fields: Vec<String> = schema.fields().iter().map(|f| format!("{}: {}", f.name(), f.data_type())).collect();
+    Err(Error::protocol(format!("init answered with a header of schema ({}) instead of GlobalInitResponse", fields.join(", "))))
+}
+
 fn header_from(data: Vec<StreamBatch>) -> Result<GlobalInitResponse> {
     match data.as_slice() {
         [(batch, _)] if batch.num_rows() == 1 => GlobalInitResponse::from_batch(batch, 0),
@@ -139,7 +150,7 @@ fn open_pipe(
     pipe.arm(watch);
     pipe.send(&encode_stream(request, &routing_metadata(PROTOCOL, Some(PROTOCOL_VERSION), "init"))?)?;
     let mut header_decoder = StreamDecoder::default();
-    header_decoder.read_schema(&mut pipe.reader)?;
+    check_header_schema(&header_decoder.read_schema(&mut pipe.reader)?)?;
     let header = read_frames(&mut header_decoder, &mut pipe.reader, logs, None);
     let header = match header {
         Ok((data, _, _)) => header_from(data)?,
@@ -233,7 +244,7 @@ fn open_http(
     let body = encode_stream(request, &routing_metadata(PROTOCOL, Some(PROTOCOL_VERSION), "init"))?;
     let mut response = http.post(&format!("/{PROTOCOL}/init/init"), &body, watch)?;
     let mut decoder = StreamDecoder::default();
-    decoder.read_schema(&mut response)?;
+    check_header_schema(&decoder.read_schema(&mut response)?)?;
     let (data, _, _) = read_frames(&mut decoder, &mut response, logs, None)?;
     let header = header_from(data)?;
     // The output stream follows: the first producer turn ran inside /init.
@@ -413,6 +424,16 @@ impl Stream {
         match result {
             Ok(()) => Ok(client),
             Err(e) => Err(client.transport.explain(e)),
+        }
+    }
+
+    /// The caller found the worker's answer unusable (a batch of another schema, bad batch
+    /// metadata). More of that answer may still be in the channel (a worker that wrote a
+    /// stream of its own ahead of the real one), so the connection is never reused: a cancel
+    /// and drain would stop at the wrong end of stream and hand the rest to the next call.
+    pub fn poison(&mut self) {
+        if let Some(client) = self.client.as_mut() {
+            client.transport.mark_broken();
         }
     }
 

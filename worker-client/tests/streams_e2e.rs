@@ -237,6 +237,18 @@ extern "C" {
 }
 
 #[test]
+fn a_slow_starting_worker_is_not_a_timeout() {
+    // The timeout of a just-started worker's first call counts from when it read the request:
+    // a worker that takes longer than the timeout to start still answers.
+    let command = format!("sleep 2; exec {}", stdio_worker());
+    let mut client = worker_client::Client::connect(&command, &ConnectOptions::default()).unwrap();
+    client.set_timeout(Duration::from_millis(1500));
+    let catalogs = client.catalogs().expect("the first call waits for the worker to start");
+    assert!(!catalogs.is_empty());
+    assert!(client.is_healthy());
+}
+
+#[test]
 fn a_silent_worker_times_out() {
     let mut client = worker_client::Client::connect("cat > /dev/null", &ConnectOptions::default()).unwrap();
     client.set_timeout(Duration::from_millis(500));

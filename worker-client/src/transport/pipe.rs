@@ -32,11 +32,63 @@ pub struct Watch {
     pub cancel: Option<CancelHandle>,
     /// Set when the peer was found dead so callers can tell hangs from crashes.
     pub timed_out: Arc<AtomicBool>,
+    /// The first call to a worker process we just started.
+    startup: Option<Arc<Startup>>,
+}
+
+/// The first call to a just-started worker: its timeout counts from when the worker took the
+/// request off its stdin, not from when we wrote it. Starting a worker (seconds for a Python
+/// interpreter, more on a loaded machine) is not the call being slow, and a short
+/// `vgi_call_timeout` would otherwise fail every query that needs a new worker. A worker that
+/// never gets to read its request still times out, at `until`.
+struct Startup {
+    /// Our end of the worker's stdin: the bytes in it are the request not yet read.
+    stdin: RawFd,
+    timeout: Duration,
+    until: Instant,
+    /// The deadline so far, pushed on while the request waits unread.
+    deadline: std::sync::Mutex<Instant>,
+    seen_unread: AtomicBool,
+    read: AtomicBool,
+}
+
+impl Startup {
+    fn deadline(&self, now: Instant) -> Instant {
+        let mut deadline = self.deadline.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.read.load(Ordering::Relaxed) {
+            let mut unread: libc::c_int = 0;
+            // SAFETY: FIONREAD into a c_int on a pipe descriptor we own.
+            let rc = unsafe { libc::ioctl(self.stdin, libc::FIONREAD, &mut unread) };
+            if rc == 0 && unread > 0 && now < self.until {
+                *deadline = (now + self.timeout).min(self.until);
+                self.seen_unread.store(true, Ordering::Relaxed);
+            } else if rc != 0 || self.seen_unread.load(Ordering::Relaxed) || now >= self.until {
+                // Read (or no way to tell): the plain timeout runs from here. An empty pipe
+                // before we saw the request in it only means it is not written yet.
+                self.read.store(true, Ordering::Relaxed);
+            }
+        }
+        *deadline
+    }
 }
 
 impl Watch {
     pub fn new(timeout: Duration, cancel: Option<CancelHandle>) -> Self {
-        Watch { deadline: Instant::now() + timeout, cancel, timed_out: Arc::new(AtomicBool::new(false)) }
+        Watch { deadline: Instant::now() + timeout, cancel, timed_out: Arc::new(AtomicBool::new(false)), startup: None }
+    }
+
+    /// The watch of the first call to a worker just started on `stdin`: see [`Startup`].
+    pub fn first_call(timeout: Duration, cancel: Option<CancelHandle>, stdin: RawFd, start_limit: Duration) -> Self {
+        let now = Instant::now();
+        let startup = Startup {
+            stdin,
+            timeout,
+            until: now + timeout + start_limit,
+            deadline: std::sync::Mutex::new(now + timeout),
+            seen_unread: AtomicBool::new(false),
+            read: AtomicBool::new(false),
+        };
+        Watch { startup: Some(Arc::new(startup)), ..Watch::new(timeout, cancel) }
     }
 
     /// Waits until `fd` is ready for `events`, the deadline passes or the call is cancelled.
@@ -47,11 +99,12 @@ impl Watch {
                 return Err(io::Error::other(CallCancelled));
             }
             let now = Instant::now();
-            if now >= self.deadline {
+            let deadline = self.startup.as_ref().map_or(self.deadline, |s| s.deadline(now));
+            if now >= deadline {
                 self.timed_out.store(true, Ordering::Relaxed);
                 return Err(io::Error::new(io::ErrorKind::TimedOut, "no answer from the worker before the deadline"));
             }
-            let slice = (self.deadline - now).min(CANCEL_CHECK_INTERVAL);
+            let slice = (deadline - now).min(CANCEL_CHECK_INTERVAL);
             let mut pfd = libc::pollfd { fd, events, revents: 0 };
             // SAFETY: one valid pollfd.
             let rc = unsafe { libc::poll(&mut pfd, 1, slice.as_millis().max(1) as libc::c_int) };
