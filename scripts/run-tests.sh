@@ -35,8 +35,10 @@ run_lane() { # lane worker simple-writable memory-catalog companion schema-recon
 }
 # The fault-injecting fixture (scripts/fixtures/faults_worker.py) over stdio: a command line.
 VGI_FAULTS="PYTHONPATH=$here/scripts/fixtures $VGI_WORKERS_VENV/bin/vgi-serve faults_worker:FaultsWorker"
-run_lane stdio "$VGI_FIXTURE_WORKER" "$VGI_SIMPLE_WRITABLE" "$VGI_MEMORY_CATALOG" "$VGI_COMPANION" "" "$VGI_FAULTS"
-scripts/with-http-worker.sh bash -c "$(declare -f run_lane); EXTENSION='$EXTENSION' MIN_SQL_RECORDS='$MIN_SQL_RECORDS' VGI_HOST_PY='$VGI_HOST_PY'; failed=0; run_lane http \"\$VGI_FIXTURE_HTTP_URL\" \"\$VGI_SIMPLE_WRITABLE_HTTP_URL\" \"\$VGI_MEMORY_CATALOG_HTTP_URL\" \"\$VGI_COMPANION_HTTP_URL\" \"\$VGI_SCHEMA_RECONCILE_HTTP_URL\" \"\$VGI_FAULTS_HTTP_URL\"; exit \$failed" || failed=1
+# The versioned-tables fixture (test/sql/attach/versioned.test): a command here, a URL over HTTP.
+VGI_VERSIONED_TABLES="$VGI_WORKERS_VENV/bin/vgi-serve vgi._test_fixtures.versioned_tables:VersionedTablesWorker" \
+  run_lane stdio "$VGI_FIXTURE_WORKER" "$VGI_SIMPLE_WRITABLE" "$VGI_MEMORY_CATALOG" "$VGI_COMPANION" "" "$VGI_FAULTS"
+scripts/with-http-worker.sh bash -c "$(declare -f run_lane); EXTENSION='$EXTENSION' MIN_SQL_RECORDS='$MIN_SQL_RECORDS' VGI_HOST_PY='$VGI_HOST_PY'; failed=0; VGI_VERSIONED_TABLES=\"\$VGI_VERSIONED_TABLES_HTTP_URL\" run_lane http \"\$VGI_FIXTURE_HTTP_URL\" \"\$VGI_SIMPLE_WRITABLE_HTTP_URL\" \"\$VGI_MEMORY_CATALOG_HTTP_URL\" \"\$VGI_COMPANION_HTTP_URL\" \"\$VGI_SCHEMA_RECONCILE_HTTP_URL\" \"\$VGI_FAULTS_HTTP_URL\"; exit \$failed" || failed=1
 
 if [ "$failed" -ne 0 ]; then
   echo "TESTS FAILED"

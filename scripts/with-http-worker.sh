@@ -2,8 +2,8 @@
 # Runs a command with HTTP fixture workers on free loopback ports:
 #   scripts/with-http-worker.sh <command...>
 # exports VGI_FIXTURE_HTTP_URL (the example worker), VGI_SIMPLE_WRITABLE_HTTP_URL and
-# VGI_MEMORY_CATALOG_HTTP_URL, VGI_SCHEMA_RECONCILE_HTTP_URL, VGI_COMPANION_HTTP_URL and VGI_FAULTS_HTTP_URL
-# for the command and stops the workers afterwards.
+# VGI_MEMORY_CATALOG_HTTP_URL, VGI_SCHEMA_RECONCILE_HTTP_URL, VGI_COMPANION_HTTP_URL, VGI_FAULTS_HTTP_URL
+# and VGI_VERSIONED_TABLES_HTTP_URL for the command and stops the workers afterwards.
 set -euo pipefail
 : "${VGI_WORKERS_VENV:?source the env.sh written by scripts/setup-workers.sh}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -38,6 +38,8 @@ serve VGI_MEMORY_CATALOG_HTTP_URL vgi._test_fixtures.catalog:InMemoryCatalogWork
 # process shows one consistent table; its tests run in the HTTP lane.
 serve VGI_SCHEMA_RECONCILE_HTTP_URL vgi._test_fixtures.schema_reconcile.worker:SchemaReconcileWorker
 serve VGI_COMPANION_HTTP_URL vgi._test_fixtures.companion:CompanionCatalogWorker
+# versioned_tables: the tables it shows depend on the data version an ATTACH asks for.
+serve VGI_VERSIONED_TABLES_HTTP_URL vgi._test_fixtures.versioned_tables:VersionedTablesWorker
 # faults_worker: the fault matrix (test/sql/faults, scripts/check_faults.py). Its hang cells keep
 # a server thread asleep long after the client gave up, so it gets threads to spare.
 serve VGI_FAULTS_HTTP_URL faults_worker:FaultsWorker --http-threads 32

@@ -30,15 +30,21 @@ void ThrowIfError(VgiError *error) {
 	}
 }
 
-void CheckLocationAllowed(ClientContext &context, const char *what, const string &location) {
-	Value external_access, allowed;
-	bool external = !context.TryGetCurrentSetting("enable_external_access", external_access) ||
-	                external_access.IsNull() || external_access.GetValue<bool>();
-	string allowed_text;
+void ReadLocationPolicy(ClientContext &context, bool &external_access, string &allowed_locations) {
+	Value external, allowed;
+	external_access = !context.TryGetCurrentSetting("enable_external_access", external) || external.IsNull() ||
+	                  external.GetValue<bool>();
+	allowed_locations.clear();
 	if (context.TryGetCurrentSetting("vgi_allowed_locations", allowed) && !allowed.IsNull()) {
-		allowed_text = allowed.ToString();
+		allowed_locations = allowed.ToString();
 	}
-	ThrowIfError(vgi_check_location(what, location.c_str(), external, allowed_text.c_str()));
+}
+
+void CheckLocationAllowed(ClientContext &context, const char *what, const string &location) {
+	bool external;
+	string allowed;
+	ReadLocationPolicy(context, external, allowed);
+	ThrowIfError(vgi_check_location(what, location.c_str(), external, allowed.c_str()));
 }
 
 BindingPtr AdoptBinding(VgiBinding *binding) {

@@ -15,6 +15,8 @@ void ThrowIfError(VgiError *error);
 // Refuses a worker LOCATION the database's sandbox forbids (enable_external_access,
 // vgi_allowed_locations), before anything is started or dialled.
 void CheckLocationAllowed(duckdb::ClientContext &context, const char *what, const std::string &location);
+// The sandbox settings CheckLocationAllowed applies (for calls that check in Rust themselves).
+void ReadLocationPolicy(duckdb::ClientContext &context, bool &external_access, std::string &allowed_locations);
 
 // Owns a Rust handle and frees it with the matching Rust function.
 template <class T, void (*FREE)(T *)>

@@ -1381,11 +1381,6 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 		values.push_back(option.second);
 	}
 	options.options.clear();
-	auto location_it = std::find(names.begin(), names.end(), "location");
-	auto location = location_it == names.end() ? string() : values[location_it - names.begin()].ToString();
-	if (!location.empty()) {
-		CheckLocationAllowed(context, "ATTACH", location);
-	}
 	auto properties = context.GetClientProperties();
 	ArrowSchemaWrapper schema;
 	ArrowArrayWrapper array;
@@ -1397,9 +1392,23 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 	}
 	chunk.SetCardinality(1);
 	ArrowConverter::ToArrowArray(chunk, &array.arrow_array, properties, {});
+	// The location may come from the path ('catalog?location=...'): Rust resolves it, then
+	// checks it against the sandbox before starting anything.
+	bool external_access;
+	string allowed_locations;
+	ReadLocationPolicy(context, external_access, allowed_locations);
 	VgiCatalog *rust = nullptr;
-	ThrowIfError(vgi_catalog_attach(info.path.c_str(), &schema.arrow_schema, &array.arrow_array, &rust));
+	ThrowIfError(vgi_catalog_attach(info.path.c_str(), &schema.arrow_schema, &array.arrow_array, external_access,
+	                                allowed_locations.c_str(), &rust));
 	auto handle = std::make_shared<CatalogHandle>(rust);
+	string location = vgi_catalog_location(rust);
+	// Without AS, DuckDB derived the alias from the path; registration uses db's name.
+	auto derived = AttachedDatabase::ExtractDatabaseName(info.path, FileSystem::GetFileSystem(context));
+	auto alias = vgi_catalog_alias(rust, derived == Identifier(name));
+	string registered = alias ? string(alias) : name;
+	if (alias) {
+		db.SetName(Identifier(alias));
+	}
 	// duckdb_databases() shows the worker's comment and tags (and the versions it resolved).
 	Entries described;
 	ThrowIfError(vgi_catalog_describe(rust, &described.list));
@@ -1408,7 +1417,7 @@ static unique_ptr<Catalog> Attach(optional_ptr<StorageExtensionInfo>, ClientCont
 	RegisterWorkerSettingsAndSecrets(context, *handle);
 	AttachCompanions(context, *handle);
 	RegisterGlobalFunctions(context, handle);
-	RegisterCopyFormats(context, name, handle);
+	RegisterCopyFormats(context, registered, handle);
 	return make_uniq<VgiCatalogAdapter>(db, std::move(handle), location);
 }
 

@@ -55,6 +55,11 @@ unique_ptr<FunctionData> ScalarBind(BindScalarFunctionInput &input) {
 	data->binding =
 	    std::shared_ptr<VgiScalarBinding>(binding, RustDeleter<VgiScalarBinding, vgi_scalar_binding_free>());
 	data->per_chunk = vgi_scalar_binding_per_chunk(binding) != 0;
+	if (data->per_chunk) {
+		// Rows may differ beyond their own values (e.g. seed + row index): whatever stability the
+		// catalog shows, this call must not be folded to one value or deduplicated.
+		bound.SetStability(FunctionStability::VOLATILE);
+	}
 	data->output = std::make_shared<ArrowTableSchema>();
 	ArrowTableFunction::PopulateArrowTableSchema(context, *data->output, output_schema.arrow_schema);
 	bound.SetReturnType(data->output->GetTypes()[0]);

@@ -175,10 +175,17 @@ VgiError *vgi_protocols_bind(const char *location, VgiBinding **out_binding, str
 
 // ---- attached catalogs ---------------------------------------------------------------------
 typedef struct VgiCatalog VgiCatalog;
-// ATTACH: `options` is a one-row struct of every ATTACH option (lower-case name -> value).
-VgiError *vgi_catalog_attach(const char *name, struct ArrowSchema *options_schema, struct ArrowArray *options,
-                             VgiCatalog **out_catalog);
+// ATTACH: `path` is the ATTACH path ('catalog' or 'catalog?key=value&...'), `options` a one-row
+// struct of every ATTACH option (lower-case name -> value). The worker location is checked
+// against the sandbox (enable_external_access, vgi_allowed_locations) before anything starts.
+VgiError *vgi_catalog_attach(const char *path, struct ArrowSchema *options_schema, struct ArrowArray *options,
+                             bool external_access, const char *allowed_locations, VgiCatalog **out_catalog);
 const char *vgi_catalog_default_schema(const VgiCatalog *catalog);
+// The worker location the catalog was attached from (either ATTACH form).
+const char *vgi_catalog_location(const VgiCatalog *catalog);
+// The alias to register the catalog under instead of DuckDB's, or NULL to keep DuckDB's.
+// `alias_derived_from_path`: the ATTACH had no AS (DuckDB named it after the path's tail).
+const char *vgi_catalog_alias(const VgiCatalog *catalog, bool alias_derived_from_path);
 // The catalog as duckdb_databases() shows it: one entry with its comment and tags.
 typedef struct VgiEntries VgiEntries;
 VgiError *vgi_catalog_describe(const VgiCatalog *catalog, VgiEntries **out);

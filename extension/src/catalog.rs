@@ -15,14 +15,22 @@ use worker_client::records::{
 use worker_client::wire::{Blob, Record};
 use worker_client::{Client, ConnectOptions, Pool};
 
+use crate::attach_target::{AttachTarget, OptionValue, BEARER_TOKEN, DATA_VERSION, LOCATION};
 use crate::call_context::CallContext;
 use crate::error::{Error, ErrorKind, Result};
 
-/// ATTACH options the extension consumes itself; every other option goes to the worker.
-const LOCATION: &str = "location";
-const BEARER_TOKEN: &str = "bearer_token";
-const DATA_VERSION: &str = "data_version";
+/// ATTACH options the extension consumes itself (with LOCATION, BEARER_TOKEN and DATA_VERSION
+/// of [`crate::attach_target`]); every other option goes to the worker.
 const IMPLEMENTATION_VERSION: &str = "implementation_version";
+/// `pool false`: the catalog's workers are its own (started for it, never shared with another
+/// attach, stopped at DETACH). The default shares idle workers process-wide.
+const POOL: &str = "pool";
+
+/// The sandbox rules an ATTACH is checked against (DuckDB settings, read by the adapter).
+pub struct LocationPolicy<'a> {
+    pub external_access: bool,
+    pub allowed_locations: &'a str,
+}
 
 pub struct AttachedCatalog {
     /// The catalog's name at the worker (the ATTACH path).
@@ -60,28 +68,37 @@ pub struct SchemaContents {
 }
 
 impl AttachedCatalog {
-    /// ATTACH: checks the options against what the worker declares, then `catalog_attach`.
-    pub fn attach(name: &str, options: &RecordBatch) -> Result<AttachedCatalog> {
-        let mut user: BTreeMap<String, ArrayRef> = BTreeMap::new();
-        for (field, column) in options.schema().fields().iter().zip(options.columns()) {
-            user.insert(field.name().to_ascii_lowercase(), column.clone());
-        }
-        let text = |user: &mut BTreeMap<String, ArrayRef>, key: &str| -> Result<Option<String>> {
+    /// ATTACH: resolves the path and options ([`AttachTarget`]), checks the location against
+    /// the sandbox, checks the options against what the worker declares, then `catalog_attach`.
+    pub fn attach(path: &str, options: &RecordBatch, policy: &LocationPolicy<'_>) -> Result<AttachedCatalog> {
+        let AttachTarget { catalog, options: mut user } = AttachTarget::resolve(path, options)?;
+        let name = catalog.as_str();
+        let text = |user: &mut BTreeMap<String, OptionValue>, key: &str| -> Result<Option<String>> {
             match user.remove(key) {
                 None => Ok(None),
-                Some(value) => {
-                    let s = worker_client::wire::string_at(value.as_ref(), 0)
+                Some(option) => {
+                    let s = worker_client::wire::string_at(option.value.as_ref(), 0)
                         .map_err(|_| Error::invalid_input(format!("ATTACH option {key} must be a string")))?;
                     Ok(s)
                 }
             }
         };
-        let location = text(&mut user, LOCATION)?
-            .ok_or_else(|| Error::binder("ATTACH ... (TYPE vgi) needs a LOCATION: a worker command, http(s)://, unix:// or launch: address"))?;
+        let location = text(&mut user, LOCATION)?.ok_or_else(|| {
+            Error::binder(
+                "ATTACH ... (TYPE vgi) needs a LOCATION: a worker command, http(s)://, unix:// or launch: address \
+                 (as the LOCATION option or in the path: 'catalog?location=...')",
+            )
+        })?;
+        crate::sandbox::check_location("ATTACH", &location, policy.external_access, policy.allowed_locations)?;
+        let dedicated = match user.remove(POOL) {
+            None => false,
+            Some(option) => !pool_flag(&option)?,
+        };
         let connect = ConnectOptions {
             bearer_token: text(&mut user, BEARER_TOKEN)?,
             // Debugging aid: echo the workers' stderr to ours.
             stderr_passthrough: std::env::var("VGI_WORKER_STDERR_PASSTHROUGH").is_ok_and(|v| v == "1"),
+            dedicated_to: dedicated.then(next_dedicated_id),
             ..Default::default()
         };
         let data_version = text(&mut user, DATA_VERSION)?;
@@ -131,10 +148,15 @@ impl AttachedCatalog {
         self.attach.attach_opaque_data.clone()
     }
 
-    /// DETACH: tells the worker and drops its pooled connections.
+    /// DETACH: tells the worker and drops its pooled connections (a `pool false` catalog's
+    /// own workers, or the shared idle ones of its location).
     pub fn detach(&self) {
         let _ = self.with_client(|c| c.detach(&self.attach.attach_opaque_data));
-        Pool::global().evict(&self.location);
+        if self.connect.dedicated_to.is_some() {
+            Pool::global().evict_key(&self.location, &self.connect);
+        } else {
+            Pool::global().evict(&self.location);
+        }
     }
 
     /// The catalog's contents, loading them on first use.
@@ -311,6 +333,22 @@ impl AttachedCatalog {
     pub fn function_info(&self, request: &worker_client::records::BindRequest) -> Option<FunctionInfo> {
         let path = request.schema_path.clone().unwrap_or_else(|| vec![self.default_schema().to_string()]);
         self.function_named(&path, &request.function_name, request.function_type)
+            .or_else(|| self.function_by_bare_name(&request.function_name, request.function_type))
+    }
+
+    /// The function a worker binds when the schema it was named in does not hold it: the one
+    /// of that name (the default schema's, when several schemas have one). An inline scan
+    /// function names the table's schema, which need not be the function's (`data.tt_pushdown_fn`
+    /// is served by `main.tt_pushdown_scan`); without this its capabilities would be lost.
+    fn function_by_bare_name(&self, name: &str, kind: worker_client::records::FunctionType) -> Option<FunctionInfo> {
+        let contents = self.contents().ok()?;
+        let mut found = contents.schemas.iter().filter_map(|s| s.functions.iter().find(|f| f.name == name && f.function_type == kind).map(|f| (s, f)));
+        let first = found.next()?;
+        let rest: Vec<_> = found.collect();
+        if rest.is_empty() {
+            return Some(first.1.clone());
+        }
+        std::iter::once(first).chain(rest).find(|(s, _)| s.name.eq_ignore_ascii_case(self.default_schema())).map(|(_, f)| f.clone())
     }
 
     /// The catalog's description of function `name` of `kind` in the schema at `schema_path`.
@@ -388,14 +426,17 @@ fn rows<R: Record>(category: &Option<Blob>) -> Result<Vec<R>> {
 
 /// Checks user options against the worker's declared specs and builds the `options` batch:
 /// unknown or missing required options are errors, values are cast to the declared types.
-fn validate_options(catalog: &str, specs: &[AttachOptionSpec], mut user: BTreeMap<String, ArrayRef>) -> Result<Option<Blob>> {
+fn validate_options(catalog: &str, specs: &[AttachOptionSpec], mut user: BTreeMap<String, OptionValue>) -> Result<Option<Blob>> {
     let mut fields = Vec::new();
     let mut columns = Vec::new();
     for spec in specs {
         let declared = decode_schema(&spec.r#type.0)?;
         let target = declared.field_with_name("value").map(|f| f.data_type().clone()).unwrap_or(arrow_schema::DataType::Utf8);
         match user.remove(&spec.name.to_ascii_lowercase()) {
-            Some(value) => {
+            Some(OptionValue { from_path: true, .. }) if spec.secret == Some(true) => {
+                return Err(crate::attach_target::secret_in_path(&spec.name));
+            }
+            Some(OptionValue { value, .. }) => {
                 let cast = arrow_cast::cast(value.as_ref(), &target).ok().filter(|c| c.null_count() == value.null_count());
                 let Some(cast) = cast else {
                     return Err(Error::invalid_input(format!(
@@ -417,7 +458,7 @@ fn validate_options(catalog: &str, specs: &[AttachOptionSpec], mut user: BTreeMa
         }
     }
     if let Some(unknown) = user.keys().next() {
-        let known: Vec<_> = specs.iter().map(|s| s.name.as_str()).chain([LOCATION, BEARER_TOKEN, DATA_VERSION, IMPLEMENTATION_VERSION]).collect();
+        let known: Vec<_> = specs.iter().map(|s| s.name.as_str()).chain([LOCATION, BEARER_TOKEN, DATA_VERSION, IMPLEMENTATION_VERSION, POOL]).collect();
         return Err(Error::invalid_input(format!(
             "unknown ATTACH option '{unknown}' for catalog '{catalog}' (known options: {})",
             known.join(", ")
@@ -428,6 +469,21 @@ fn validate_options(catalog: &str, specs: &[AttachOptionSpec], mut user: BTreeMa
     }
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
     Ok(Some(Blob(worker_client::framing::encode_stream(&batch, &[])?)))
+}
+
+/// The `pool` option's value: a boolean, or text / a number that casts to one.
+fn pool_flag(option: &OptionValue) -> Result<bool> {
+    let cast = arrow_cast::cast(option.value.as_ref(), &arrow_schema::DataType::Boolean).ok();
+    match cast.as_ref().and_then(|c| c.as_any().downcast_ref::<arrow_array::BooleanArray>()) {
+        Some(flags) if flags.len() == 1 && flags.is_valid(0) => Ok(flags.value(0)),
+        _ => Err(Error::invalid_input("ATTACH option 'pool' expects a boolean (pool false gives the catalog workers of its own)")),
+    }
+}
+
+/// A process-unique id for a catalog whose workers are its own.
+fn next_dedicated_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A table's columns as DuckDB should see them: the worker's schema with its NOT NULL

@@ -545,22 +545,35 @@ pub unsafe extern "C" fn vgi_protocols_bind(
 pub struct VgiCatalog {
     catalog: Arc<AttachedCatalog>,
     default_schema: CString,
+    location: CString,
+    /// The catalog's name at the worker, and whether the ATTACH path carried `?options`.
+    worker_name: CString,
+    path_has_options: bool,
 }
 
-/// ATTACH: `options` is a one-row batch of every ATTACH option (name -> value).
+/// ATTACH: `path` is the ATTACH path (the catalog name, optionally with `?key=value` options),
+/// `options` a one-row batch of every ATTACH option (name -> value); the location is checked
+/// against the sandbox (`external_access`, `allowed_locations`) before anything starts.
 #[no_mangle]
 pub unsafe extern "C" fn vgi_catalog_attach(
-    name: *const c_char,
+    path: *const c_char,
     options_schema: *mut FFI_ArrowSchema,
     options: *mut FFI_ArrowArray,
+    external_access: bool,
+    allowed_locations: *const c_char,
     out: *mut *mut VgiCatalog,
 ) -> *mut VgiError {
     guard(|| {
-        let name = str_arg(name, "the catalog name")?;
+        let path = str_arg(path, "the ATTACH path")?;
         let options = import_batch(options_schema, options)?;
-        let catalog = AttachedCatalog::attach(name, &options)?;
+        let allowed_locations = if allowed_locations.is_null() { "" } else { str_arg(allowed_locations, "vgi_allowed_locations")? };
+        let policy = crate::catalog::LocationPolicy { external_access, allowed_locations };
+        let catalog = AttachedCatalog::attach(path, &options, &policy)?;
         let default_schema = CString::new(catalog.default_schema()).unwrap_or_default();
-        *out = Box::into_raw(Box::new(VgiCatalog { catalog: Arc::new(catalog), default_schema }));
+        let location = CString::new(catalog.location.as_str()).unwrap_or_default();
+        let worker_name = CString::new(catalog.name.as_str()).unwrap_or_default();
+        let path_has_options = path.contains('?');
+        *out = Box::into_raw(Box::new(VgiCatalog { catalog: Arc::new(catalog), default_schema, location, worker_name, path_has_options }));
         Ok(())
     })
 }
@@ -568,6 +581,25 @@ pub unsafe extern "C" fn vgi_catalog_attach(
 #[no_mangle]
 pub unsafe extern "C" fn vgi_catalog_default_schema(catalog: *const VgiCatalog) -> *const c_char {
     (*catalog).default_schema.as_ptr()
+}
+
+/// The worker location the catalog was attached from (whichever form the ATTACH used).
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_location(catalog: *const VgiCatalog) -> *const c_char {
+    (*catalog).location.as_ptr()
+}
+
+/// The alias DuckDB should register the catalog under, or NULL to keep its own. Without `AS`,
+/// DuckDB names a database after the tail of its path, which for 'example?location=a/b.c'
+/// is 'b': such a catalog is named after the worker catalog ('example') instead.
+#[no_mangle]
+pub unsafe extern "C" fn vgi_catalog_alias(catalog: *const VgiCatalog, alias_derived_from_path: bool) -> *const c_char {
+    let catalog = &*catalog;
+    if alias_derived_from_path && catalog.path_has_options {
+        catalog.worker_name.as_ptr()
+    } else {
+        std::ptr::null()
+    }
 }
 
 /// The attached catalog as `duckdb_databases()` shows it: one entry with its comment and tags.

@@ -6,6 +6,7 @@
 //! - [`branches`]: multi-branch tables read as views over their branches;
 //! - [`buffering`]: table buffering (sink + source) functions;
 //! - [`call_context`]: what a bind carries from the session (transaction, settings, secrets);
+//! - [`attach_target`]: what an ATTACH names (its path's `?key=value` options merged in);
 //! - [`catalog`]: ATTACH (options, `catalog_attach`), cached metadata, time travel lookups;
 //! - [`metadata`]: what DuckDB's catalog views show of the declarations (tags, function
 //!   documentation and stability, foreign keys, generated columns);
@@ -25,6 +26,7 @@
 #[cfg(feature = "embed-duckdb")]
 use libduckdb_sys as _; // links the static DuckDB so the adapter's duckdb:: symbols resolve inside the file
 
+pub mod attach_target;
 pub mod branches;
 pub mod buffering;
 pub mod call_context;

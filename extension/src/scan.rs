@@ -350,7 +350,10 @@ impl WorkerBinding {
             Some(at) => catalog.table_at(&schema_path, table, at)?,
             None => catalog.contents()?.schema(&schema_path.join(".")).and_then(|s| s.table(table)).cloned(),
         };
-        let inline = if at.is_some() { None } else { info.as_ref().and_then(|t| t.scan_function.clone()) };
+        // An inline scan function is used as is, also under AT: the table was looked up as of
+        // that version, and the function reads the version from its bind (and init) request.
+        // Only tables without one ask `catalog_table_scan_function_get` (with the AT pair).
+        let inline = info.as_ref().and_then(|t| t.scan_function.clone());
         let scan = match inline {
             Some(blob) => worker_client::records::ScanFunctionResult::from_blob(&blob.0)?,
             None => {

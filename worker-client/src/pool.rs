@@ -33,6 +33,9 @@ struct Slots {
     idle: HashMap<PoolKey, Vec<(Instant, Client)>>,
     /// Connections in use by background work that will be put back (see [`Pool::recycle`]).
     returning: HashMap<PoolKey, usize>,
+    /// Dedicated keys (`ConnectOptions::dedicated_to`) whose catalog is gone: a connection of
+    /// theirs that comes back later (a background drain) is stopped, not pooled.
+    retired: std::collections::HashSet<u64>,
 }
 
 pub struct Pool {
@@ -213,6 +216,12 @@ impl Pool {
         let key = PoolKey { location: client.location().clone(), options: client.options().clone() };
         let evicted = {
             let mut slots = self.lock();
+            if key.options.dedicated_to.is_some_and(|id| slots.retired.contains(&id)) {
+                drop(slots);
+                self.returned.notify_all();
+                drop(client);
+                return;
+            }
             let list = slots.idle.entry(key).or_default();
             list.push((Instant::now(), client));
             (list.len() > self.max_idle_per_key).then(|| list.remove(0))
@@ -221,14 +230,31 @@ impl Pool {
         drop(evicted);
     }
 
-    /// Drops every idle connection for a location (DETACH).
+    /// Drops every idle shared connection for a location (DETACH); workers dedicated to
+    /// other catalogs stay theirs.
     pub fn evict(&self, location: &str) {
         let Ok(location) = Location::parse(location) else { return };
+        self.evict_where(|k| k.location == location && k.options.dedicated_to.is_none());
+    }
+
+    /// Drops the idle connections of exactly one key (DETACH of a catalog with dedicated
+    /// workers); a dedicated key is retired, so its connections still in use are stopped when
+    /// they come back.
+    pub fn evict_key(&self, location: &str, options: &ConnectOptions) {
+        let Ok(location) = Location::parse(location) else { return };
+        if let Some(id) = options.dedicated_to {
+            self.lock().retired.insert(id);
+        }
+        self.evict_where(|k| k.location == location && &k.options == options);
+    }
+
+    fn evict_where(&self, matches: impl Fn(&PoolKey) -> bool) {
         let removed: Vec<_> = {
             let mut slots = self.lock();
-            let keys: Vec<_> = slots.idle.keys().filter(|k| k.location == location).cloned().collect();
+            let keys: Vec<_> = slots.idle.keys().filter(|k| matches(k)).cloned().collect();
             keys.into_iter().filter_map(|k| slots.idle.remove(&k)).collect()
         };
+        // Dropping a connection stops its worker: done outside the lock.
         drop(removed);
     }
 

@@ -16,6 +16,7 @@ use crate::client::{routing_metadata, Client, PROTOCOL, PROTOCOL_VERSION};
 use crate::error::{Error, Result};
 use crate::framing::{classify, empty_batch, encode_stream, keys, meta_get, Frame, IpcStreamWriter, Metadata, StreamDecoder};
 use crate::records::GlobalInitResponse;
+use crate::transport::http::PendingPost;
 use crate::transport::{PipeConnection, Transport, Watch};
 use crate::wire::Record;
 
@@ -49,7 +50,17 @@ pub struct Stream {
 
 enum StreamIo {
     Pipe { input: Option<IpcStreamWriter>, output: StreamDecoder, output_open: bool },
-    Http { call_token: String, stream_token: Option<String>, pending: Option<StreamBatch> },
+    Http {
+        call_token: String,
+        stream_token: Option<String>,
+        pending: Option<StreamBatch>,
+        /// A producer's next tick, sent as soon as the previous answer arrived: the worker
+        /// works on turn k+1 while DuckDB consumes batch k (the turns of one stream are
+        /// sequential, each needs the cursor the previous answer carried).
+        ahead: Option<PendingPost>,
+        /// Tick metadata given while a tick was already in flight: it rides the next one.
+        carry: Vec<(String, String)>,
+    },
 }
 
 /// A failed `init`: the error, and the connection when the worker reported the error in-band
@@ -259,7 +270,7 @@ fn open_http(
         None => return Err(Error::protocol("init response carries no call token")),
     };
     let pending = data.pop().map(strip_tokens);
-    Ok((header, StreamIo::Http { call_token, stream_token, pending }))
+    Ok((header, StreamIo::Http { call_token, stream_token, pending, ahead: None, carry: Vec::new() }))
 }
 
 /// The cursor for the next turn: on the sentinel, or (exchange) on the data batch itself.
@@ -277,23 +288,30 @@ fn strip_tokens((batch, mut md): StreamBatch) -> StreamBatch {
     (batch, md)
 }
 
-/// One `/init/exchange` turn: sends `batch` with the tokens, returns the answer's data and the
-/// next cursor.
-fn http_turn(
-    http: &mut crate::transport::http::HttpTransport,
-    logs: &LogSink,
+/// Sends one `/init/exchange` turn: `batch` with the tokens.
+fn http_turn_start(
+    http: &crate::transport::http::HttpTransport,
     watch: &Watch,
     call_token: &str,
     stream_token: &str,
     batch: &RecordBatch,
     metadata: &[(&str, &str)],
-    exchange: bool,
-) -> Result<(Option<StreamBatch>, Option<String>)> {
+) -> Result<PendingPost> {
     let mut md: Vec<(&str, &str)> = metadata.to_vec();
     md.push((keys::STREAM_STATE, stream_token));
     md.push((keys::CALL_STATE, call_token));
     let body = encode_stream(batch, &md)?;
-    let mut response = http.post(&format!("/{PROTOCOL}/init/exchange"), &body, watch)?;
+    http.start(&format!("/{PROTOCOL}/init/exchange"), &body, watch)
+}
+
+/// Reads a turn's answer: its data and the next cursor.
+fn http_turn_read(
+    pending: PendingPost,
+    logs: &LogSink,
+    watch: &Watch,
+    exchange: bool,
+) -> Result<(Option<StreamBatch>, Option<String>)> {
+    let mut response = pending.wait(watch)?;
     let mut decoder = StreamDecoder::default();
     decoder.read_schema(&mut response)?;
     let (mut data, mut sentinels, _) = read_frames(&mut decoder, &mut response, logs, None)?;
@@ -303,6 +321,23 @@ fn http_turn(
         data = sentinels.pop().into_iter().collect();
     }
     Ok((data.pop().map(strip_tokens), next))
+}
+
+/// Sends a producer's next tick (with any carried metadata) before it is asked for; `None`
+/// when the stream finished or the tick could not be sent (the next turn then sends it
+/// itself and reports why).
+fn tick_ahead(
+    http: &crate::transport::http::HttpTransport,
+    watch: &Watch,
+    call_token: &str,
+    stream_token: Option<&str>,
+    carry: &mut Vec<(String, String)>,
+) -> Option<PendingPost> {
+    let token = stream_token?;
+    let md: Vec<(&str, &str)> = carry.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let sent = http_turn_start(http, watch, call_token, token, &empty_batch(0), &md).ok()?;
+    carry.clear();
+    Some(sent)
 }
 
 // ---- the stream API --------------------------------------------------------------------------
@@ -341,18 +376,28 @@ impl Stream {
                 }
                 r
             }
-            (Transport::Http(http), StreamIo::Http { call_token, stream_token, .. }) => {
+            (Transport::Http(http), StreamIo::Http { call_token, stream_token, ahead, carry, .. }) => {
                 let Some(token) = stream_token.clone() else {
                     self.finished = true;
                     return Ok(None);
                 };
-                let r = http_turn(http, &logs, &watch, call_token, &token, batch, metadata, self.exchange);
+                let sent = match ahead.take() {
+                    Some(in_flight) => {
+                        carry.extend(metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                        Ok(in_flight)
+                    }
+                    None => http_turn_start(http, &watch, call_token, &token, batch, metadata),
+                };
+                let r = sent.and_then(|in_flight| http_turn_read(in_flight, &logs, &watch, self.exchange));
                 match r {
                     Ok((data, next)) => {
                         if next.is_none() {
                             self.finished = true;
                         }
                         *stream_token = next;
+                        if !self.exchange {
+                            *ahead = tick_ahead(http, &watch, call_token, stream_token.as_deref(), carry);
+                        }
                         Ok(data)
                     }
                     Err(e) => {
@@ -372,8 +417,13 @@ impl Stream {
     /// Producer: asks for the next batch; `None` once the worker finished. `metadata` rides on
     /// the tick (e.g. dynamic filters).
     pub fn next_batch(&mut self, metadata: &[(&str, &str)]) -> Result<Option<StreamBatch>> {
-        if let StreamIo::Http { pending, .. } = &mut self.io {
+        let watch = self.watch();
+        if let (Some(client), StreamIo::Http { call_token, stream_token, pending, ahead, carry }) = (self.client.as_mut(), &mut self.io) {
             if let Some(first) = pending.take() {
+                if let Transport::Http(http) = &client.transport {
+                    carry.extend(metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                    *ahead = tick_ahead(http, &watch, call_token, stream_token.as_deref(), carry);
+                }
                 return Ok(Some(first));
             }
         }

@@ -40,12 +40,18 @@ impl HttpTransport {
     }
 
     /// POSTs `body` to `path` and returns a reader over the (decompressed) Arrow response.
+    pub fn post(&self, path: &str, body: &[u8], watch: &Watch) -> Result<Box<dyn Read + 'static>> {
+        self.start(path, body, watch)?.wait(watch)
+    }
+
+    /// Sends a request without waiting for its answer ([`PendingPost::wait`] collects it), so
+    /// the caller can work, or a stream can ask for its next turn, while the worker answers.
     ///
-    /// The request runs on an I/O thread while the caller waits in short slices, so DuckDB's
+    /// The request runs on an I/O thread; waiting happens in short slices, so DuckDB's
     /// interrupt ends the wait within one slice even when the worker sits on a request (ureq
     /// blocks until the response or the deadline). An abandoned request finishes, or times
     /// out, on its own thread; its connection is ureq's to reuse or drop.
-    pub fn post(&self, path: &str, body: &[u8], watch: &Watch) -> Result<Box<dyn Read + 'static>> {
+    pub fn start(&self, path: &str, body: &[u8], watch: &Watch) -> Result<PendingPost> {
         if watch.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
             return Err(Error::Cancelled);
         }
@@ -59,8 +65,22 @@ impl HttpTransport {
         io_threads().run(Box::new(move || {
             let _ = done.send(exchange(&url, bearer_token.as_deref(), &body, remaining));
         }));
+        Ok(PendingPost { path: path.to_string(), answer })
+    }
+}
+
+/// A request in flight on an I/O thread.
+pub struct PendingPost {
+    path: String,
+    answer: mpsc::Receiver<Result<Response>>,
+}
+
+impl PendingPost {
+    /// Waits for the answer, giving up when `watch` is cancelled or its deadline passes.
+    pub fn wait(self, watch: &Watch) -> Result<Box<dyn Read + 'static>> {
+        let path = &self.path;
         loop {
-            match answer.recv_timeout(CANCEL_CHECK_INTERVAL) {
+            match self.answer.recv_timeout(CANCEL_CHECK_INTERVAL) {
                 Ok(response) => return response.and_then(Response::into_reader),
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(Error::Connect(format!("POST {path}: the request thread ended without an answer")));

@@ -136,6 +136,9 @@ pub struct ConnectOptions {
     pub env: Vec<(String, String)>,
     /// Echo the worker's stderr to ours (debugging).
     pub stderr_passthrough: bool,
+    /// Connections with different values never share pooled workers: `Some(id)` keeps a
+    /// catalog's workers to itself (ATTACH ... `pool false`), `None` shares them.
+    pub dedicated_to: Option<u64>,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -145,6 +148,7 @@ impl std::fmt::Debug for ConnectOptions {
             .field("bearer_token", &self.bearer_token.as_ref().map(|_| "<redacted>"))
             .field("env", &self.env.iter().map(|(k, _)| k).collect::<Vec<_>>())
             .field("stderr_passthrough", &self.stderr_passthrough)
+            .field("dedicated_to", &self.dedicated_to)
             .finish()
     }
 }
