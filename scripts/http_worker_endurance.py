@@ -125,14 +125,13 @@ def main() -> int:
     sampler.start()
 
     test_env = dict(os.environ)
-    test_env.update({
-        "VGI_TRANSPORT": "http",
-        "VGI_WORKER": url,
-        "VGI_SIMPLE_WRITABLE": os.environ["VGI_SIMPLE_WRITABLE_HTTP_URL"],
-        "VGI_MEMORY_CATALOG": os.environ.get("VGI_MEMORY_CATALOG_HTTP_URL", ""),
-        "VGI_COMPANION": os.environ.get("VGI_COMPANION_HTTP_URL", ""),
-        "VGI_SCHEMA_RECONCILE": os.environ.get("VGI_SCHEMA_RECONCILE_HTTP_URL", ""),
-    })
+    test_env.update({"VGI_TRANSPORT": "http", "VGI_WORKER": url})
+    # The HTTP lane's other fixtures, as run-tests.sh passes them (an unset one skips its tests).
+    for var in ("VGI_SIMPLE_WRITABLE", "VGI_MEMORY_CATALOG", "VGI_COMPANION", "VGI_SCHEMA_RECONCILE", "VGI_FAULTS"):
+        if os.environ.get(f"{var}_HTTP_URL"):
+            test_env[var] = os.environ[f"{var}_HTTP_URL"]
+        else:
+            test_env.pop(var, None)
     started = time.monotonic()
     deadline = started + args.minutes * 60
     passes = []
