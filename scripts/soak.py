@@ -8,9 +8,11 @@ the simple_writable fixture, one ATTACH per thread), interrupts (interrupt() fro
 timer thread mid-query) and ATTACH / query / DETACH of a fresh catalog. Every result is checked.
 
 It prints the host's open fds, threads, child processes and RSS at the start, after warm-up,
-periodically and at the end (optionally also a worker's, by pid or by its listening port), with
-query counts per kind and failures. It exits non-zero on any unexpected failure, or when fds,
-children, threads or RSS grew from the post-warm-up baseline beyond a small tolerance.
+periodically and at the end (also a worker's: by --worker-pid, or over HTTP the process listening
+on the URL's port, with its TCP connections), with query counts per kind and failures. It exits
+non-zero on any unexpected failure (a client thread that dies included), when a kind of query
+never ran, when the watched worker is gone, or when fds, children, threads or RSS (host's or
+watched worker's) grew from the post-warm-up baseline beyond a small tolerance.
 
 Usage: soak.py EXTENSION LOCATION WRITABLE_LOCATION [--minutes 10] [--clients 4]
   LOCATION / WRITABLE_LOCATION: stdio command lines or http:// URLs (like bench_cancel.py)."""
@@ -105,11 +107,33 @@ def pid_listening_on(port: int):
     return None
 
 
+def tcp_states(port: int) -> dict:
+    """Server-side connection states on a worker's port (established / close-wait)."""
+    counts = {"established": 0, "close_wait": 0}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if int(cols[1].rsplit(":", 1)[1], 16) != port:
+                        continue
+                    if cols[3] == "01":
+                        counts["established"] += 1
+                    elif cols[3] == "08":
+                        counts["close_wait"] += 1
+        except OSError:
+            continue
+    return counts
+
+
 def show(label: str, host: dict, worker: dict = None) -> None:
     line = (f"{label:>10}  host fds {host['fds']:4d}  threads {host['threads']:3d}  children {host['children']:3d}"
             f"  zombies {host['zombies']:2d}  rss {host['rss_mb']:7.1f} MiB")
     if worker is not None:
         line += f" | worker fds {worker['fds']:4d}  threads {worker['threads']:3d}  rss {worker['rss_mb']:7.1f} MiB"
+        if "established" in worker:
+            line += f"  tcp established {worker['established']:3d}  close_wait {worker['close_wait']:3d}"
     print(line, flush=True)
 
 
@@ -226,6 +250,12 @@ class Soak:
     WEIGHTS = [4, 2, 2, 3, 3, 2, 3, 1, 1]
 
     def client(self, index: int) -> None:
+        try:
+            self._client(index)
+        except BaseException as e:  # noqa: BLE001 - a client that dies must fail the soak
+            self.record("client", f"client {index} died: {type(e).__name__}: {e}")
+
+    def _client(self, index: int) -> None:
         rng = random.Random(self.seed * 1000 + index)
         con = self.db.cursor()
         iteration = 0
@@ -260,19 +290,24 @@ def main() -> int:
     args = parser.parse_args()
 
     lane = "http" if args.location.startswith("http") else "stdio"
-    worker_pid = args.worker_pid
-    if worker_pid is None and lane == "http":
+    worker_pid, worker_port = args.worker_pid, None
+    if lane == "http":
         port = re.search(r":(\d+)", args.location.split("//", 1)[1])
-        worker_pid = pid_listening_on(int(port.group(1))) if port else None
+        worker_port = int(port.group(1)) if port else None
+        if worker_pid is None and worker_port:
+            worker_pid = pid_listening_on(worker_port)
     me = os.getpid()
 
     def worker_figures():
         if worker_pid is None:
             return None
         try:
-            return figures(worker_pid)
-        except OSError:
-            return {"fds": -1, "threads": -1, "rss_mb": -1.0, "children": 0, "zombies": 0}
+            got = figures(worker_pid)
+        except OSError:  # the worker is gone
+            return {"fds": -1, "threads": -1, "rss_mb": -1.0, "children": 0, "zombies": 0, "dead": True}
+        if worker_port:
+            got.update(tcp_states(worker_port))
+        return got
 
     print(f"soak: lane {lane}, {args.minutes:g} min, {args.clients} clients, DuckDB threads {args.threads}, seed {args.seed}"
           + (f", watching worker pid {worker_pid}" if worker_pid else ""), flush=True)
@@ -297,7 +332,8 @@ def main() -> int:
 
     time.sleep(warmup)
     baseline = figures(me)
-    show("baseline", baseline, worker_figures())
+    worker_baseline = worker_figures()
+    show("baseline", baseline, worker_baseline)
     samples = [baseline]
     next_report = time.monotonic() + args.report_every
     while any(t.is_alive() for t in clients):
@@ -316,7 +352,8 @@ def main() -> int:
     # Let cancelled streams drain and idle pooled connections settle before the final figures.
     time.sleep(5.0)
     end = figures(me)
-    show("end", end, worker_figures())
+    worker_end = worker_figures()
+    show("end", end, worker_end)
     ran = time.monotonic() - began
 
     total = sum(v for k, v in soak.counts.items() if not k.startswith("FAILED"))
@@ -326,6 +363,10 @@ def main() -> int:
     problems = []
     if soak.failures:
         problems.append(f"{len(soak.failures)} unexpected failures")
+    # A run that never exercised part of the mix proves nothing about it.
+    never = [kind for kind in Soak.KINDS if soak.counts[kind] == 0]
+    if never:
+        problems.append(f"never ran: {', '.join(never)}")
     if end["fds"] > baseline["fds"] + FD_TOLERANCE:
         problems.append(f"open fds grew {baseline['fds']} -> {end['fds']}")
     if end["children"] > baseline["children"] + CHILD_TOLERANCE:
@@ -337,6 +378,25 @@ def main() -> int:
     rss_limit = baseline["rss_mb"] * (1 + RSS_TOLERANCE_RATIO) + RSS_TOLERANCE_MB
     if end["rss_mb"] > rss_limit:
         problems.append(f"RSS grew {baseline['rss_mb']:.0f} -> {end['rss_mb']:.0f} MiB (limit {rss_limit:.0f})")
+    if worker_baseline is not None:
+        if worker_end.get("dead"):
+            problems.append(f"the worker (pid {worker_pid}) is gone")
+        else:
+            if worker_end["fds"] > worker_baseline["fds"] + FD_TOLERANCE:
+                problems.append(f"worker fds grew {worker_baseline['fds']} -> {worker_end['fds']}")
+            if worker_end["threads"] > worker_baseline["threads"] + THREAD_TOLERANCE:
+                problems.append(f"worker threads grew {worker_baseline['threads']} -> {worker_end['threads']}")
+            if worker_end.get("close_wait", 0) > FD_TOLERANCE:
+                problems.append(f"{worker_end['close_wait']} worker connections left in CLOSE_WAIT")
+            worker_rss_limit = worker_baseline["rss_mb"] * (1 + RSS_TOLERANCE_RATIO) + RSS_TOLERANCE_MB
+            if worker_end["rss_mb"] > worker_rss_limit:
+                problems.append(f"worker RSS grew {worker_baseline['rss_mb']:.0f} -> {worker_end['rss_mb']:.0f} MiB"
+                                f" (limit {worker_rss_limit:.0f})")
+            print(f"worker: fds {worker_baseline['fds']} -> {worker_end['fds']}, "
+                  f"threads {worker_baseline['threads']} -> {worker_end['threads']}, "
+                  f"RSS {worker_baseline['rss_mb']:.0f} -> {worker_end['rss_mb']:.0f} MiB"
+                  + (f", tcp established {worker_baseline['established']} -> {worker_end['established']}, "
+                     f"close_wait {worker_baseline['close_wait']} -> {worker_end['close_wait']}" if "established" in worker_end else ""))
     peak = max(s["rss_mb"] for s in samples + [end])
     print(f"host: fds {start['fds']} -> {baseline['fds']} (baseline) -> {end['fds']}, "
           f"children {start['children']} -> {baseline['children']} -> {end['children']}, "

@@ -797,7 +797,15 @@ static void RegisterGlobalFunctions(ClientContext &context, const CatalogHandleP
 		}
 		info->on_conflict = OnCreateConflict::REPLACE_ON_CONFLICT;
 		info->comment = entries.Comment(i);
-		auto entry = system.CreateFunction(context, *info);
+		optional_ptr<CatalogEntry> entry;
+		try {
+			entry = system.CreateFunction(context, *info);
+		} catch (TransactionException &) {
+			// Another connection's uncommitted ATTACH is publishing the same name (DuckDB's
+			// write-write conflict, thrown before anything changed): its version, or the
+			// committed one, serves unqualified calls; this ATTACH must not fail over it.
+			continue;
+		}
 		if (entry) {
 			SetCommentAndTags(*entry, info->comment, entries.Tags(i));
 		}

@@ -21,22 +21,28 @@ namespace {
 using CopyFormatPtr = std::shared_ptr<VgiCopyFormat>;
 
 // What a registered copy function calls: the format, on the catalog attached as `alias`.
+// The copy function outlives a DETACH (DuckDB cannot drop it), so it holds the catalog weakly:
+// a detached catalog, its contents and its worker connections are freed, not kept for every
+// alias ever attached.
 struct CopyFormatInfo : public CopyFunctionInfo {
-	CopyFormatInfo(CatalogHandlePtr handle_p, CopyFormatPtr format_p, string alias_p)
-	    : handle(std::move(handle_p)), format(std::move(format_p)), alias(std::move(alias_p)),
+	CopyFormatInfo(const CatalogHandlePtr &handle_p, CopyFormatPtr format_p, string alias_p)
+	    : handle(handle_p), format(std::move(format_p)), alias(std::move(alias_p)),
 	      name(vgi_copy_format_name(format.get())) {
 	}
-	CatalogHandlePtr handle;
+	std::weak_ptr<CatalogHandle> handle;
 	CopyFormatPtr format;
 	string alias;
 	string name;
 
-	// A COPY bind through a detached catalog fails with the name the user typed.
-	void CheckAttached() const {
-		if (!handle->catalog.load()) {
+	// The catalog while attached; a COPY bind through a detached one fails with the name the
+	// user typed.
+	CatalogHandlePtr Attached() const {
+		auto attached = handle.lock();
+		if (!attached || !attached->catalog.load()) {
 			throw BinderException("vgi: COPY FORMAT '%s' belongs to the catalog '%s', which has been detached", name,
 			                      alias);
 		}
+		return attached;
 	}
 };
 
@@ -74,7 +80,7 @@ void ExportOptions(ClientContext &context, const CopyInfo &info, ArrowSchemaWrap
 unique_ptr<FunctionData> CopyFromBind(ClientContext &context, CopyFromFunctionBindInput &input,
                                       vector<Identifier> &expected_names, vector<LogicalType> &expected_types) {
 	auto &info = *input.tf.function_info->Cast<CopyFromTableInfo>().format;
-	info.CheckAttached();
+	auto handle = info.Attached();
 	ArrowSchemaWrapper options_schema, expected_schema;
 	ArrowArrayWrapper options;
 	ExportOptions(context, input.info, options_schema, options);
@@ -87,7 +93,7 @@ unique_ptr<FunctionData> CopyFromBind(ClientContext &context, CopyFromFunctionBi
 	VgiBinding *binding = nullptr;
 	ArrowSchema schema;
 	schema.release = nullptr;
-	ThrowIfError(vgi_copy_from_bind(info.handle->rust, MakeSessionCall(context, *info.handle)->Get(), info.format.get(),
+	ThrowIfError(vgi_copy_from_bind(handle->rust, MakeSessionCall(context, *handle)->Get(), info.format.get(),
 	                                input.info.file_path.c_str(), &options_schema.arrow_schema, &options.arrow_array,
 	                                &expected_schema.arrow_schema, &binding, &schema));
 	vector<LogicalType> types;
@@ -118,6 +124,8 @@ using CopyToBindingPtr = std::shared_ptr<VgiCopyToBinding>;
 
 struct CopyToBindData : public FunctionData {
 	shared_ptr<CopyFormatInfo> info;
+	//! The catalog, kept for the statement.
+	CatalogHandlePtr handle;
 	CopyToBindingPtr binding;
 	vector<LogicalType> types;
 	vector<string> names;
@@ -125,6 +133,7 @@ struct CopyToBindData : public FunctionData {
 	unique_ptr<FunctionData> Copy() const override {
 		auto copy = make_uniq<CopyToBindData>();
 		copy->info = info;
+		copy->handle = handle;
 		copy->binding = binding;
 		copy->types = types;
 		copy->names = names;
@@ -154,8 +163,8 @@ struct CopyToLocal : public LocalFunctionData {
 unique_ptr<FunctionData> CopyToBind(ClientContext &context, CopyFunctionBindInput &input,
                                     const vector<Identifier> &names, const vector<LogicalType> &sql_types) {
 	auto info = shared_ptr_cast<CopyFunctionInfo, CopyFormatInfo>(input.function_info);
-	info->CheckAttached();
 	auto data = make_uniq<CopyToBindData>();
+	data->handle = info->Attached();
 	data->info = info;
 	data->types = sql_types;
 	for (auto &name : names) {
@@ -167,7 +176,7 @@ unique_ptr<FunctionData> CopyToBind(ClientContext &context, CopyFunctionBindInpu
 	auto properties = LosslessProperties(context);
 	ArrowConverter::ToArrowSchema(&input_schema.arrow_schema, data->types, data->names, properties);
 	VgiCopyToBinding *binding = nullptr;
-	ThrowIfError(vgi_copy_to_bind(info->handle->rust, MakeSessionCall(context, *info->handle)->Get(),
+	ThrowIfError(vgi_copy_to_bind(data->handle->rust, MakeSessionCall(context, *data->handle)->Get(),
 	                              info->format.get(), input.info.file_path.c_str(), &options_schema.arrow_schema,
 	                              &options.arrow_array, &input_schema.arrow_schema, &binding));
 	data->binding = CopyToBindingPtr(binding, RustDeleter<VgiCopyToBinding, vgi_copy_to_binding_free>());
@@ -177,9 +186,9 @@ unique_ptr<FunctionData> CopyToBind(ClientContext &context, CopyFunctionBindInpu
 unique_ptr<GlobalFunctionData> CopyToInitGlobal(ClientContext &context, FunctionData &bind_data,
                                                 const string &file_path) {
 	auto &data = bind_data.Cast<CopyToBindData>();
-	data.info->CheckAttached();
+	data.info->Attached();
 	auto state = make_uniq<CopyToGlobal>();
-	ThrowIfError(vgi_copy_to_start(data.binding.get(), MakeSessionCall(context, *data.info->handle)->Get(),
+	ThrowIfError(vgi_copy_to_start(data.binding.get(), MakeSessionCall(context, *data.handle)->Get(),
 	                               file_path.c_str(), IsInterrupted, &context, &state->execution));
 	return std::move(state);
 }
