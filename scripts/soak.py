@@ -15,7 +15,11 @@ never ran, when the watched worker is gone, or when fds, children, threads or RS
 watched worker's) grew from the post-warm-up baseline beyond a small tolerance.
 
 Usage: soak.py EXTENSION LOCATION WRITABLE_LOCATION [--minutes 10] [--clients 4]
-  LOCATION / WRITABLE_LOCATION: stdio command lines or http:// URLs (like bench_cancel.py)."""
+  LOCATION / WRITABLE_LOCATION: stdio command lines or http:// URLs (like bench_cancel.py).
+  stdio: PYTHONPATH=scripts $VGI_HOST_PY scripts/soak.py build/vgi.duckdb_extension \
+           "$VGI_FIXTURE_WORKER" "$VGI_SIMPLE_WRITABLE" --minutes 10
+  HTTP:  scripts/with-http-worker.sh bash -c 'PYTHONPATH=scripts "$VGI_HOST_PY" scripts/soak.py \
+           build/vgi.duckdb_extension "$VGI_FIXTURE_HTTP_URL" "$VGI_SIMPLE_WRITABLE_HTTP_URL" --minutes 10'"""
 import argparse
 import os
 import random

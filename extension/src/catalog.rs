@@ -1,7 +1,7 @@
 //! An attached worker catalog: ATTACH option handling, `catalog_attach`, and the cached
 //! metadata (schemas, tables, views, functions) DuckDB's catalog entries are built from.
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
@@ -46,6 +46,8 @@ pub struct AttachedCatalog {
     /// How each table read so far is scanned when it has several branches (dropped with the
     /// rest of the metadata).
     branch_views: Mutex<std::collections::HashMap<(String, String), Option<crate::branches::BranchView>>>,
+    /// DETACH told the worker; otherwise dropping the catalog does (see `Drop`).
+    detached: AtomicBool,
 }
 
 /// Everything a catalog holds, loaded once per attach (per catalog version).
@@ -65,6 +67,40 @@ pub struct SchemaContents {
     pub views: Vec<ViewInfo>,
     pub functions: Vec<FunctionInfo>,
     pub macros: Vec<MacroInfo>,
+}
+
+/// How long telling the worker about a catalog that ends without DETACH may take.
+const CLOSE_DETACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A catalog that ends without DETACH (its DuckDB database closed, or the ATTACH failed after
+/// `catalog_attach`) still tells the worker, which may hold state for the attach until then:
+/// a long-lived HTTP worker otherwise keeps it for every database ever closed. Best effort, on
+/// a thread of its own (closing a database never waits for a worker), and never starting a
+/// worker process just to say so: a process-local worker without an idle connection has no
+/// state of this attach to free.
+impl Drop for AttachedCatalog {
+    fn drop(&mut self) {
+        if self.detached.load(Ordering::SeqCst) {
+            return;
+        }
+        let is_http = matches!(worker_client::transport::Location::parse(&self.location), Ok(worker_client::transport::Location::Http(_)));
+        if !is_http && !Pool::global().has_idle(&self.location, &self.connect) {
+            if self.connect.dedicated_to.is_some() {
+                Pool::global().evict_key(&self.location, &self.connect);
+            }
+            return;
+        }
+        let (location, connect, attach_data) = (self.location.clone(), self.connect.clone(), self.attach.attach_opaque_data.clone());
+        let _ = std::thread::Builder::new().name("vgi-close-detach".into()).spawn(move || {
+            let Ok(mut client) = Pool::global().lend(&location, &connect) else { return };
+            client.set_timeout(CLOSE_DETACH_TIMEOUT);
+            let _ = client.detach(&attach_data);
+            drop(client);
+            if connect.dedicated_to.is_some() {
+                Pool::global().evict_key(&location, &connect);
+            }
+        });
+    }
 }
 
 impl AttachedCatalog {
@@ -129,7 +165,7 @@ impl AttachedCatalog {
         let attach = client.attach(&request)?;
         Pool::global().put(client);
         let version = Mutex::new(attach.catalog_version);
-        Ok(AttachedCatalog { name: name.into(), location, connect, attach, contents: Mutex::new(None), version, generation: AtomicU64::new(0), branch_views: Mutex::default() })
+        Ok(AttachedCatalog { name: name.into(), location, connect, attach, contents: Mutex::new(None), version, generation: AtomicU64::new(0), branch_views: Mutex::default(), detached: AtomicBool::new(false) })
     }
 
     /// Runs `f` on a pooled connection to the worker, returning it to the pool afterwards.
@@ -151,6 +187,7 @@ impl AttachedCatalog {
     /// DETACH: tells the worker and drops its pooled connections (a `pool false` catalog's
     /// own workers, or the shared idle ones of its location).
     pub fn detach(&self) {
+        self.detached.store(true, Ordering::SeqCst);
         let _ = self.with_client(|c| c.detach(&self.attach.attach_opaque_data));
         if self.connect.dedicated_to.is_some() {
             Pool::global().evict_key(&self.location, &self.connect);
