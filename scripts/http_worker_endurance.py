@@ -38,9 +38,12 @@ def proc_figures(pid: int) -> dict:
 
 
 def tcp_states(port: int) -> dict:
-    """Connection states on the worker's port (server side), from /proc/net/tcp{,6}."""
+    """Connection states on the worker's port, from /proc/net/tcp{,6}: the server side
+    (established, close_wait, time_wait) and the clients' side (client_time_wait: sockets the
+    clients closed first, one per connection not reused)."""
     names = {"01": "established", "06": "time_wait", "08": "close_wait", "0A": "listen"}
     counts = {name: 0 for name in names.values()}
+    counts["client_time_wait"] = 0
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table) as f:
@@ -48,8 +51,11 @@ def tcp_states(port: int) -> dict:
                 for line in f:
                     cols = line.split()
                     local_port = int(cols[1].rsplit(":", 1)[1], 16)
+                    remote_port = int(cols[2].rsplit(":", 1)[1], 16)
                     if local_port == port and cols[3] in names:
                         counts[names[cols[3]]] += 1
+                    elif remote_port == port and cols[3] == "06":
+                        counts["client_time_wait"] += 1
         except OSError:
             continue
     return counts
@@ -150,7 +156,8 @@ def main() -> int:
         if samples:
             s = samples[-1]
             print(f"    worker rss {s['rss_mb']:.0f} MiB, fds {s['fds']}, threads {s['threads']}, "
-                  f"tcp established {s['established']}, close_wait {s['close_wait']}, time_wait {s['time_wait']}", flush=True)
+                  f"tcp established {s['established']}, close_wait {s['close_wait']}, time_wait {s['time_wait']}, "
+                  f"clients' time_wait {s['client_time_wait']}", flush=True)
     stop.set()
     sampler.join(timeout=10)
     ran = time.monotonic() - started
@@ -159,12 +166,14 @@ def main() -> int:
         text = f.read().decode(errors="replace")
     requests = text.count("vgi_rpc.access")
     errors = len(re.findall(r"vgi_rpc\.access\s+\S+\s+\S+ (?!ok)", text))
+    # Every catalog_attach should end in a catalog_detach (DETACH, or the database closing).
+    attaches, detaches = text.count("catalog_attach ok"), text.count("catalog_detach ok")
     print(f"ran {ran / 60:.1f} min, {len(passes)} passes, worker {'ALIVE' if alive else f'DIED (exit status {worker.returncode})'}, "
-          f"{requests} requests in its access log ({errors} not ok)")
+          f"{requests} requests in its access log ({errors} not ok), {attaches} catalog_attach / {detaches} catalog_detach")
     if samples:
-        for key in ("rss_mb", "fds", "threads", "established", "close_wait", "time_wait"):
+        for key in ("rss_mb", "fds", "threads", "established", "close_wait", "time_wait", "client_time_wait"):
             values = [s[key] for s in samples]
-            print(f"  worker {key:12s} first {values[0]:8.1f}  min {min(values):8.1f}  max {max(values):8.1f}  last {values[-1]:8.1f}")
+            print(f"  worker {key:16s} first {values[0]:8.1f}  min {min(values):8.1f}  max {max(values):8.1f}  last {values[-1]:8.1f}")
     if not alive:
         print("--- last lines of the worker's log ---")
         print("\n".join(text.splitlines()[-40:]))
