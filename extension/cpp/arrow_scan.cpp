@@ -2,6 +2,7 @@
 
 #include "duckdb/common/arrow/arrow_wrapper.hpp"
 #include "duckdb/common/random_engine.hpp"
+#include "duckdb/execution/operator/scan/physical_table_scan.hpp"
 #include "duckdb/function/partition_stats.hpp"
 #include "duckdb/main/query_profiler.hpp"
 #include "duckdb/main/profiler/profiling_node.hpp"
@@ -184,6 +185,7 @@ unique_ptr<GlobalTableFunctionState> InitGlobal(ClientContext &context, TableFun
 	}
 	request.threads = TaskScheduler::GetScheduler(context).NumberOfThreads();
 	request.profiling = QueryProfiler::Get(context).IsEnabled();
+	request.feeds_write = bind.feeds_write;
 	VgiExecution *execution = nullptr;
 	ThrowIfError(vgi_binding_open(bind.binding.get(), &request, IsInterrupted, &context, &execution));
 	state->execution.reset(execution);
@@ -541,6 +543,18 @@ InsertionOrderPreservingMap<string> ToString(TableFunctionToStringInput &input) 
 	lock_guard<mutex> guard(bind.explain->lock);
 	ForEachPair(bind.explain->pairs, add);
 	return result;
+}
+
+void MarkScansFeedingWrite(PhysicalOperator &plan) {
+	if (plan.type == PhysicalOperatorType::TABLE_SCAN) {
+		auto &scan = plan.Cast<PhysicalTableScan>();
+		if (scan.function.init_global == InitGlobal && scan.bind_data) {
+			scan.bind_data->Cast<ArrowScanBindData>().feeds_write = true;
+		}
+	}
+	for (auto &child : plan.children) {
+		MarkScansFeedingWrite(child.get());
+	}
 }
 
 void SetArrowScanCallbacks(TableFunction &function) {

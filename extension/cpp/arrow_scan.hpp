@@ -32,6 +32,8 @@ struct ArrowScanBindData : public duckdb::TableFunctionData {
 		std::string pairs;
 	};
 	duckdb::shared_ptr<Explain> explain = duckdb::make_shared_ptr<Explain>();
+	//! The rows go to a write on a worker catalog (MarkScansFeedingWrite).
+	bool feeds_write = false;
 };
 
 // Fills return types and names from the Arrow schema Rust produced at bind, and adopts the
@@ -52,6 +54,10 @@ duckdb::vector<duckdb::column_t> ScanColumns(const ArrowScanBindData &bind, cons
 // Client properties for rows sent to a worker: lossless, so UUID, HUGEINT and TIMETZ keep
 // their types as Arrow extension types (an echo comes back as what went in).
 duckdb::ClientProperties LosslessProperties(duckdb::ClientContext &context);
+
+// Tells every worker scan in `plan` that its rows go to a write (INSERT/UPDATE/DELETE/CTAS on a
+// worker catalog); Rust then lets no read turn of it overlap the write's turns.
+void MarkScansFeedingWrite(duckdb::PhysicalOperator &plan);
 
 // Sets the init/scan callbacks of a table function to run a Rust scan, with projection,
 // filter and sample pushdown, ORDER BY hints, parallel streams and batch indexes.

@@ -91,6 +91,7 @@ typedef struct VgiScanRequest {
 	int64_t sample_seed;      // -1 = none
 	uint64_t threads;         // DuckDB's thread count
 	int32_t profiling;        // the query is profiled (EXPLAIN ANALYZE)
+	int32_t feeds_write;      // the rows go to an INSERT/UPDATE/DELETE on a worker catalog
 } VgiScanRequest;
 
 VgiError *vgi_binding_open(const VgiBinding *binding, const VgiScanRequest *request, VgiInterruptCheck interrupted,

@@ -269,6 +269,7 @@ PhysicalOperator &PlanWorkerInsert(ClientContext &context, PhysicalPlanGenerator
 	                        std::move(input), action == OnConflictAction::NOTHING ? conflict_columns.c_str() : nullptr,
 	                        "VGI_INSERT");
 	write.children.push_back(*plan);
+	MarkScansFeedingWrite(*plan);
 	return write;
 }
 
@@ -279,6 +280,7 @@ PhysicalOperator &PlanWorkerCreateTableAs(ClientContext &context, PhysicalPlanGe
 	auto &write = MakeWrite(context, planner, handle, table, 0, op.types, op.estimated_cardinality, false,
 	                        std::move(input), nullptr, "VGI_CREATE_TABLE_AS");
 	write.children.push_back(plan);
+	MarkScansFeedingWrite(plan);
 	return write;
 }
 
@@ -301,6 +303,7 @@ PhysicalOperator &PlanWorkerUpdate(ClientContext &context, PhysicalPlanGenerator
 	auto &write = MakeWrite(context, planner, handle, op.table, 1, op.types, op.estimated_cardinality, op.return_chunk,
 	                        std::move(input), nullptr, "VGI_UPDATE");
 	write.children.push_back(plan);
+	MarkScansFeedingWrite(plan);
 	return write;
 }
 
@@ -315,6 +318,7 @@ PhysicalOperator &PlanWorkerDelete(ClientContext &context, PhysicalPlanGenerator
 	auto &write = MakeWrite(context, planner, handle, op.table, 2, op.types, op.estimated_cardinality, op.return_chunk,
 	                        std::move(input), nullptr, "VGI_DELETE");
 	write.children.push_back(plan);
+	MarkScansFeedingWrite(plan);
 	return write;
 }
 

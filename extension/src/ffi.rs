@@ -136,6 +136,7 @@ pub struct VgiScanRequest {
     sample_seed: i64,
     threads: u64,
     profiling: i32,
+    feeds_write: i32,
 }
 
 /// Mirrors `VgiBatchInfo` in `cpp/vgi_bridge.h`.
@@ -241,6 +242,7 @@ unsafe fn scan_request(request: &VgiScanRequest) -> Result<ScanRequest> {
         sample,
         threads: request.threads as usize,
         profiling: request.profiling != 0,
+        feeds_write: request.feeds_write != 0,
     })
 }
 

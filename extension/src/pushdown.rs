@@ -666,6 +666,10 @@ pub struct ScanRequest {
     pub threads: usize,
     /// The query is profiled (EXPLAIN ANALYZE): collect the worker's own profile too.
     pub profiling: bool,
+    /// The scan's rows go to an INSERT / UPDATE / DELETE on a worker catalog: its streams
+    /// take turns strictly (no tick read ahead), so a worker never serves a read turn and a
+    /// write turn of one statement at once — as a pipe-connected worker never does.
+    pub feeds_write: bool,
 }
 
 #[cfg(test)]

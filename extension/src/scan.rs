@@ -526,7 +526,7 @@ impl Binding for WorkerBinding {
             };
             (None, header, streams, Some(Arc::new(Mutex::new(plan.tokens))))
         } else {
-            let stream = open_stream(&self.catalog, &init, cancel)?;
+            let stream = open_stream(&self.catalog, &init, !request.feeds_write, cancel)?;
             let header = stream.header().clone();
             let streams = parallel_streams(header.max_workers, &self.capabilities, request.threads);
             (Some(stream), header, streams, None)
@@ -589,6 +589,7 @@ impl Binding for WorkerBinding {
                 kind: self.capabilities.partition_kind,
             },
             explain,
+            read_ahead: !request.feeds_write,
         }))
     }
 }
@@ -688,10 +689,14 @@ fn parallel_streams(header_max_workers: i64, capabilities: &Capabilities, thread
 }
 
 /// Opens an `init` stream; a connection the worker answered in-band goes back to the pool.
-fn open_stream(catalog: &AttachedCatalog, init: &InitRequest, cancel: CancelHandle) -> Result<Stream> {
+/// `read_ahead`: see [`Stream::set_read_ahead`] (off for a scan that feeds a write).
+fn open_stream(catalog: &AttachedCatalog, init: &InitRequest, read_ahead: bool, cancel: CancelHandle) -> Result<Stream> {
     let client = Pool::global().get(&catalog.location, &catalog.connect)?;
     match client.init(init, StreamKind::Producer, Some(cancel)) {
-        Ok(stream) => Ok(stream),
+        Ok(mut stream) => {
+            stream.set_read_ahead(read_ahead);
+            Ok(stream)
+        }
         Err(failed) => {
             if let Some(client) = failed.client {
                 Pool::global().put(client);
@@ -722,6 +727,8 @@ pub struct WorkerExecution {
     batch_index: bool,
     partitions: Partitions,
     explain: Vec<(String, String)>,
+    /// Streams send ticks ahead (false when the scan feeds a write: see `ScanRequest`).
+    read_ahead: bool,
 }
 
 /// The partition contract of a function: its partition columns (by name) and kind.
@@ -795,7 +802,7 @@ impl Execution for WorkerExecution {
         let n = self.opened.fetch_add(1, Ordering::SeqCst);
         let stream = if let Some(splits) = &self.splits {
             if n < self.streams {
-                open_split(&self.catalog, &self.secondary, splits, &self.metrics, cancel.clone())?
+                open_split(&self.catalog, &self.secondary, splits, &self.metrics, self.read_ahead, cancel.clone())?
             } else {
                 None
             }
@@ -803,7 +810,7 @@ impl Execution for WorkerExecution {
             self.primary.lock().unwrap_or_else(|e| e.into_inner()).take()
         } else if n < self.streams {
             self.metrics.calls.fetch_add(1, Ordering::Relaxed);
-            Some(open_stream(&self.catalog, &self.secondary, cancel.clone())?)
+            Some(open_stream(&self.catalog, &self.secondary, self.read_ahead, cancel.clone())?)
         } else {
             None
         };
@@ -820,6 +827,7 @@ impl Execution for WorkerExecution {
                 pending_delta: None,
                 metrics: self.metrics.clone(),
                 splits: self.splits.clone().map(|queue| (queue, self.secondary.clone(), self.catalog.clone())),
+                read_ahead: self.read_ahead,
             }) as Box<dyn Scan>
         }))
     }
@@ -860,6 +868,7 @@ pub struct WorkerScan {
     metrics: Arc<ExecutionMetrics>,
     /// Split-planned scans: the shared split queue, the init of a split, and where to open it.
     splits: Option<(Arc<Mutex<VecDeque<LargeBlob>>>, InitRequest, Arc<AttachedCatalog>)>,
+    read_ahead: bool,
 }
 
 /// Opens the stream of the next split nobody has taken, `None` when all are taken.
@@ -868,12 +877,13 @@ fn open_split(
     init: &InitRequest,
     splits: &Mutex<VecDeque<LargeBlob>>,
     metrics: &ExecutionMetrics,
+    read_ahead: bool,
     cancel: CancelHandle,
 ) -> Result<Option<Stream>> {
     let Some(token) = splits.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else { return Ok(None) };
     metrics.calls.fetch_add(1, Ordering::Relaxed);
     let init = InitRequest { split_tokens: Some(vec![token]), ..init.clone() };
-    Ok(Some(open_stream(catalog, &init, cancel)?))
+    Ok(Some(open_stream(catalog, &init, read_ahead, cancel)?))
 }
 
 /// Traffic of one execution, over all its streams (EXPLAIN ANALYZE).
@@ -997,7 +1007,7 @@ impl Scan for WorkerScan {
                 None => {
                     // A split stream ended: this thread reads the next split, if any is left.
                     let Some((queue, init, catalog)) = &self.splits else { return Ok(None) };
-                    match open_split(catalog, init, queue, &self.metrics, self.cancel.clone())? {
+                    match open_split(catalog, init, queue, &self.metrics, self.read_ahead, self.cancel.clone())? {
                         Some(stream) => {
                             self.stream = Some(stream);
                             self.last_index = None;

@@ -60,6 +60,8 @@ enum StreamIo {
         ahead: Option<PendingPost>,
         /// Tick metadata given while a tick was already in flight: it rides the next one.
         carry: Vec<(String, String)>,
+        /// Whether producer ticks go out ahead of the ask ([`Stream::set_read_ahead`]).
+        read_ahead: bool,
     },
 }
 
@@ -270,7 +272,7 @@ fn open_http(
         None => return Err(Error::protocol("init response carries no call token")),
     };
     let pending = data.pop().map(strip_tokens);
-    Ok((header, StreamIo::Http { call_token, stream_token, pending, ahead: None, carry: Vec::new() }))
+    Ok((header, StreamIo::Http { call_token, stream_token, pending, ahead: None, carry: Vec::new(), read_ahead: true }))
 }
 
 /// The cursor for the next turn: on the sentinel, or (exchange) on the data batch itself.
@@ -348,6 +350,16 @@ impl Stream {
         &self.header
     }
 
+    /// Over HTTP a producer normally sends its next tick as soon as an answer arrives, so the
+    /// worker works while the caller consumes. Off, each tick waits for the ask: a scan that
+    /// feeds a write to the same worker then never has a read turn running beside a write
+    /// turn of that statement (a worker may not cope, and need not). No effect on pipes.
+    pub fn set_read_ahead(&mut self, on: bool) {
+        if let StreamIo::Http { read_ahead, .. } = &mut self.io {
+            *read_ahead = on;
+        }
+    }
+
     /// Whether the worker finished the stream.
     pub fn is_finished(&self) -> bool {
         self.finished
@@ -376,7 +388,7 @@ impl Stream {
                 }
                 r
             }
-            (Transport::Http(http), StreamIo::Http { call_token, stream_token, ahead, carry, .. }) => {
+            (Transport::Http(http), StreamIo::Http { call_token, stream_token, ahead, carry, read_ahead, .. }) => {
                 let Some(token) = stream_token.clone() else {
                     self.finished = true;
                     return Ok(None);
@@ -386,7 +398,15 @@ impl Stream {
                         carry.extend(metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())));
                         Ok(in_flight)
                     }
-                    None => http_turn_start(http, &watch, call_token, &token, batch, metadata),
+                    None if carry.is_empty() => http_turn_start(http, &watch, call_token, &token, batch, metadata),
+                    None => {
+                        // Metadata given with a batch that needed no turn (the one /init carried).
+                        carry.extend(metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                        let md: Vec<(&str, &str)> = carry.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                        let sent = http_turn_start(http, &watch, call_token, &token, batch, &md);
+                        carry.clear();
+                        sent
+                    }
                 };
                 let r = sent.and_then(|in_flight| http_turn_read(in_flight, &logs, &watch, self.exchange));
                 match r {
@@ -395,7 +415,7 @@ impl Stream {
                             self.finished = true;
                         }
                         *stream_token = next;
-                        if !self.exchange {
+                        if !self.exchange && *read_ahead {
                             *ahead = tick_ahead(http, &watch, call_token, stream_token.as_deref(), carry);
                         }
                         Ok(data)
@@ -418,10 +438,12 @@ impl Stream {
     /// the tick (e.g. dynamic filters).
     pub fn next_batch(&mut self, metadata: &[(&str, &str)]) -> Result<Option<StreamBatch>> {
         let watch = self.watch();
-        if let (Some(client), StreamIo::Http { call_token, stream_token, pending, ahead, carry }) = (self.client.as_mut(), &mut self.io) {
+        if let (Some(client), StreamIo::Http { call_token, stream_token, pending, ahead, carry, read_ahead }) =
+            (self.client.as_mut(), &mut self.io)
+        {
             if let Some(first) = pending.take() {
-                if let Transport::Http(http) = &client.transport {
-                    carry.extend(metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                carry.extend(metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                if let (Transport::Http(http), true) = (&client.transport, *read_ahead) {
                     *ahead = tick_ahead(http, &watch, call_token, stream_token.as_deref(), carry);
                 }
                 return Ok(Some(first));
