@@ -133,7 +133,8 @@ def main() -> int:
     test_env = dict(os.environ)
     test_env.update({"VGI_TRANSPORT": "http", "VGI_WORKER": url})
     # The HTTP lane's other fixtures, as run-tests.sh passes them (an unset one skips its tests).
-    for var in ("VGI_SIMPLE_WRITABLE", "VGI_MEMORY_CATALOG", "VGI_COMPANION", "VGI_SCHEMA_RECONCILE", "VGI_FAULTS"):
+    for var in ("VGI_SIMPLE_WRITABLE", "VGI_MEMORY_CATALOG", "VGI_COMPANION", "VGI_SCHEMA_RECONCILE", "VGI_FAULTS",
+                "VGI_VERSIONED_TABLES", "VGI_NARROW_BIND"):
         if os.environ.get(f"{var}_HTTP_URL"):
             test_env[var] = os.environ[f"{var}_HTTP_URL"]
         else:
