@@ -7,7 +7,9 @@ seeds worker-client's decoder fuzzer (worker-client/tests/fuzz_decoder.rs).
 Usage: capture_worker_streams.py EXTENSION WORKER_COMMAND OUT_DIR
 Writes OUT_DIR/example_worker_stdout.bin and OUT_DIR/extension_requests.bin: one record per
 worker process the queries started, each a u32 little-endian length then that process's bytes
-(its Arrow IPC streams, in order; the last may be cut short where a stream was abandoned)."""
+(its Arrow IPC streams, in order; the last may be cut short where a stream was abandoned).
+Paths of this machine in the bytes (the worker's tracebacks name its venv and the home folder)
+are replaced by placeholders of the same length, so every message's framing stays valid."""
 import glob
 import os
 import shlex
@@ -43,6 +45,23 @@ FAILING = [
 ]
 
 
+def machine_paths(worker: str) -> list:
+    """This machine's paths a capture may contain, longest first: the worker's venv (two levels
+    above its executable) and the home folder."""
+    executable = os.path.realpath(shlex.split(worker)[0]) if worker.strip() else ""
+    paths = [os.path.dirname(os.path.dirname(executable)) if executable else "", os.path.expanduser("~")]
+    return sorted({p for p in paths if len(p) > 1}, key=len, reverse=True)
+
+
+def scrub(data: bytes, paths: list) -> bytes:
+    """Replaces each path by a same-length placeholder (`/VENV___`, `/HOME___`): Arrow buffers
+    and IPC frames keep their lengths, so the bytes decode exactly as before."""
+    for path, name in zip(paths, ("/VENV", "/HOME", "/PATH")):
+        raw = path.encode()
+        data = data.replace(raw, (name.encode() + b"_" * len(raw))[: len(raw)])
+    return data
+
+
 def main() -> int:
     extension, worker, out_dir = sys.argv[1], sys.argv[2], sys.argv[3]
     tap = tempfile.mkdtemp(prefix="vgi-capture-")
@@ -65,7 +84,7 @@ def main() -> int:
         with open(os.path.join(out_dir, name), "wb") as out:
             for path in sorted(glob.glob(os.path.join(tap, f"{prefix}.*"))):
                 with open(path, "rb") as f:
-                    data = f.read()
+                    data = scrub(f.read(), machine_paths(worker))
                 out.write(struct.pack("<I", len(data)) + data)
         print(f"{name}: {os.path.getsize(os.path.join(out_dir, name))} bytes")
     for path in glob.glob(os.path.join(tap, "*")):
