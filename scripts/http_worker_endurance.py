@@ -20,45 +20,10 @@ import tempfile
 import threading
 import time
 
+from proc_figures import process_figures, tcp_states
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-
-
-def proc_figures(pid: int) -> dict:
-    status = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            status[key] = value.strip()
-    return {
-        "rss_mb": int(status.get("VmRSS", "0 kB").split()[0]) / 1024,
-        "threads": int(status.get("Threads", "0")),
-        "fds": len(os.listdir(f"/proc/{pid}/fd")),
-    }
-
-
-def tcp_states(port: int) -> dict:
-    """Connection states on the worker's port, from /proc/net/tcp{,6}: the server side
-    (established, close_wait, time_wait) and the clients' side (client_time_wait: sockets the
-    clients closed first, one per connection not reused)."""
-    names = {"01": "established", "06": "time_wait", "08": "close_wait", "0A": "listen"}
-    counts = {name: 0 for name in names.values()}
-    counts["client_time_wait"] = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                next(f)
-                for line in f:
-                    cols = line.split()
-                    local_port = int(cols[1].rsplit(":", 1)[1], 16)
-                    remote_port = int(cols[2].rsplit(":", 1)[1], 16)
-                    if local_port == port and cols[3] in names:
-                        counts[names[cols[3]]] += 1
-                    elif remote_port == port and cols[3] == "06":
-                        counts["client_time_wait"] += 1
-        except OSError:
-            continue
-    return counts
 
 
 def main() -> int:
@@ -119,7 +84,7 @@ def main() -> int:
             if worker.poll() is not None:
                 break
             try:
-                figures = proc_figures(worker.pid)
+                figures = process_figures(worker.pid)
             except OSError:
                 break
             figures.update(tcp_states(port))

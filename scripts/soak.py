@@ -30,6 +30,7 @@ import traceback
 from collections import Counter
 
 import duckdb_host
+from proc_figures import figures, pid_listening_on, tcp_states
 
 # Tolerances for growth from the post-warm-up baseline to the end (after the pool settles).
 FD_TOLERANCE = 8
@@ -37,98 +38,6 @@ CHILD_TOLERANCE = 2
 THREAD_TOLERANCE = 8
 RSS_TOLERANCE_MB = 64
 RSS_TOLERANCE_RATIO = 0.25
-
-
-# ---- process figures -----------------------------------------------------------------------
-
-def _status(pid: int) -> dict:
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            out[key] = value.strip()
-    return out
-
-
-def _children_of(root: int) -> list:
-    """Live descendants of `root` (stdio workers and their shells), zombies counted apart."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry)] = (int(rest[1]), rest[0])
-    found, frontier = [], [root]
-    while frontier:
-        parent = frontier.pop()
-        for pid, (ppid, state) in parents.items():
-            if ppid == parent:
-                found.append((pid, state))
-                frontier.append(pid)
-    return found
-
-
-def figures(pid: int) -> dict:
-    """fds, threads, RSS (MiB) and descendants of one process."""
-    status = _status(pid)
-    children = _children_of(pid)
-    return {
-        "fds": len(os.listdir(f"/proc/{pid}/fd")),
-        "threads": int(status.get("Threads", "0")),
-        "rss_mb": int(status.get("VmRSS", "0 kB").split()[0]) / 1024,
-        "children": sum(1 for _, state in children if state != "Z"),
-        "zombies": sum(1 for _, state in children if state == "Z"),
-    }
-
-
-def pid_listening_on(port: int):
-    """The pid holding the loopback listening socket on `port` (an HTTP worker), or None."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                next(f)
-                for line in f:
-                    cols = line.split()
-                    if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
-                        inodes.add(cols[9])
-        except OSError:
-            continue
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            for fd in os.listdir(f"/proc/{entry}/fd"):
-                target = os.readlink(f"/proc/{entry}/fd/{fd}")
-                if target.startswith("socket:[") and target[8:-1] in inodes:
-                    return int(entry)
-        except OSError:
-            continue
-    return None
-
-
-def tcp_states(port: int) -> dict:
-    """Server-side connection states on a worker's port (established / close-wait)."""
-    counts = {"established": 0, "close_wait": 0}
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                next(f)
-                for line in f:
-                    cols = line.split()
-                    if int(cols[1].rsplit(":", 1)[1], 16) != port:
-                        continue
-                    if cols[3] == "01":
-                        counts["established"] += 1
-                    elif cols[3] == "08":
-                        counts["close_wait"] += 1
-        except OSError:
-            continue
-    return counts
 
 
 def show(label: str, host: dict, worker: dict = None) -> None:
